@@ -1,0 +1,261 @@
+"""The ``digest`` command: run / backfill / snapshot / publish / review / demo.
+
+It holds no logic of its own beyond orchestration: validate input first (so bad input writes nothing),
+then papermill executes the notebook, then nbconvert's exporters write the post and the report, and
+the three files are moved into place atomically. Every error is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from . import calendar, errors
+from .atomic import atomic_write_text
+from .config import DEFAULT_PARAMS_FILE, Config, load_config, parse_date, read_params_file
+from .errors import DigestError, RunLockedError, UsageError
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "daily_digest.ipynb"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as a DigestError (one line, exit status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _notebook_path() -> Path:
+    if NOTEBOOK.is_file():
+        return NOTEBOOK
+    raise DigestError(f"the notebook {NOTEBOOK} is missing (is this a complete checkout?)")
+
+
+@contextmanager
+def run_lock(out_dir: Path, wait_seconds: float) -> Iterator[None]:
+    """One run per output folder at a time: the second waits up to ``wait_seconds`` or refuses."""
+    from filelock import FileLock, Timeout
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(out_dir / ".digest.lock"))
+    try:
+        lock.acquire(timeout=wait_seconds)
+    except Timeout:
+        raise RunLockedError(f"another digest run is using {out_dir}; try again when it has finished") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def notebook_parameters(cfg: Config, params: dict, params_dir: Path) -> dict:
+    """What papermill injects: the run's paths and the parameter file's values (never a secret)."""
+    return {
+        "date": cfg.date.isoformat(),
+        "out_dir": str(cfg.out_dir),
+        "replay_dir": str(cfg.replay_dir) if cfg.replay_dir else None,
+        "params_dir": str(params_dir),
+        **params,
+    }
+
+
+def _kernel_error(exc: Exception) -> DigestError:
+    """Map an exception raised inside the notebook back to our error class (and exit status)."""
+    ename = getattr(exc, "ename", "")
+    evalue = getattr(exc, "evalue", "") or str(exc)
+    cls = getattr(errors, ename, None)
+    if isinstance(cls, type) and issubclass(cls, DigestError):
+        return cls(evalue)
+    return DigestError(f"the notebook failed: {ename or exc.__class__.__name__}: {evalue}".strip())
+
+
+def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = False) -> Path:
+    """papermill + exporters into a temporary folder, then move the three files into ``<out>/<date>/``."""
+    import papermill as pm
+    from papermill.exceptions import PapermillException, PapermillExecutionError
+
+    from .exporters import export_post, export_report
+
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{cfg.date}-", dir=cfg.out_dir))
+    try:
+        executed = staging / "digest.ipynb"
+        try:
+            # The kernel's stderr (the pipeline's tqdm bars) is relayed live to this terminal.
+            pm.execute_notebook(
+                str(_notebook_path()), str(executed), parameters=notebook_parameters(cfg, params, params_dir),
+                kernel_name="python3", progress_bar=not quiet, log_output=False,
+                stderr_file=None if quiet else sys.stderr, cwd=str(Path.cwd()),
+            )
+        except PapermillExecutionError as exc:
+            raise _kernel_error(exc) from None
+        except PapermillException as exc:
+            raise DigestError(f"papermill could not run the notebook: {exc}") from None
+        post = export_post(executed)
+        report = export_report(executed)
+        day_dir = cfg.day_dir
+        day_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(day_dir / cfg.post_name, post)
+        atomic_write_text(day_dir / "report.html", report)
+        os.replace(executed, day_dir / "digest.ipynb")
+        return day_dir
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _load(args: argparse.Namespace, date: dt.date | str) -> tuple[Config, dict]:
+    """Validate everything the user gave before anything is written."""
+    params = read_params_file(args.params)
+    cfg = load_config(date=date, params_file=args.params, out_dir=args.out,
+                      replay_dir=getattr(args, "replay", None))
+    if cfg.replay_dir is not None and not cfg.replay_dir.is_dir():
+        raise UsageError(f"snapshot folder not found: {cfg.replay_dir}")
+    return cfg, params
+
+
+def _run_one(cfg: Config, params: dict, args: argparse.Namespace) -> int:
+    status = calendar.status_for(cfg.date, calendar.now())
+    if status == "none":
+        print(f"No arXiv announcement is dated {cfg.date} (weekend or arXiv holiday): no post written.")
+        if cfg.no_announcement_post:
+            from .render import render_no_announcement
+
+            path = cfg.day_dir / cfg.post_name
+            atomic_write_text(path, render_no_announcement(cfg.date, cfg.categories))
+            print(f"Wrote a short no-announcement post: {path}")
+        return 0
+    if status == "not_yet" and cfg.replay_dir is None:
+        expected = calendar.expected_at(cfg.date)
+        raise errors.NotYetAnnouncedError(
+            f"the announcement dated {cfg.date} is not out yet; expected at {expected:%Y-%m-%d %H:%M %Z}")
+    with run_lock(cfg.out_dir, args.wait):
+        day_dir = execute_day(cfg, params, Path(args.params).resolve().parent, quiet=args.quiet)
+    print(f"Wrote {day_dir / cfg.post_name}, {day_dir / 'report.html'} and {day_dir / 'digest.ipynb'}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg, params = _load(args, args.date)
+    return _run_one(cfg, params, args)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    start, end = parse_date(args.date_from), parse_date(args.date_to)
+    if end < start:
+        raise UsageError(f"--to {end} is before --from {start}")
+    dates = calendar.mailing_dates(start, end)
+    _load(args, start)  # validate the parameters before doing anything
+    print(f"Backfilling {len(dates)} announcement day(s) from {start} to {end}.")
+    for date in dates:
+        cfg, params = _load(args, date)
+        _run_one(cfg, params, args)
+    return 0
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from .snapshot import record_day
+
+    cfg, _ = _load(args, args.date)
+    folder = Path(args.dir)
+    count = record_day(cfg, folder)
+    print(f"Recorded the announcement of {cfg.date} ({count} requests) in {folder}")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from .publish import publish_day
+
+    cfg, _ = _load(args, args.date)
+    path = publish_day(cfg, Path(args.site))
+    print(f"Published {path}")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from .review import launch_review
+
+    cfg, _ = _load(args, args.date)
+    return launch_review(cfg)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .sample import SAMPLE_DATE, write_sample_snapshot
+
+    out = Path(args.out)
+    snapshot = write_sample_snapshot(out / "sample-snapshot")
+    args.replay = str(snapshot)
+    args.params = str(DEFAULT_PARAMS_FILE) if Path(DEFAULT_PARAMS_FILE).is_file() else args.params
+    cfg, params = _load(args, SAMPLE_DATE)
+    print(f"Demo: the bundled sample day {SAMPLE_DATE}, replayed offline"
+          f"{'' if cfg.llm.configured else ' with no LLM endpoint (abstracts stay in English, labelled)'}.")
+    return _run_one(cfg, params, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="digest", description="Turn an arXiv announcement day into a Chinese digest post.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(p: argparse.ArgumentParser, *, replay: bool = True) -> None:
+        p.add_argument("--params", default=str(DEFAULT_PARAMS_FILE), help="parameter file (YAML)")
+        p.add_argument("--out", default="output", help="output folder (holds the store and every file a run writes)")
+        if replay:
+            p.add_argument("--replay", metavar="DIR", help="serve a recorded snapshot instead of the network")
+        p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                       help="wait this long for another run of the same --out to finish (default: refuse)")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    p = sub.add_parser("run", help="make the post, the report and the executed notebook for one date")
+    p.add_argument("--date", required=True, help="the announcement date, YYYY-MM-DD")
+    common(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("backfill", help="run every announcement day in a range")
+    p.add_argument("--from", dest="date_from", required=True, help="first date, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", required=True, help="last date, YYYY-MM-DD")
+    common(p)
+    p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("snapshot", help="record a day's raw feed, API pages and PDFs for offline replay")
+    p.add_argument("--date", required=True, help="the announcement date, YYYY-MM-DD")
+    p.add_argument("dir", help="folder to record into")
+    common(p, replay=False)
+    p.set_defaults(func=cmd_snapshot)
+
+    p = sub.add_parser("publish", help="write the reviewed post into a Jekyll site's _posts/")
+    p.add_argument("--date", required=True, help="the announcement date, YYYY-MM-DD")
+    p.add_argument("--site", required=True, help="the Jekyll site folder")
+    common(p, replay=False)
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("review", help="open the review notebook for a date in JupyterLab")
+    p.add_argument("--date", required=True, help="the announcement date, YYYY-MM-DD")
+    common(p, replay=False)
+    p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("demo", help="run the bundled sample day offline, with no key")
+    common(p, replay=False)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except DigestError as exc:
+        print(f"digest: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("digest: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

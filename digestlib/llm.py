@@ -1,0 +1,657 @@
+"""The OpenAI-compatible client: concurrency, retries, structured-output fallback, cache, usage.
+
+This module knows nothing about papers. ``LLMClient.complete`` sends one chat completion and
+returns a validated ``Completion``; everything around the HTTP call is ours:
+
+* **retries** (tenacity, the SDK's own are off with ``max_retries=0``): exponential backoff with
+  jitter on 429 / 408 / 409 / 5xx / timeouts / connection errors, honouring ``Retry-After``
+  (seconds or HTTP-date) and ``retry-after-ms``; a 429 also pauses every other thread until the
+  server's ``Retry-After`` has passed, so a rate limit is not hammered by 16 threads at once;
+* **structured output**: ``json_schema`` (strict) first; an endpoint that refuses it (400 naming
+  response_format / json_schema, 422, "unsupported") is asked for ``json_object`` with the schema
+  described in a system message, then plain text; the mode that works is remembered per
+  (base_url, model) so later calls skip the refused ones;
+* **validation**: ``finish_reason == "length"`` is a retryable ``LLMTruncatedError`` (the next try
+  gets a larger ``max_tokens``), malformed JSON is a retryable ``LLMMalformedError``; both carry the
+  last ``content`` so a caller can salvage what came back;
+* **circuit breaker**: repeated authentication (401/403) or quota (429 ``insufficient_quota``)
+  errors raise ``LLMFatalError``, and every later call raises it at once without any HTTP;
+* **cache**: a content-addressed key (task, model, prompt version, messages, schema, sampling)
+  looked up in an ``LLMCache`` (the store implements it; ``MemoryCache`` for tests); a hit makes no
+  HTTP call and is recorded as ``cached=True`` at zero cost;
+* **accounting**: ``usage`` of every response is recorded through ``LLMCache.record_call``;
+  ``estimate_cost`` prices tokens with ``LLMSettings.prices`` (USD per 1M tokens).
+
+The API key is read from ``env[settings.api_key_env]`` in ``LLMClient.__init__`` and kept only inside
+the private SDK client; it never reaches an attribute that is printed, pickled or saved, and every
+error message is redacted.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import os
+import random
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
+
+import openai
+import tenacity
+
+from .config import LLMSettings
+from .errors import ConfigError, LLMError, LLMFatalError, redact
+
+__all__ = [
+    "Completion",
+    "LLMCache",
+    "LLMClient",
+    "LLMMalformedError",
+    "LLMRefusalError",
+    "LLMTransientError",
+    "LLMTruncatedError",
+    "MemoryCache",
+    "MODES",
+    "cache_key",
+    "estimate_cost",
+    "extract_json",
+    "parse_retry_after",
+]
+
+MODES = ("json_schema", "json_object", "text")  # structured-output modes, best first
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+KEY_PLACEHOLDER = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) accept any key
+CACHE_FORMAT = 1  # bump when the cached response layout changes
+
+
+# ----------------------------------------------------------------------------------------------
+# errors raised by this module (all ``LLMError``; the fatal one is ``errors.LLMFatalError``)
+
+
+class LLMTransientError(LLMError):
+    """A failure worth retrying (429, 5xx, timeout, connection); ``retry_after`` is the server's wish."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+class LLMTruncatedError(LLMTransientError):
+    """The answer stopped at the token limit (``finish_reason == "length"``); ``content`` is the partial answer."""
+
+    def __init__(self, message: str, *, content: str = "") -> None:
+        super().__init__(message)
+        self.content = content
+
+
+class LLMMalformedError(LLMTransientError):
+    """The answer was not the JSON object asked for (or not a chat completion); ``content`` is what came."""
+
+    def __init__(self, message: str, *, content: str = "") -> None:
+        super().__init__(message)
+        self.content = content
+
+
+class LLMRefusalError(LLMError):
+    """The model refused (``message.refusal`` or ``finish_reason == "content_filter"``); not retried."""
+
+
+class _ModeRefused(Exception):
+    """Internal: the endpoint refused the structured-output mode of this request."""
+
+
+# ----------------------------------------------------------------------------------------------
+# cache protocol and an in-memory implementation
+
+
+class LLMCache(Protocol):
+    """What the client needs from the store (``store.py`` implements it over SQLite)."""
+
+    def cache_get(self, key: str) -> dict | None: ...
+
+    def cache_put(self, key: str, *, task: str, model: str, response: dict, prompt_tokens: int,
+                  completion_tokens: int) -> None: ...
+
+    def record_call(self, *, day: str, task: str, model: str, prompt_tokens: int, completion_tokens: int,
+                    cached: bool, seconds: float) -> None: ...
+
+
+class MemoryCache:
+    """A thread-safe in-memory ``LLMCache`` (tests, benchmarks, throw-away runs)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.entries: dict[str, dict] = {}
+        self.calls: list[dict] = []
+
+    def cache_get(self, key: str) -> dict | None:
+        with self._lock:
+            entry = self.entries.get(key)
+            return json.loads(json.dumps(entry["response"])) if entry else None
+
+    def cache_put(self, key: str, *, task: str, model: str, response: dict, prompt_tokens: int,
+                  completion_tokens: int) -> None:
+        with self._lock:
+            self.entries[key] = {"task": task, "model": model, "response": json.loads(json.dumps(response)),
+                                 "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+
+    def record_call(self, *, day: str, task: str, model: str, prompt_tokens: int, completion_tokens: int,
+                    cached: bool, seconds: float) -> None:
+        with self._lock:
+            self.calls.append({"day": day, "task": task, "model": model, "prompt_tokens": prompt_tokens,
+                               "completion_tokens": completion_tokens, "cached": cached, "seconds": seconds})
+
+
+# ----------------------------------------------------------------------------------------------
+# plain helpers
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One validated answer. ``parsed`` is the JSON object when a schema was given."""
+
+    content: str
+    parsed: dict | None
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    model: str
+    cached: bool
+    mode: str  # "json_schema", "json_object", "text" (the mode that produced it)
+    seconds: float = 0.0  # wall time of the HTTP attempts (0 for a cache hit)
+    key: str = ""  # the cache key
+
+
+def cache_key(*, task: str, model: str, prompt_version: str, messages: Sequence[Mapping[str, Any]],
+              schema: Mapping[str, Any] | None, temperature: float | None, max_tokens: int | None) -> str:
+    """Content address of a request: sha256 over everything that shapes the answer."""
+    payload = {
+        "v": CACHE_FORMAT,
+        "task": task,
+        "model": model,
+        "prompt_version": prompt_version,
+        "messages": [{"role": m.get("role"), "content": m.get("content")} for m in messages],
+        "schema": schema,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+    }
+    blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int,
+                  prices: Mapping[str, Mapping[str, float]]) -> float | None:
+    """USD for the tokens at ``prices`` (model -> {prompt, completion} per 1M tokens).
+
+    An exact model name wins, then the longest listed prefix (``gpt-4o-mini-2024-07-18`` is priced as
+    ``gpt-4o-mini``); ``None`` when the model has no price.
+    """
+    table = prices.get(model)
+    if table is None:
+        candidates = [name for name in prices if model.startswith(name)]
+        if not candidates:
+            return None
+        table = prices[max(candidates, key=len)]
+    return (prompt_tokens * float(table.get("prompt", 0.0))
+            + completion_tokens * float(table.get("completion", 0.0))) / 1_000_000
+
+
+def parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, ``Retry-After`` (seconds or HTTP-date); ``None`` if absent."""
+    if not headers:
+        return None
+    lower = {str(k).lower(): str(v) for k, v in headers.items()}
+    value = lower.get("retry-after-ms")
+    if value is not None:
+        try:
+            return max(0.0, float(value) / 1000.0)
+        except ValueError:
+            pass
+    value = lower.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+_FENCE_RE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.S)
+_THINK_RE = re.compile(r"^\s*<think>.*?</think>\s*", re.S | re.I)
+
+
+def strip_thinking(content: str) -> str:
+    """Drop a leading ``<think>...</think>`` block (Qwen, DeepSeek-R1 via Ollama/vLLM)."""
+    return _THINK_RE.sub("", content or "", count=1)
+
+
+def extract_json(content: str) -> dict | None:
+    """The JSON object in ``content`` (bare, fenced, or surrounded by prose), or ``None``."""
+    text = strip_thinking(content).strip()
+    fenced = _FENCE_RE.match(text)
+    if fenced:
+        text = fenced.group(1).strip()
+    for candidate in (text, text[text.find("{"): text.rfind("}") + 1] if "{" in text else ""):
+        if not candidate:
+            continue
+        try:
+            value = json.loads(candidate)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def _schema_problem(parsed: dict, schema: Mapping[str, Any]) -> str | None:
+    """A light check of required keys and string types (servers in json_object/text mode don't enforce)."""
+    props = schema.get("properties") or {}
+    for key in schema.get("required") or ():
+        if key not in parsed:
+            return f"missing key {key!r}"
+        if (props.get(key) or {}).get("type") == "string" and not isinstance(parsed[key], str):
+            return f"key {key!r} is not a string"
+    return None
+
+
+_REFUSED_MODE_RE = re.compile(
+    r"response[_ ]?format|json[_ ]?schema|json[_ ]?object|structured[_ ]output|guided[_ ]json|grammar|"
+    r"not supported|unsupported|not implemented|unknown (?:field|parameter|argument)|extra inputs",
+    re.I,
+)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class _CallState:
+    """Per-call mutable state shared by the attempts of one ``complete``."""
+
+    def __init__(self, mode: str, max_tokens: int) -> None:
+        self.mode = mode
+        self.max_tokens = max_tokens
+        self.shape_failures = 0  # truncated / malformed answers so far
+        self.auth_failures = 0
+        self.seconds = 0.0
+
+
+# ----------------------------------------------------------------------------------------------
+# the client
+
+
+class LLMClient:
+    """A thread-safe OpenAI-compatible chat client with our retries, fallback, breaker and cache.
+
+    ``complete`` may be called from many threads; at most ``settings.concurrency`` requests are in
+    flight at once (sleeping between retries does not hold a slot).
+    """
+
+    fatal_threshold = 2  # consecutive auth/quota failures that trip the breaker
+    shape_retries = 2  # extra tries for truncated / malformed answers (within settings.max_retries)
+
+    def __init__(self, settings: LLMSettings, cache: LLMCache, *, env: Mapping[str, str] = os.environ,
+                 day: str = "", backoff_initial: float = 1.0, backoff_max: float = 30.0,
+                 retry_after_cap: float = 120.0, sleep: Callable[[float], None] = time.sleep,
+                 http_client: Any = None) -> None:
+        self.settings = settings
+        self.cache = cache
+        self.day = day
+        self.base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.retry_after_cap = retry_after_cap
+        self._sleep = sleep
+        key = env.get(settings.api_key_env) or ""
+        if not key and not settings.base_url:
+            raise ConfigError(f"no API key: set {settings.api_key_env} (or llm.base_url for a local server)")
+        self._secrets = tuple(s for s in (key,) if len(s) >= 4)
+        # The only place the key lives: the private SDK client (which sends it as a Bearer token).
+        self._openai = openai.OpenAI(base_url=self.base_url, api_key=key or KEY_PLACEHOLDER,
+                                     timeout=settings.timeout_seconds, max_retries=0, http_client=http_client)
+        self._slots = threading.BoundedSemaphore(max(1, settings.concurrency))
+        self._lock = threading.Lock()
+        self._modes: dict[tuple[str, str], int] = {}  # (base_url, model) -> index into MODES that works
+        self._fatal: LLMFatalError | None = None
+        self._consecutive_fatal = 0
+        self._pause_until = 0.0
+        self._stats = {"http_calls": 0, "cache_hits": 0, "retries": 0, "errors": 0,
+                       "prompt_tokens": 0, "completion_tokens": 0, "fallbacks": 0}
+
+    # -- presentation: never the key
+    def __repr__(self) -> str:
+        return f"LLMClient(base_url={self.base_url!r}, concurrency={self.settings.concurrency})"
+
+    def __reduce__(self) -> Any:  # pragma: no cover - guard
+        raise TypeError("LLMClient holds a secret and cannot be pickled")
+
+    def close(self) -> None:
+        self._openai.close()
+
+    def __enter__(self) -> "LLMClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- public state
+    @property
+    def fatal_error(self) -> LLMFatalError | None:
+        """The error that tripped the breaker, or ``None``."""
+        return self._fatal
+
+    @property
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._stats)
+
+    def mode_for(self, model: str) -> str:
+        """The structured-output mode this client currently uses for ``model``."""
+        with self._lock:
+            return MODES[self._modes.get((self.base_url, model), 0)]
+
+    def model_for(self, task: str) -> str:
+        return self.settings.model_for(task)
+
+    def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+        return estimate_cost(model, prompt_tokens, completion_tokens, self.settings.prices)
+
+    def map_concurrent(self, fn: Callable[[T], R], items: Iterable[T],
+                       progress: Callable[[int, int], None] | None = None, *, workers: int | None = None) -> list[R]:
+        """``[fn(x) for x in items]`` on ``workers`` threads (default: the concurrency), in input order.
+
+        ``progress(done, total)`` is called after each item. An exception from ``fn`` is raised after
+        the items already running have finished (no new items start).
+        """
+        items = list(items)
+        total = len(items)
+        results: list[Any] = [None] * total
+        if not items:
+            return []
+        done = 0
+        first_error: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=workers or max(1, self.settings.concurrency),
+                                thread_name_prefix="llm") as pool:
+            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+            for future in as_completed(futures):
+                try:
+                    results[futures[future]] = future.result()
+                except BaseException as exc:  # noqa: BLE001 - re-raised below
+                    if first_error is None:
+                        first_error = exc
+                        for other in futures:
+                            other.cancel()
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+        if first_error is not None:
+            raise first_error
+        return results
+
+    # -- the call
+    def complete(self, task: str, messages: list[dict], *, model: str | None = None, schema: dict | None = None,
+                 schema_name: str = "", max_tokens: int | None = None, prompt_version: str = "",
+                 accept: Callable[[Completion], bool] | None = None) -> Completion:
+        """One chat completion, cached, retried and validated.
+
+        ``accept`` (optional) decides whether an answer may enter the cache: a caller that validates
+        the content (language, numbers) passes its check so a rejected answer is asked again next run
+        instead of being served from the cache forever; a cached answer it rejects is ignored.
+        """
+        self._check_breaker()
+        model = model or self.settings.model_for(task)
+        max_tokens = max_tokens or self.settings.max_output_tokens
+        key = cache_key(task=task, model=model, prompt_version=prompt_version, messages=messages, schema=schema,
+                        temperature=self.settings.temperature, max_tokens=max_tokens)
+        hit = self._from_cache(key, task, model, accept)
+        if hit is not None:
+            return hit
+
+        state = _CallState(self.mode_for(model) if schema else "text", max_tokens)
+        retrying = tenacity.Retrying(
+            stop=self._stop,
+            wait=self._wait,
+            retry=tenacity.retry_if_exception_type(LLMTransientError),
+            sleep=self._sleep,
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        try:
+            completion = retrying(self._attempt, task, model, messages, schema, schema_name, state, key)
+        except LLMError as exc:
+            with self._lock:
+                self._stats["errors"] += 1
+            if self._fatal is not None and not isinstance(exc, LLMFatalError):
+                raise self._fatal from None  # the breaker tripped while this call was retrying
+            raise exc from None
+        if accept is None or accept(completion):
+            response = {"content": completion.content, "parsed": completion.parsed,
+                        "finish_reason": completion.finish_reason, "model": completion.model, "mode": completion.mode}
+            self.cache.cache_put(key, task=task, model=model, response=response,
+                                 prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens)
+        return completion
+
+    # -- internals
+    def _redact(self, text: str) -> str:
+        text = redact(text)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _check_breaker(self) -> None:
+        if self._fatal is not None:
+            raise self._fatal
+
+    def _from_cache(self, key: str, task: str, model: str, accept: Callable[[Completion], bool] | None) -> Completion | None:
+        response = self.cache.cache_get(key)
+        if not response:
+            return None
+        try:
+            completion = Completion(content=str(response.get("content", "")), parsed=response.get("parsed"),
+                                    finish_reason=str(response.get("finish_reason", "stop")), prompt_tokens=0,
+                                    completion_tokens=0, model=model, cached=True,
+                                    mode=str(response.get("mode", "text")), seconds=0.0, key=key)
+        except (AttributeError, TypeError):
+            return None
+        if accept is not None and not accept(completion):
+            return None
+        with self._lock:
+            self._stats["cache_hits"] += 1
+        self.cache.record_call(day=self.day, task=task, model=model, prompt_tokens=0, completion_tokens=0,
+                               cached=True, seconds=0.0)
+        return completion
+
+    def _stop(self, retry_state: tenacity.RetryCallState) -> bool:
+        if self._fatal is not None:
+            return True
+        if retry_state.attempt_number > self.settings.max_retries:
+            return True
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        state: _CallState = retry_state.args[5]
+        if isinstance(exc, (LLMTruncatedError, LLMMalformedError)) and state.shape_failures > self.shape_retries:
+            return True
+        return False
+
+    def _wait(self, retry_state: tenacity.RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, (LLMTruncatedError, LLMMalformedError)):
+            return 0.0  # the answer came; asking again needs no backoff
+        n = retry_state.attempt_number
+        backoff = min(self.backoff_max, self.backoff_initial * (2 ** (n - 1)))
+        backoff = backoff * (0.5 + random.random() * 0.5)  # jitter: 50-100 % of the step
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            # the server's wish, plus a little jitter upward (never shorter than asked)
+            return min(self.retry_after_cap, retry_after) + random.random() * min(0.25, 0.1 * retry_after + 0.01)
+        return backoff
+
+    def _count_retry(self, retry_state: tenacity.RetryCallState) -> None:
+        with self._lock:
+            self._stats["retries"] += 1
+
+    def _remember_mode(self, model: str, mode: str) -> None:
+        with self._lock:
+            index = MODES.index(mode)
+            if index > self._modes.get((self.base_url, model), 0):
+                self._modes[(self.base_url, model)] = index
+                self._stats["fallbacks"] += 1
+
+    def _wait_for_pause(self) -> None:
+        while True:
+            with self._lock:
+                remaining = self._pause_until - time.monotonic()
+            if remaining <= 0:
+                return
+            self._sleep(min(remaining, 1.0))
+            self._check_breaker()
+
+    def _attempt(self, task: str, model: str, messages: list[dict], schema: dict | None, schema_name: str,
+                 state: _CallState, key: str) -> Completion:
+        self._check_breaker()
+        self._wait_for_pause()
+        while True:  # loops only to step down the structured-output mode
+            try:
+                return self._request(task, model, messages, schema, schema_name, state, key)
+            except _ModeRefused:
+                index = MODES.index(state.mode)
+                if index + 1 >= len(MODES):
+                    raise LLMError("the endpoint refused the request even in plain-text mode") from None
+                state.mode = MODES[index + 1]
+                self._remember_mode(model, state.mode)
+
+    def _build_request(self, model: str, messages: list[dict], schema: dict | None, schema_name: str,
+                       state: _CallState) -> dict[str, Any]:
+        request: dict[str, Any] = {"model": model, "temperature": self.settings.temperature,
+                                   "max_tokens": state.max_tokens}
+        msgs = [dict(m) for m in messages]
+        if schema is not None:
+            name = re.sub(r"[^A-Za-z0-9_-]", "_", schema_name or "answer")[:64]
+            if state.mode == "json_schema":
+                request["response_format"] = {"type": "json_schema",
+                                              "json_schema": {"name": name, "schema": schema, "strict": True}}
+            else:
+                if state.mode == "json_object":
+                    request["response_format"] = {"type": "json_object"}
+                described = ("Reply with only one JSON object (no code fences, no text around it) that matches "
+                             "this JSON Schema:\n" + json.dumps(schema, ensure_ascii=False))
+                msgs.append({"role": "system", "content": described})
+        request["messages"] = msgs
+        return request
+
+    def _request(self, task: str, model: str, messages: list[dict], schema: dict | None, schema_name: str,
+                 state: _CallState, key: str) -> Completion:
+        request = self._build_request(model, messages, schema, schema_name, state)
+        started = time.monotonic()
+        with self._slots:
+            self._check_breaker()
+            with self._lock:
+                self._stats["http_calls"] += 1
+            try:
+                response = self._openai.chat.completions.create(**request, timeout=self.settings.timeout_seconds)
+            except openai.APIStatusError as exc:
+                state.seconds += time.monotonic() - started
+                self._handle_status_error(exc, state, schema)
+                raise AssertionError("unreachable")  # pragma: no cover
+            except openai.APITimeoutError:
+                state.seconds += time.monotonic() - started
+                raise LLMTransientError(f"request timed out after {self.settings.timeout_seconds:g} s") from None
+            except openai.APIConnectionError as exc:
+                state.seconds += time.monotonic() - started
+                raise LLMTransientError(self._redact(f"connection error: {exc.__class__.__name__}")) from None
+            except (openai.APIResponseValidationError, ValueError, TypeError) as exc:
+                state.seconds += time.monotonic() - started
+                state.shape_failures += 1
+                raise LLMMalformedError(f"unreadable response: {exc.__class__.__name__}") from None
+        seconds = time.monotonic() - started
+        state.seconds += seconds
+        with self._lock:
+            self._consecutive_fatal = 0
+        return self._read_response(response, task, model, schema, state, key, seconds)
+
+    def _handle_status_error(self, exc: openai.APIStatusError, state: _CallState, schema: dict | None) -> None:
+        status = exc.status_code
+        body = exc.body if isinstance(exc.body, dict) else {}
+        code = str(body.get("code") or exc.code or "")
+        text = self._redact(f"{exc.message} {json.dumps(body, ensure_ascii=False)[:500]}")
+        headers = dict(exc.response.headers) if exc.response is not None else {}
+        short = self._redact(str(body.get("message") or exc.message))[:300]
+        if status in (401, 403) or (status == 429 and ("insufficient_quota" in code or "insufficient_quota" in text)):
+            kind = "quota exhausted" if status == 429 else "authentication failed"
+            with self._lock:
+                self._consecutive_fatal += 1
+                tripped = self._consecutive_fatal >= self.fatal_threshold
+                if tripped and self._fatal is None:
+                    self._fatal = LLMFatalError(
+                        f"{kind} (HTTP {status}) at {self.base_url}; stopping all LLM calls: {short}")
+            if tripped:
+                raise self._fatal from None
+            # once more, soon: a gateway can flap; a second failure trips the breaker
+            raise LLMTransientError(f"{kind} (HTTP {status}): {short}", retry_after=0.0, status=status) from None
+        if schema is not None and state.mode != "text" and (
+                status == 422 or (status == 400 and _REFUSED_MODE_RE.search(text))):
+            raise _ModeRefused() from None
+        if status == 429 or status in (408, 409) or status >= 500:
+            retry_after = parse_retry_after(headers)
+            if status == 429 and retry_after:
+                with self._lock:
+                    self._pause_until = max(self._pause_until,
+                                            time.monotonic() + min(retry_after, self.retry_after_cap))
+            raise LLMTransientError(f"HTTP {status}: {short}", retry_after=retry_after, status=status) from None
+        raise LLMError(f"HTTP {status} from {self.base_url}: {short}") from None
+
+    def _read_response(self, response: Any, task: str, model: str, schema: dict | None, state: _CallState,
+                       key: str, seconds: float) -> Completion:
+        usage = getattr(response, "usage", None)
+        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        with self._lock:
+            self._stats["prompt_tokens"] += prompt_tokens
+            self._stats["completion_tokens"] += completion_tokens
+        self.cache.record_call(day=self.day, task=task, model=model, prompt_tokens=prompt_tokens,
+                               completion_tokens=completion_tokens, cached=False, seconds=round(seconds, 3))
+        choices = getattr(response, "choices", None)
+        if not isinstance(choices, list) or not choices:
+            state.shape_failures += 1
+            raise LLMMalformedError("the response has no choices")
+        choice = choices[0]
+        message = getattr(choice, "message", None)
+        finish = str(getattr(choice, "finish_reason", "") or "stop")
+        content = getattr(message, "content", None) if message is not None else None
+        refusal = getattr(message, "refusal", None) if message is not None else None
+        if refusal or finish == "content_filter":
+            raise LLMRefusalError(self._redact(f"the model refused: {str(refusal or finish)[:200]}"))
+        content = strip_thinking(content if isinstance(content, str) else "")
+        if finish == "length":
+            state.shape_failures += 1
+            state.max_tokens = min(int(state.max_tokens * 1.5) + 1, 4 * self.settings.max_output_tokens)
+            raise LLMTruncatedError(f"the answer was cut at the token limit ({completion_tokens} tokens)",
+                                    content=content)
+        parsed = None
+        if schema is not None:
+            parsed = extract_json(content)
+            problem = "not a JSON object" if parsed is None else _schema_problem(parsed, schema)
+            if problem:
+                state.shape_failures += 1
+                if state.mode == "json_schema":
+                    # the server ignored or mangled strict mode: describe the schema on the next try
+                    state.mode = "json_object"
+                raise LLMMalformedError(f"malformed JSON answer: {problem}", content=content)
+        elif not content.strip():
+            state.shape_failures += 1
+            raise LLMMalformedError("empty answer", content=content)
+        return Completion(content=content, parsed=parsed, finish_reason=finish, prompt_tokens=prompt_tokens,
+                          completion_tokens=completion_tokens, model=model, cached=False, mode=state.mode,
+                          seconds=round(state.seconds, 3), key=key)

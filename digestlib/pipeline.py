@@ -1,0 +1,289 @@
+"""One announcement day end to end, resumable: fetch -> select -> full text + LLM tasks -> DayDigest.
+
+The store sits between every stage, so a run killed at any moment resumes where it stopped: the
+announcement is fetched once and stored whole, each paper's full text and each task result is stored
+as soon as it exists, and every LLM answer is cached by content (a repeat costs no call).
+Full-text downloads (one connection, rate limited) are pipelined with the LLM calls: translations
+start at once, and each interpretation starts as soon as its paper's text has arrived.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+
+from tqdm.auto import tqdm
+
+from . import calendar, render
+from .arxiv_source import ArxivSource
+from .config import Config
+from .errors import DigestError, LLMFatalError, UsageError
+from .fulltext import FulltextFetcher, budgeted_text
+from .llm import LLMClient
+from .models import DayDigest, FullText, Paper, PaperEntry, ResultStatus, TextStatus
+from .store import Store
+from .tasks import (
+    interpret_paper,
+    load_glossary,
+    offline_interpretation,
+    offline_translation,
+    translate_abstract,
+)
+
+log = logging.getLogger("digestlib.pipeline")
+
+TRANSLATE, INTERPRET = "translate", "interpret"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The papers a post shows, and what was fetched before deduplication and filters."""
+
+    fetched_count: int
+    new: tuple[Paper, ...]
+    updates: tuple[Paper, ...]
+
+
+@dataclass
+class RunNotes:
+    """What the user should hear about a run beyond the post itself (one line each)."""
+
+    messages: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, message: str) -> None:
+        with self.lock:
+            if message not in self.messages:
+                self.messages.append(message)
+
+
+def arxiv_id_key(arxiv_id: str) -> tuple:
+    """Sort key giving arXiv's own order: new-style ids by (yymm, number), old-style after by name."""
+    match = re.fullmatch(r"(\d{4})\.(\d{4,5})", arxiv_id)
+    if match:
+        return (1, int(match.group(1)), int(match.group(2)), "")
+    return (0, 0, 0, arxiv_id)
+
+
+def _mentions(paper: Paper, keywords: tuple[str, ...]) -> bool:
+    haystack = f"{paper.title}\n{paper.abstract}".casefold()
+    return any(k.casefold() in haystack for k in keywords)
+
+
+def select_papers(cfg: Config, store: Store, announced: list[Paper]) -> Selection:
+    """New and cross-listed papers, deduplicated, filtered, claimed exactly once in the ledger."""
+    candidates: dict[str, Paper] = {}
+    for paper in announced:
+        if paper.announce_type.is_new:
+            candidates.setdefault(paper.arxiv_id, paper)
+    fetched = sum(1 for p in announced if p.announce_type.is_new)
+
+    chosen: list[Paper] = []
+    for paper in sorted(candidates.values(), key=lambda p: arxiv_id_key(p.arxiv_id), reverse=True):
+        if cfg.primary_only and paper.primary_category not in cfg.categories:
+            continue
+        if cfg.include_keywords and not _mentions(paper, cfg.include_keywords):
+            continue
+        if cfg.exclude_keywords and _mentions(paper, cfg.exclude_keywords):
+            continue
+        if cfg.max_papers and len(chosen) >= cfg.max_papers:
+            break
+        if store.claim(cfg.date, paper.arxiv_id, paper.version) == cfg.date:
+            chosen.append(paper)
+
+    return Selection(fetched, tuple(chosen), _updates(cfg, announced))
+
+
+def _updates(cfg: Config, announced: list[Paper]) -> tuple[Paper, ...]:
+    """Replacements (v2+) for the optional 更新 section: listed, never counted as new."""
+    if not cfg.include_replacements:
+        return ()
+    new_ids = {p.arxiv_id for p in announced if p.announce_type.is_new}
+    updates: dict[str, Paper] = {}
+    for paper in sorted(announced, key=lambda p: arxiv_id_key(p.arxiv_id), reverse=True):
+        if not paper.announce_type.is_new and paper.arxiv_id not in new_ids:
+            updates.setdefault(paper.arxiv_id, paper)
+    return tuple(updates.values())
+
+
+def stored_selection(cfg: Config, store: Store) -> Selection:
+    """The selection a finished run made, rebuilt from the store alone (for review and publish)."""
+    announced = store.announcement(cfg.date)
+    if announced is None:
+        raise DigestError(f"nothing is stored for {cfg.date} in {cfg.out_dir}: run `digest run --date {cfg.date}` first")
+    ledger = store.ledger()
+    owned: dict[str, Paper] = {}
+    for paper in announced:
+        if paper.announce_type.is_new and ledger.get(paper.arxiv_id) == cfg.date:
+            owned.setdefault(paper.arxiv_id, paper)
+    new = sorted(owned.values(), key=lambda p: arxiv_id_key(p.arxiv_id), reverse=True)
+    fetched = sum(1 for p in announced if p.announce_type.is_new)
+    return Selection(fetched, tuple(new), _updates(cfg, announced))
+
+
+def load_announcement(cfg: Config, store: Store) -> list[Paper]:
+    """The day's announcement from the store, or fetched once (RSS + API, or the API for past days)."""
+    stored = store.announcement(cfg.date)
+    if stored is not None:
+        return stored
+    with ArxivSource(cfg.arxiv, cfg.categories, replay_dir=cfg.replay_dir) as source:
+        announcement = source.fetch_announcement(cfg.date)
+    store.save_announcement(cfg.date, list(announcement.papers), announcement.source)
+    return list(announcement.papers)
+
+
+class _DayWorker:
+    """Runs the full-text and LLM stages for a set of papers, storing every result as it lands."""
+
+    def __init__(self, cfg: Config, store: Store, notes: RunNotes) -> None:
+        self.cfg, self.store, self.notes = cfg, store, notes
+        self.glossary = load_glossary(cfg.glossary_file) if cfg.glossary_file else {}
+        self.client = LLMClient(cfg.llm, store, day=cfg.date.isoformat()) if cfg.llm.configured else None
+
+    # -- full text ---------------------------------------------------------------------------------
+    def fulltext(self, fetcher: FulltextFetcher, paper: Paper) -> FullText:
+        record = self.store.get_fulltext(paper.arxiv_id, paper.version)
+        if record and record.fulltext.status is not TextStatus.PENDING:
+            return record.fulltext
+        text = fetcher.fetch(paper)
+        self.store.save_fulltext(text)
+        if text.status is TextStatus.PENDING:
+            record = self.store.get_fulltext(paper.arxiv_id, paper.version)
+            waited = calendar.now() - record.first_attempt_at
+            if waited >= dt.timedelta(hours=self.cfg.fulltext.abstract_only_after_hours):
+                text = replace(text, status=TextStatus.ABSTRACT_ONLY, source="abstract")
+                self.store.save_fulltext(text)
+        return text
+
+    # -- LLM tasks ---------------------------------------------------------------------------------
+    def translate(self, paper: Paper) -> None:
+        done = self.store.get_result(paper.arxiv_id, paper.version, TRANSLATE)
+        if done and done.status is ResultStatus.OFFLINE and self.client is None:
+            return
+        try:
+            result = translate_abstract(paper, self.client, self.glossary) if self.client else offline_translation(paper)
+        except LLMFatalError as exc:
+            self._stopped(paper, TRANSLATE, exc)
+            return
+        self.store.save_result(paper.arxiv_id, paper.version, TRANSLATE, result.status,
+                               content={"text": result.text}, detail=result.detail,
+                               model=self.cfg.llm.model_for(TRANSLATE) if self.client else "")
+
+    def interpret(self, paper: Paper, text: FullText) -> None:
+        if text.status is TextStatus.PENDING:
+            self.store.save_result(paper.arxiv_id, paper.version, INTERPRET, ResultStatus.PENDING, detail=text.detail)
+            return
+        if text.status is TextStatus.OK:
+            paper_text = budgeted_text(text, self.cfg.llm.context_tokens)
+        else:  # abstract only: waited too long, or the file is unreadable
+            paper_text = paper.abstract
+        try:
+            if self.client:
+                result = interpret_paper(paper, paper_text, self.client, self.glossary)
+            else:
+                result = offline_interpretation(paper, paper_text)
+        except LLMFatalError as exc:
+            self._stopped(paper, INTERPRET, exc)
+            return
+        parts = result.interpretation
+        content = {"source": result.source, "fulltext_status": text.status.value, "fulltext_detail": text.detail}
+        if parts is not None:
+            content.update(background=parts.background, method=parts.method, results=parts.results)
+        self.store.save_result(paper.arxiv_id, paper.version, INTERPRET, result.status, content=content,
+                               detail=result.detail, unverified=result.unverified_numbers,
+                               model=self.cfg.llm.model_for(INTERPRET) if self.client else "")
+
+    def _stopped(self, paper: Paper, task: str, exc: LLMFatalError) -> None:
+        self.store.save_result(paper.arxiv_id, paper.version, task, ResultStatus.PENDING, detail=str(exc))
+        self.notes.add(f"stopped calling the LLM: {exc}; the remaining papers stay pending for the next run")
+
+    # -- both stages, pipelined --------------------------------------------------------------------
+    def process(self, papers: list[Paper], *, label: str) -> None:
+        if not papers:
+            return
+        cfg = self.cfg
+        show = sys.stderr.isatty() or "ipykernel" in sys.modules
+        with ExitStack() as stack:
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, cfg.llm.concurrency),
+                                                          thread_name_prefix="llm"))
+            fetcher = stack.enter_context(FulltextFetcher(
+                cfg.fulltext, cfg.arxiv.files_url, cfg.cache_dir, user_agent=cfg.arxiv.user_agent,
+                transport=_replay_transport(cfg)))
+            tasks_bar = stack.enter_context(tqdm(total=2 * len(papers), desc=f"{label}: LLM tasks", unit="task",
+                                                 file=sys.stderr, disable=not show, leave=True))
+            futures: list[Future] = []
+
+            def submit(fn, *args) -> None:
+                future = pool.submit(fn, *args)
+                future.add_done_callback(lambda _: tasks_bar.update())
+                futures.append(future)
+
+            for paper in papers:
+                submit(self.translate, paper)
+            for paper in tqdm(papers, desc=f"{label}: full text", unit="paper", file=sys.stderr, disable=not show):
+                submit(self.interpret, paper, self.fulltext(fetcher, paper))
+            for future in futures:
+                future.result()
+
+
+def _replay_transport(cfg: Config):
+    """PDFs are served from the snapshot too when the run replays one."""
+    if cfg.replay_dir is None:
+        return None
+    from .arxiv_source import make_transport
+
+    return make_transport(replay_dir=cfg.replay_dir)
+
+
+def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
+    """The post's content from what the store holds now (review edits win over generated text)."""
+    def entry(paper: Paper) -> PaperEntry:
+        return render.entry_from_results(
+            paper,
+            translation=store.get_result(paper.arxiv_id, paper.version, TRANSLATE),
+            interpretation=store.get_result(paper.arxiv_id, paper.version, INTERPRET),
+            edits=store.edits(paper.arxiv_id, paper.version),
+        )
+
+    window = calendar.window_for(cfg.date, cfg.window_anchor, cfg.window_timezone)
+    return DayDigest(
+        date=cfg.date,
+        categories=cfg.categories,
+        window=window,
+        fetched_count=selection.fetched_count,
+        entries=tuple(entry(p) for p in selection.new),
+        updates=tuple(entry(p) for p in selection.updates),
+    )
+
+
+@dataclass(frozen=True)
+class DayResult:
+    digest: DayDigest
+    notes: tuple[str, ...]
+
+
+def run_day(cfg: Config) -> DayResult:
+    """Fetch, select, process and assemble one day; also retries other days' pending full texts."""
+    if not calendar.is_mailing_date(cfg.date):
+        raise UsageError(f"no arXiv announcement is dated {cfg.date} (weekend or arXiv holiday)")
+    notes = RunNotes()
+    with Store(cfg.store_path) as store:
+        announced = load_announcement(cfg, store)
+        selection = select_papers(cfg, store, announced)
+        worker = _DayWorker(cfg, store, notes)
+        worker.process(list(selection.new), label=cfg.date.isoformat())
+        # The retry queue: papers of any day whose PDF was not there yet get their turn on every run.
+        queued = [store.get_paper(i, v) for i, v in store.pending_fulltexts()]
+        todays = {(p.arxiv_id, p.version) for p in selection.new}
+        worker.process([p for p in queued if p and (p.arxiv_id, p.version) not in todays], label="retry queue")
+        digest = build_digest(cfg, store, selection)
+    pending = sum(1 for e in digest.entries if e.interpretation_status is ResultStatus.PENDING)
+    if pending:
+        notes.add(f"{pending} interpretation(s) pending (full text not there yet); run the date again later")
+    return DayResult(digest, tuple(notes.messages))

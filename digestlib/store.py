@@ -1,0 +1,401 @@
+"""The embedded SQLite store: papers, announcements, the exactly-once ledger, full texts, task results,
+the LLM response cache and call accounting, review edits.
+
+Every stage reads from and writes to the store, so a killed run resumes where it stopped and nothing
+is paid twice. Each write is its own transaction (WAL journal): a SIGKILL loses at most the write in
+flight, never the file. The store holds no secret: callers pass redacted text only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import StoreError, redact
+from .models import AnnounceType, FullText, Paper, ResultStatus, TextStatus
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS papers (
+    arxiv_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    authors TEXT NOT NULL,          -- JSON list
+    categories TEXT NOT NULL,       -- JSON list, primary first
+    abstract TEXT NOT NULL,
+    comment TEXT,
+    published TEXT,
+    updated TEXT,
+    journal_ref TEXT,
+    doi TEXT,
+    PRIMARY KEY (arxiv_id, version)
+);
+CREATE TABLE IF NOT EXISTS announcements (
+    mailing_date TEXT PRIMARY KEY,
+    source TEXT NOT NULL,           -- rss | api | replay
+    fetched_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS announcement_papers (
+    mailing_date TEXT NOT NULL REFERENCES announcements(mailing_date),
+    arxiv_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    announce_type TEXT NOT NULL,
+    listing_order INTEGER NOT NULL,
+    PRIMARY KEY (mailing_date, arxiv_id)
+);
+CREATE TABLE IF NOT EXISTS ledger (
+    arxiv_id TEXT PRIMARY KEY,      -- a paper is new in exactly one post
+    post_date TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    claimed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fulltexts (
+    arxiv_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL DEFAULT '',
+    sections TEXT NOT NULL DEFAULT '{}',
+    pages INTEGER NOT NULL DEFAULT 0,
+    detail TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_attempt_at TEXT NOT NULL,
+    last_attempt_at TEXT NOT NULL,
+    PRIMARY KEY (arxiv_id, version)
+);
+CREATE TABLE IF NOT EXISTS results (
+    arxiv_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    task TEXT NOT NULL,             -- translate | interpret
+    status TEXT NOT NULL,
+    content TEXT NOT NULL DEFAULT '{}',  -- JSON: text / interpretation parts / source
+    detail TEXT NOT NULL DEFAULT '',
+    unverified TEXT NOT NULL DEFAULT '[]',
+    input_hash TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (arxiv_id, version, task)
+);
+CREATE TABLE IF NOT EXISTS llm_cache (
+    key TEXT PRIMARY KEY,
+    task TEXT NOT NULL,
+    model TEXT NOT NULL,
+    response TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS llm_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    day TEXT NOT NULL,
+    task TEXT NOT NULL,
+    model TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cached INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS edits (
+    arxiv_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    field TEXT NOT NULL,            -- abstract_zh | details_md
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (arxiv_id, version, field)
+);
+CREATE TABLE IF NOT EXISTS approvals (
+    post_date TEXT NOT NULL,
+    arxiv_id TEXT NOT NULL,
+    approved INTEGER NOT NULL,      -- 1 approved, 0 hidden from the post
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (post_date, arxiv_id)
+);
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse_dt(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class FulltextRecord:
+    """A stored full text with its retry bookkeeping."""
+
+    fulltext: FullText
+    attempts: int
+    first_attempt_at: dt.datetime
+    last_attempt_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    """A stored task result (translation or interpretation)."""
+
+    arxiv_id: str
+    version: int
+    task: str
+    status: ResultStatus
+    content: dict[str, Any]
+    detail: str
+    unverified: tuple[str, ...]
+    input_hash: str
+    model: str
+
+
+class Store:
+    """Thread-safe access to one SQLite file (one connection, serialised by a lock)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the store {self.path} is unusable: {exc}") from None
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"the store {self.path} was written by a newer arxiv-digest (schema {version})")
+        if version < SCHEMA_VERSION:
+            # executescript commits on its own; CREATE ... IF NOT EXISTS makes a repeat harmless.
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def transaction(self) -> "_Transaction":
+        return _Transaction(self)
+
+    def _execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                return self._db.execute(sql, tuple(params))
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"store error: {exc}") from None
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- papers and announcements -------------------------------------------------------------------
+    def upsert_paper(self, paper: Paper) -> None:
+        self._execute(
+            """INSERT INTO papers VALUES (?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT(arxiv_id, version) DO UPDATE SET title=excluded.title, authors=excluded.authors,
+               categories=excluded.categories, abstract=excluded.abstract, comment=excluded.comment,
+               published=excluded.published, updated=excluded.updated, journal_ref=excluded.journal_ref,
+               doi=excluded.doi""",
+            (paper.arxiv_id, paper.version, paper.title, json.dumps(list(paper.authors), ensure_ascii=False),
+             json.dumps(list(paper.categories)), paper.abstract, paper.comment, _iso(paper.published),
+             _iso(paper.updated), paper.journal_ref, paper.doi),
+        )
+
+    def _paper_from_row(self, row: sqlite3.Row, announce_type: str = "new", listing_order: int = 0) -> Paper:
+        return Paper(
+            arxiv_id=row["arxiv_id"], version=row["version"], title=row["title"],
+            authors=tuple(json.loads(row["authors"])), categories=tuple(json.loads(row["categories"])),
+            abstract=row["abstract"], announce_type=AnnounceType(announce_type), comment=row["comment"],
+            published=_parse_dt(row["published"]), updated=_parse_dt(row["updated"]),
+            journal_ref=row["journal_ref"], doi=row["doi"], listing_order=listing_order,
+        )
+
+    def get_paper(self, arxiv_id: str, version: int) -> Paper | None:
+        rows = self._query("SELECT * FROM papers WHERE arxiv_id=? AND version=?", (arxiv_id, version))
+        return self._paper_from_row(rows[0]) if rows else None
+
+    def save_announcement(self, mailing_date: dt.date, papers: list[Paper], source: str) -> None:
+        """Record a day's announcement whole, in one transaction (so a kill never leaves half of it)."""
+        day = mailing_date.isoformat()
+        with self.transaction():
+            self._execute("DELETE FROM announcement_papers WHERE mailing_date=?", (day,))
+            self._execute("INSERT OR REPLACE INTO announcements VALUES (?,?,?)", (day, source, _now()))
+            for order, paper in enumerate(papers, start=1):
+                self.upsert_paper(paper)
+                self._execute(
+                    "INSERT INTO announcement_papers VALUES (?,?,?,?,?)",
+                    (day, paper.arxiv_id, paper.version, paper.announce_type.value, paper.listing_order or order),
+                )
+
+    def announcement(self, mailing_date: dt.date) -> list[Paper] | None:
+        """The stored announcement of a day (None when never fetched), in listing order."""
+        day = mailing_date.isoformat()
+        if not self._query("SELECT 1 FROM announcements WHERE mailing_date=?", (day,)):
+            return None
+        rows = self._query(
+            """SELECT p.*, a.announce_type, a.listing_order FROM announcement_papers a
+               JOIN papers p ON p.arxiv_id=a.arxiv_id AND p.version=a.version
+               WHERE a.mailing_date=? ORDER BY a.listing_order""",
+            (day,),
+        )
+        return [self._paper_from_row(r, r["announce_type"], r["listing_order"]) for r in rows]
+
+    def announcement_source(self, mailing_date: dt.date) -> str | None:
+        rows = self._query("SELECT source FROM announcements WHERE mailing_date=?", (mailing_date.isoformat(),))
+        return rows[0]["source"] if rows else None
+
+    # -- the exactly-once ledger --------------------------------------------------------------------
+    def claim(self, post_date: dt.date, arxiv_id: str, version: int) -> dt.date:
+        """Claim a paper as new for ``post_date`` unless a post already carries it; return the owner."""
+        with self.transaction():
+            self._execute("INSERT OR IGNORE INTO ledger VALUES (?,?,?,?)",
+                          (arxiv_id, post_date.isoformat(), version, _now()))
+            row = self._query("SELECT post_date FROM ledger WHERE arxiv_id=?", (arxiv_id,))[0]
+        return dt.date.fromisoformat(row["post_date"])
+
+    def ledger(self) -> dict[str, dt.date]:
+        return {r["arxiv_id"]: dt.date.fromisoformat(r["post_date"]) for r in self._query("SELECT * FROM ledger")}
+
+    def ledger_owner(self, arxiv_id: str) -> dt.date | None:
+        rows = self._query("SELECT post_date FROM ledger WHERE arxiv_id=?", (arxiv_id,))
+        return dt.date.fromisoformat(rows[0]["post_date"]) if rows else None
+
+    # -- full texts and the retry queue -------------------------------------------------------------
+    def save_fulltext(self, ft: FullText) -> None:
+        now = _now()
+        self._execute(
+            """INSERT INTO fulltexts VALUES (?,?,?,?,?,?,?,?,1,?,?)
+               ON CONFLICT(arxiv_id, version) DO UPDATE SET status=excluded.status, source=excluded.source,
+               title=excluded.title, sections=excluded.sections, pages=excluded.pages, detail=excluded.detail,
+               attempts=fulltexts.attempts+1, last_attempt_at=excluded.last_attempt_at""",
+            (ft.arxiv_id, ft.version, ft.status.value, ft.source, ft.title,
+             json.dumps(ft.sections, ensure_ascii=False), ft.pages, redact(ft.detail), now, now),
+        )
+
+    def get_fulltext(self, arxiv_id: str, version: int) -> FulltextRecord | None:
+        rows = self._query("SELECT * FROM fulltexts WHERE arxiv_id=? AND version=?", (arxiv_id, version))
+        if not rows:
+            return None
+        r = rows[0]
+        ft = FullText(arxiv_id=r["arxiv_id"], version=r["version"], status=TextStatus(r["status"]),
+                      source=r["source"], title=r["title"], sections=json.loads(r["sections"]),
+                      pages=r["pages"], detail=r["detail"])
+        return FulltextRecord(ft, r["attempts"], _parse_dt(r["first_attempt_at"]), _parse_dt(r["last_attempt_at"]))
+
+    def pending_fulltexts(self) -> list[tuple[str, int]]:
+        """The retry queue: papers whose full text was not there yet (survives restarts: it is the store)."""
+        rows = self._query("SELECT arxiv_id, version FROM fulltexts WHERE status=? ORDER BY first_attempt_at",
+                           (TextStatus.PENDING.value,))
+        return [(r["arxiv_id"], r["version"]) for r in rows]
+
+    # -- task results -----------------------------------------------------------------------------
+    def save_result(self, arxiv_id: str, version: int, task: str, status: ResultStatus, *,
+                    content: dict[str, Any] | None = None, detail: str = "", unverified: Iterable[str] = (),
+                    input_hash: str = "", model: str = "") -> None:
+        self._execute(
+            "INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (arxiv_id, version, task, status.value, json.dumps(content or {}, ensure_ascii=False), redact(detail),
+             json.dumps(list(unverified), ensure_ascii=False), input_hash, model, _now()),
+        )
+
+    def get_result(self, arxiv_id: str, version: int, task: str) -> ResultRecord | None:
+        rows = self._query("SELECT * FROM results WHERE arxiv_id=? AND version=? AND task=?", (arxiv_id, version, task))
+        if not rows:
+            return None
+        r = rows[0]
+        return ResultRecord(r["arxiv_id"], r["version"], r["task"], ResultStatus(r["status"]), json.loads(r["content"]),
+                            r["detail"], tuple(json.loads(r["unverified"])), r["input_hash"], r["model"])
+
+    # -- the LLM cache and accounting (llm.LLMCache protocol) ---------------------------------------
+    def cache_get(self, key: str) -> dict | None:
+        rows = self._query("SELECT response FROM llm_cache WHERE key=?", (key,))
+        return json.loads(rows[0]["response"]) if rows else None
+
+    def cache_put(self, key: str, *, task: str, model: str, response: dict, prompt_tokens: int,
+                  completion_tokens: int) -> None:
+        self._execute("INSERT OR REPLACE INTO llm_cache VALUES (?,?,?,?,?,?,?)",
+                      (key, task, model, json.dumps(response, ensure_ascii=False), prompt_tokens,
+                       completion_tokens, _now()))
+
+    def record_call(self, *, day: str, task: str, model: str, prompt_tokens: int, completion_tokens: int,
+                    cached: bool, seconds: float) -> None:
+        self._execute("INSERT INTO llm_calls (day, task, model, prompt_tokens, completion_tokens, cached, seconds, at)"
+                      " VALUES (?,?,?,?,?,?,?,?)",
+                      (day, task, model, prompt_tokens, completion_tokens, int(cached), seconds, _now()))
+
+    def usage_rows(self, day: str | None = None) -> list[dict[str, Any]]:
+        """Per task and model: calls, cached calls and tokens (for the report's accounting table)."""
+        where, params = ("WHERE day=?", (day,)) if day else ("", ())
+        rows = self._query(
+            f"""SELECT task, model, SUM(1-cached) AS calls, SUM(cached) AS cached_calls,
+                SUM(CASE WHEN cached=0 THEN prompt_tokens ELSE 0 END) AS prompt_tokens,
+                SUM(CASE WHEN cached=0 THEN completion_tokens ELSE 0 END) AS completion_tokens,
+                SUM(seconds) AS seconds
+                FROM llm_calls {where} GROUP BY task, model ORDER BY task, model""",
+            params,
+        )
+        return [dict(r) for r in rows]
+
+    def count_llm_calls(self) -> int:
+        """HTTP calls actually made (cache hits excluded) over the store's life."""
+        return self._query("SELECT COUNT(*) AS n FROM llm_calls WHERE cached=0")[0]["n"]
+
+    # -- review -----------------------------------------------------------------------------------
+    def save_edit(self, arxiv_id: str, version: int, field: str, value: str) -> None:
+        if field not in ("abstract_zh", "details_md"):
+            raise StoreError(f"unknown editable field {field!r}")
+        self._execute("INSERT OR REPLACE INTO edits VALUES (?,?,?,?,?)", (arxiv_id, version, field, value, _now()))
+
+    def edits(self, arxiv_id: str, version: int) -> dict[str, str]:
+        rows = self._query("SELECT field, value FROM edits WHERE arxiv_id=? AND version=?", (arxiv_id, version))
+        return {r["field"]: r["value"] for r in rows}
+
+    def set_approval(self, post_date: dt.date, arxiv_id: str, approved: bool) -> None:
+        self._execute("INSERT OR REPLACE INTO approvals VALUES (?,?,?,?)",
+                      (post_date.isoformat(), arxiv_id, int(approved), _now()))
+
+    def approvals(self, post_date: dt.date) -> dict[str, bool]:
+        rows = self._query("SELECT arxiv_id, approved FROM approvals WHERE post_date=?", (post_date.isoformat(),))
+        return {r["arxiv_id"]: bool(r["approved"]) for r in rows}
+
+
+class _Transaction:
+    """``with store.transaction():`` groups writes atomically (nested uses join the outer one)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.outer = False
+
+    def __enter__(self) -> None:
+        self.store._lock.acquire()
+        self.outer = not self.store._db.in_transaction
+        if self.outer:
+            self.store._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        try:
+            if self.outer:
+                self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.store._lock.release()
+
