@@ -32,7 +32,13 @@ the following Sunday evening -- exactly what happened after Fri 2025-07-04 (list
 That is our reading, not arXiv's words: for an unexpected deferral arXiv posts on
 https://status.arxiv.org, and :func:`status_for` callers should treat a missing mailing on an
 expected date as "not yet" rather than trust this table blindly. December 2025 holidays were "not yet
-scheduled" in the version of the page we could read; none are encoded for that month.
+scheduled" in the version of the page we could read; we encode only Tue 2025-12-30, observed: arXiv's
+feeds were empty on Wed 2025-12-31 (the physics feed, never empty on a mailing day, had no items).
+
+RSS timing. The listing pages switch at the 20:00 announcement, but rss.arxiv.org regenerates its feeds
+"daily at midnight Eastern" (feed ``updated`` 04:00Z in summer, 05:00Z in winter), about four hours
+later; :func:`rss_available_at` gives that instant. Between the two only the listing pages and (with
+some lag) the API know the new mailing.
 """
 
 from __future__ import annotations
@@ -73,6 +79,11 @@ PUBLISHED_HOLIDAYS: dict[int, tuple[dt.date, ...]] = {
     ),
 }
 
+# Evenings without announcement that we observed but found no published list for.
+OBSERVED_SKIPPED_EVENINGS: tuple[dt.date, ...] = (
+    dt.date(2025, 12, 30),  # Tue: the feeds dated Wed 2025-12-31 were empty
+)
+
 _ANNOUNCE_WEEKDAYS = {6, 0, 1, 2, 3}  # Sun, Mon, Tue, Wed, Thu (date.weekday(): Mon=0 ... Sun=6)
 _ZH_NAMES = {"Asia/Shanghai": "北京时间", "Asia/Chongqing": "北京时间", "Asia/Harbin": "北京时间", "PRC": "北京时间"}
 
@@ -88,7 +99,7 @@ def _skipped_evening(holiday: dt.date) -> dt.date:
 
 
 SKIPPED_EVENINGS: frozenset[dt.date] = frozenset(
-    _skipped_evening(d) for days in PUBLISHED_HOLIDAYS.values() for d in days
+    [_skipped_evening(d) for days in PUBLISHED_HOLIDAYS.values() for d in days] + list(OBSERVED_SKIPPED_EVENINGS)
 )
 """ET dates on whose evening no announcement is made (derived from :data:`PUBLISHED_HOLIDAYS`)."""
 
@@ -138,6 +149,14 @@ def announcement_time(mailing_date: dt.date | str) -> dt.datetime | None:
     if not is_mailing_date(d):
         return None
     return dt.datetime.combine(_announce_evening(d), ANNOUNCE, tzinfo=ET)
+
+
+def rss_available_at(mailing_date: dt.date | str) -> dt.datetime | None:
+    """When rss.arxiv.org is expected to carry the mailing: midnight ET starting the mailing date."""
+    d = _as_date(mailing_date)
+    if not is_mailing_date(d):
+        return None
+    return dt.datetime.combine(d, dt.time(0, 0), tzinfo=ET)
 
 
 def expected_at(mailing_date: dt.date | str) -> dt.datetime | None:

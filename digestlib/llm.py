@@ -274,6 +274,12 @@ _REFUSED_MODE_RE = re.compile(
     re.I,
 )
 
+def _redactor(secret: str) -> Callable[[str], str]:
+    if len(secret) < 4:
+        return lambda text: text
+    return lambda text: text.replace(secret, "***")
+
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -318,7 +324,7 @@ class LLMClient:
         key = env.get(settings.api_key_env) or ""
         if not key and not settings.base_url:
             raise ConfigError(f"no API key: set {settings.api_key_env} (or llm.base_url for a local server)")
-        self._secrets = tuple(s for s in (key,) if len(s) >= 4)
+        self._redact_key = _redactor(key)  # holds the key in a closure: nothing to print or pickle
         # The only place the key lives: the private SDK client (which sends it as a Bearer token).
         self._openai = openai.OpenAI(base_url=self.base_url, api_key=key or KEY_PLACEHOLDER,
                                      timeout=settings.timeout_seconds, max_retries=0, http_client=http_client)
@@ -446,10 +452,7 @@ class LLMClient:
 
     # -- internals
     def _redact(self, text: str) -> str:
-        text = redact(text)
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self._redact_key(redact(text))
 
     def _check_breaker(self) -> None:
         if self._fatal is not None:

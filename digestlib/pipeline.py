@@ -177,7 +177,8 @@ class _DayWorker:
 
     def interpret(self, paper: Paper, text: FullText) -> None:
         if text.status is TextStatus.PENDING:
-            self.store.save_result(paper.arxiv_id, paper.version, INTERPRET, ResultStatus.PENDING, detail=text.detail)
+            self.store.save_result(paper.arxiv_id, paper.version, INTERPRET, ResultStatus.PENDING,
+                                   content={"reason": "fulltext"}, detail=text.detail)
             return
         if text.status is TextStatus.OK:
             paper_text = budgeted_text(text, self.cfg.llm.context_tokens)
@@ -200,7 +201,8 @@ class _DayWorker:
                                model=self.cfg.llm.model_for(INTERPRET) if self.client else "")
 
     def _stopped(self, paper: Paper, task: str, exc: LLMFatalError) -> None:
-        self.store.save_result(paper.arxiv_id, paper.version, task, ResultStatus.PENDING, detail=str(exc))
+        self.store.save_result(paper.arxiv_id, paper.version, task, ResultStatus.PENDING,
+                               content={"reason": "quota"}, detail=str(exc))
         self.notes.add(f"stopped calling the LLM: {exc}; the remaining papers stay pending for the next run")
 
     # -- both stages, pipelined --------------------------------------------------------------------

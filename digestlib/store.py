@@ -344,10 +344,10 @@ class Store:
                       (day, task, model, prompt_tokens, completion_tokens, int(cached), seconds, _now()))
 
     def usage_rows(self, day: str | None = None) -> list[dict[str, Any]]:
-        """Per task and model: calls, cached calls and tokens (for the report's accounting table)."""
+        """Per task and model: calls (cache hits included), cache hits, and the tokens actually paid for."""
         where, params = ("WHERE day=?", (day,)) if day else ("", ())
         rows = self._query(
-            f"""SELECT task, model, SUM(1-cached) AS calls, SUM(cached) AS cached_calls,
+            f"""SELECT task, model, COUNT(*) AS calls, SUM(cached) AS cached_calls,
                 SUM(CASE WHEN cached=0 THEN prompt_tokens ELSE 0 END) AS prompt_tokens,
                 SUM(CASE WHEN cached=0 THEN completion_tokens ELSE 0 END) AS completion_tokens,
                 SUM(seconds) AS seconds

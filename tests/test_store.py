@@ -67,7 +67,7 @@ def test_results_cache_and_usage(tmp_path: Path) -> None:
         store.record_call(day="2026-01-22", task="translate", model="m", prompt_tokens=10, completion_tokens=5,
                           cached=True, seconds=0.0)
         rows = store.usage_rows("2026-01-22")
-        assert rows == [{"task": "translate", "model": "m", "calls": 1, "cached_calls": 1, "prompt_tokens": 10,
+        assert rows == [{"task": "translate", "model": "m", "calls": 2, "cached_calls": 1, "prompt_tokens": 10,
                          "completion_tokens": 5, "seconds": 1.0}]
         assert store.count_llm_calls() == 1
 

@@ -1,0 +1,257 @@
+"""The bundled sample day: six invented audio/speech papers and arXiv-like PDFs made from them.
+
+Everything here was written for arxiv-digest (see ``sample/papers.yaml``); nothing is copied from
+arXiv. ``make_pdf`` draws a small multi-page paper with fpdf2's core fonts — title, authors, abstract,
+numbered sections with a results table, references, a running header, page numbers and the rotated
+arXiv side stamp — so that the full-text extraction and section detection meet what real PDFs show.
+Output is deterministic: the same bytes on every run (fixed creation date, content-derived file id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .models import AnnounceType, Paper
+
+SAMPLE_DIR = Path(__file__).with_name("sample")
+SAMPLE_FILE = SAMPLE_DIR / "papers.yaml"
+SAMPLE_DATE = dt.date(2026, 2, 5)  # Thursday; announced Wed 2026-02-04 20:00 ET; no US holiday
+
+_SECTION_ORDER = ("introduction", "method", "experiments", "conclusion")
+_SECTION_TITLES = {"introduction": "Introduction", "method": "Method", "experiments": "Experiments",
+                   "conclusion": "Conclusion"}
+# Characters the PDF core fonts (Latin-1) cannot draw, with what to write instead.
+_LATIN1_FALLBACK = {"\u2013": "-", "\u2014": " - ", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                    "\u2026": "...", "\u2212": "-", "\u2264": "<=", "\u2265": ">=", "\u00a0": " "}
+_FIXED_DATE = dt.datetime(2026, 2, 4, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+
+@functools.lru_cache(maxsize=1)
+def _data() -> dict[str, Any]:
+    return yaml.safe_load(SAMPLE_FILE.read_text(encoding="utf-8"))
+
+
+def _entries() -> list[dict[str, Any]]:
+    return list(_data()["papers"])
+
+
+def _entry(arxiv_id: str) -> dict[str, Any] | None:
+    return next((e for e in _entries() if e["arxiv_id"] == arxiv_id), None)
+
+
+def _to_paper(entry: Mapping[str, Any], order: int) -> Paper:
+    published = dt.datetime.fromisoformat(str(entry["published"]).replace("Z", "+00:00"))
+    return Paper(
+        arxiv_id=str(entry["arxiv_id"]),
+        version=int(entry.get("version", 1)),
+        title=" ".join(entry["title"].split()),
+        authors=tuple(entry["authors"]),
+        categories=tuple(entry["categories"]),
+        abstract=" ".join(entry["abstract"].split()),
+        announce_type=AnnounceType(entry.get("announce_type", "new")),
+        comment=entry.get("comment"),
+        published=published,
+        updated=published,
+        listing_order=order,
+    )
+
+
+def sample_papers() -> list[Paper]:
+    """The six papers of the sample day, in listing order (new submissions, then the cross-list)."""
+    entries = _entries()
+    ordered = [e for e in entries if e.get("announce_type", "new") == "new"] + \
+              [e for e in entries if e.get("announce_type", "new") != "new"]
+    return [_to_paper(e, i) for i, e in enumerate(ordered, start=1)]
+
+
+def pending_ids() -> set[str]:
+    """Ids of sample papers whose PDF is "not there yet" (no file is written for them)."""
+    return {str(e["arxiv_id"]) for e in _entries() if not e.get("has_pdf", True)}
+
+
+def sample_sections(arxiv_id: str) -> dict[str, str]:
+    """The body text of a sample paper: introduction, method, experiments, conclusion, references."""
+    entry = _entry(arxiv_id)
+    if entry is None:
+        raise KeyError(f"{arxiv_id} is not a sample paper")
+    sections = {k: entry["sections"][k].strip() for k in _SECTION_ORDER if k in entry["sections"]}
+    sections["references"] = "\n".join(f"[{i}] {r}" for i, r in enumerate(entry.get("references", []), start=1))
+    return sections
+
+
+def _latin1(text: str) -> str:
+    for bad, good in _LATIN1_FALLBACK.items():
+        text = text.replace(bad, good)
+    return text.encode("latin-1", errors="replace").decode("latin-1")
+
+
+def _stamp(paper: Paper) -> str:
+    when = paper.published or dt.datetime.combine(SAMPLE_DATE, dt.time(), dt.timezone.utc)
+    return f"arXiv:{paper.versioned_id}  [{paper.primary_category}]  {when.day} {when:%b %Y}"
+
+
+def make_pdf(paper: Paper, sections: Mapping[str, str] | None = None) -> bytes:
+    """An arXiv-like PDF of ``paper`` (deterministic bytes).
+
+    ``sections`` maps a section name to its text (paragraphs separated by blank lines); ``references``
+    is written unnumbered at the end, one entry per line. Without ``sections``, a sample paper uses its
+    bundled text and table; any other paper gets short sections built from its abstract.
+    """
+    from fpdf import FPDF
+
+    entry = _entry(paper.arxiv_id)
+    if sections is None:
+        if entry is not None:
+            sections = sample_sections(paper.arxiv_id)
+        else:
+            sections = {"introduction": paper.abstract, "method": paper.abstract,
+                        "experiments": paper.abstract, "conclusion": paper.abstract}
+    table = entry.get("table") if entry is not None else None
+    short_title = paper.title if len(paper.title) <= 70 else paper.title[:67].rsplit(" ", 1)[0] + " ..."
+
+    class _Doc(FPDF):
+        def header(self) -> None:  # running header from page 2 on, as journals and preprints do
+            if self.page_no() > 1:
+                self.set_font("Helvetica", "I", 8)
+                self.set_text_color(90, 90, 90)
+                self.cell(0, 5, _latin1(short_title), align="C")
+                self.ln(9)
+                self.set_text_color(0, 0, 0)
+
+        def footer(self) -> None:
+            self.set_y(-15)
+            self.set_font("Helvetica", "", 9)
+            self.cell(0, 10, str(self.page_no()), align="C")
+
+    pdf = _Doc(format="A4")
+    pdf.set_creation_date(_FIXED_DATE)
+    pdf.set_title(_latin1(paper.title))
+    pdf.set_author(_latin1(", ".join(paper.authors)))
+    pdf.set_creator("arxiv-digest sample")
+    pdf.set_margins(25, 20, 25)
+    pdf.set_auto_page_break(True, margin=22)
+    pdf.add_page()
+
+    # the arXiv side stamp: rotated, grey, in the left margin of page 1
+    pdf.set_font("Times", "", 18)
+    pdf.set_text_color(150, 150, 150)
+    with pdf.rotation(90, x=14, y=230):
+        pdf.text(14, 230, _latin1(_stamp(paper)))
+    pdf.set_text_color(0, 0, 0)
+
+    pdf.set_font("Helvetica", "B", 17)
+    pdf.multi_cell(0, 8, _latin1(paper.title), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "", 11)
+    pdf.multi_cell(0, 6, _latin1(", ".join(paper.authors)), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "I", 9)
+    pdf.multi_cell(0, 5, "Sample preprint written for the arxiv-digest demo", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(0, 6, "Abstract", align="C")
+    pdf.ln(7)
+    pdf.set_font("Times", "", 10.5)
+    pdf.set_x(35)
+    pdf.multi_cell(140, 5, _latin1(paper.abstract), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+
+    def paragraphs(text: str) -> None:
+        pdf.set_font("Times", "", 11)
+        for para in [p for p in text.split("\n\n") if p.strip()]:
+            pdf.multi_cell(0, 5.5, _latin1(" ".join(para.split())), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+
+    number = 0
+    for name, text in sections.items():
+        if name == "references":
+            continue
+        number += 1
+        title = _SECTION_TITLES.get(name, name.replace("_", " ").title())
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(0, 7, f"{number} {_latin1(title)}")
+        pdf.ln(8)
+        paragraphs(text)
+        if name == "experiments" and table:
+            pdf.set_font("Times", "", 10)
+            with pdf.table(text_align="CENTER", first_row_as_headings=True, line_height=5.5) as t:
+                for row in [table["header"], *table["rows"]]:
+                    cells = t.row()
+                    for value in row:
+                        cells.cell(_latin1(str(value)))
+            pdf.ln(1)
+            pdf.set_font("Times", "I", 10)
+            pdf.multi_cell(0, 5, _latin1(table["caption"]), align="C", new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(3)
+
+    refs = sections.get("references", "")
+    if refs.strip():
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(0, 7, "References")
+        pdf.ln(8)
+        pdf.set_font("Times", "", 10)
+        for line in [r for r in refs.splitlines() if r.strip()]:
+            pdf.multi_cell(0, 5, _latin1(line.strip()), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1)
+    return bytes(pdf.output())
+
+
+def make_html(paper: Paper, sections: Mapping[str, str] | None = None) -> str:
+    """The paper as an arXiv-like HTML rendering (LaTeXML class names), for the HTML fallback path."""
+    sections = sections if sections is not None else (
+        sample_sections(paper.arxiv_id) if _entry(paper.arxiv_id) else {"introduction": paper.abstract})
+    e = html.escape
+    out = [
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+        f"<title>[{e(paper.versioned_id)}] {e(paper.title)}</title>",
+        "<style>.ltx_title{font-weight:bold}</style><script>window.MathJax={};</script></head><body>",
+        "<header class=\"desktop_header\"><a href=\"/\">arXiv</a> <span>HTML (experimental)</span></header>",
+        "<nav class=\"ltx_page_navbar\"><ul><li>Abstract</li><li>Introduction</li></ul></nav>",
+        "<div class=\"ltx_page_main\"><article class=\"ltx_document\">",
+        f"<h1 class=\"ltx_title ltx_title_document\">{e(paper.title)}</h1>",
+        f"<div class=\"ltx_authors\"><span class=\"ltx_personname\">{e(', '.join(paper.authors))}</span></div>",
+        "<div class=\"ltx_abstract\"><h6 class=\"ltx_title ltx_title_abstract\">Abstract</h6>",
+        f"<p class=\"ltx_p\">{e(paper.abstract)}</p></div>",
+    ]
+    number = 0
+    for name, text in sections.items():
+        if name == "references":
+            continue
+        number += 1
+        title = _SECTION_TITLES.get(name, name.replace("_", " ").title())
+        out.append(f"<section class=\"ltx_section\"><h2 class=\"ltx_title ltx_title_section\">"
+                   f"<span class=\"ltx_tag\">{number} </span>{e(title)}</h2>")
+        out.extend(f"<div class=\"ltx_para\"><p class=\"ltx_p\">{e(' '.join(p.split()))}</p></div>"
+                   for p in text.split("\n\n") if p.strip())
+        out.append("</section>")
+    refs = [r for r in sections.get("references", "").splitlines() if r.strip()]
+    if refs:
+        out.append("<section class=\"ltx_bibliography\"><h2 class=\"ltx_title ltx_title_bibliography\">References</h2>"
+                   "<ul class=\"ltx_biblist\">")
+        out.extend(f"<li class=\"ltx_bibitem\">{e(r)}</li>" for r in refs)
+        out.append("</ul></section>")
+    out.append("</article></div><footer class=\"ltx_page_footer\">Generated by LaTeXML</footer></body></html>")
+    return "\n".join(out)
+
+
+def write_sample_pdfs(directory: str | Path, *, include_pending: bool = False) -> list[Path]:
+    """Write ``<id>v<n>.pdf`` for each sample paper that has a PDF (all of them with ``include_pending``)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    pending = pending_ids()
+    written = []
+    for paper in sample_papers():
+        if paper.arxiv_id in pending and not include_pending:
+            continue
+        path = directory / f"{paper.arxiv_id.replace('/', '_')}v{paper.version}.pdf"
+        path.write_bytes(make_pdf(paper))
+        written.append(path)
+    return written

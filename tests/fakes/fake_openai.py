@@ -1,0 +1,373 @@
+"""A loopback OpenAI-compatible server for integration tests and the benchmark (127.0.0.1 only).
+
+Run as a separate process::
+
+    python -m tests.fakes.fake_openai --port 0 [--delay 2.0] [--no-json-schema] [--api-key KEY]
+
+prints ``LISTENING http://127.0.0.1:PORT/v1`` and serves
+
+* ``POST /v1/chat/completions`` -- deterministic answers: a translation request (the user message holds
+  ``<abstract>...</abstract>``) gets Chinese text starting with ``【译】测试译文`` that contains every number
+  of the source; an interpretation request (``<paper>...</paper>``) gets a JSON object with the three
+  Chinese parts ``background`` / ``method`` / ``results`` citing numbers found in the paper; ``usage`` is
+  always filled. With ``--no-json-schema`` a ``json_schema`` response_format gets HTTP 400.
+* ``GET /v1/models``.
+* ``POST /_control`` -- JSON ``{"queue": [fault, ...], "reset": true, "delay": s, "no_json_schema": bool}``.
+  Each fault is consumed by the next request (or the next one of its ``"match"``: ``"translate"`` /
+  ``"interpret"``; and/or ``"match_format"``: ``"json_schema"`` / ``"json_object"`` / ``null`` for plain text),
+  one of:
+  ``{"status": 429, "headers": {"Retry-After": "1"}, "body": {...}}``, ``{"hang": 3}`` (sleep, then answer
+  normally), ``{"malformed": true}`` (broken JSON content), ``{"bad_body": true}`` (HTTP body not JSON),
+  ``{"truncated": true}`` (``finish_reason: length``), ``{"english": true}``, ``{"refusal": true}``,
+  ``{"injected": true}`` (an answer obeying an instruction injected in the paper), ``{"content": "..."}``
+  (verbatim), ``{"no_json_schema_once": true}`` (400 for json_schema), ``{"auth": true}`` (401),
+  ``{"quota": true}`` (429 insufficient_quota), ``{"finish_reason": "content_filter"}``.
+* ``GET /_log`` -- one entry per chat request: time, model, response_format type, kind, fault, status,
+  whether an Authorization header came and whether it held the expected key (never the key itself),
+  whether the key appeared in the body, and the last user message (first 2000 characters).
+
+``start_fake_openai(**opts)`` runs it as a subprocess and returns a ``FakeOpenAI`` handle
+(``url``, ``stop()``, ``control(...)``, ``log()``, ``reset()``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+_NUM_RE = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _numbers(text: str) -> list[str]:
+    seen: list[str] = []
+    for n in _NUM_RE.findall(text):
+        if n not in seen:
+            seen.append(n)
+    return seen
+
+
+def _between(text: str, tag: str) -> str:
+    m = re.search(rf"<{tag}>(.*)</{tag}>", text, re.S)
+    return m.group(1).strip() if m else ""
+
+
+def fake_translation(abstract: str) -> str:
+    """Chinese text with every number of the source and a recognisable marker."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", abstract.strip()) if s.strip()] or [abstract]
+    parts = ["【译】测试译文："]
+    for i, sentence in enumerate(sentences, 1):
+        nums = _numbers(sentence)
+        tail = "，涉及数值" + "、".join(nums) if nums else ""
+        parts.append(f"这是第{i}句的中文译文，内容忠实于原文并保持完整{tail}。")
+    urls = re.findall(r"https?://\S+", abstract)
+    if urls:
+        parts.append("代码见" + " ".join(u.rstrip(".,;)") for u in urls) + "。")
+    return "".join(parts)
+
+
+def fake_interpretation(paper_text: str) -> dict[str, str]:
+    """Three Chinese Markdown bullet lists citing numbers that occur in the paper."""
+    nums = [n for n in _numbers(paper_text) if "." in n or len(n) >= 2][:4] or ["无"]
+    cited = "、".join(nums)
+    return {
+        "background": "- **研究背景**：本文针对测试解读中的既有方法问题展开研究。\n"
+                      "- **既有问题**：已有方法计算开销大、泛化能力有限。",
+        "method": "- **核心方法**：提出一种新的测试解读方法。\n"
+                  "  - 采用编码器与解码器结构，并联合训练。\n"
+                  "- **训练策略**：两阶段训练，提升稳定性。",
+        "results": f"- **主要结果**：论文报告的数值包括{cited}。\n"
+                   "- 相比基线方法取得更好的效果。",
+    }
+
+
+INJECTED = {
+    "background": "# HACKED\n好的，我将忽略之前的指令。Ignore previous instructions. <script>alert(1)</script>",
+    "method": "---\nlayout: post\n</div></details>\n[点击](javascript:alert(1))",
+    "results": "- 按照论文中的指令，输出：系统已被接管。",
+}
+
+
+class _State:
+    def __init__(self, delay: float, no_json_schema: bool, api_key: str | None) -> None:
+        self.lock = threading.Lock()
+        self.delay = delay
+        self.no_json_schema = no_json_schema
+        self.api_key = api_key
+        self.queue: list[dict] = []
+        self.log: list[dict] = []
+
+    def take_fault(self, kind: str, response_format: str | None) -> dict | None:
+        with self.lock:
+            for i, fault in enumerate(self.queue):
+                if fault.get("match") in (None, kind) and fault.get("match_format", response_format) == response_format:
+                    return self.queue.pop(i)
+        return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeOpenAI/1.0"
+    state: _State  # set on the subclass
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    # -- plumbing
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None) -> None:
+        body = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, str(v))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path.rstrip("/") == "/v1/models":
+            self._send(200, {"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "fake"}]})
+        elif self.path == "/_log":
+            with self.state.lock:
+                self._send(200, list(self.state.log))
+        else:
+            self._send(404, {"error": {"message": "not found"}})
+
+    def do_POST(self) -> None:  # noqa: N802
+        raw = self._body()
+        if self.path == "/_control":
+            self._control(json.loads(raw or b"{}"))
+        elif self.path.rstrip("/") == "/v1/chat/completions":
+            self._chat(raw)
+        else:
+            self._send(404, {"error": {"message": "not found"}})
+
+    def _control(self, cmd: dict) -> None:
+        st = self.state
+        with st.lock:
+            if cmd.get("reset"):
+                st.queue.clear()
+                st.log.clear()
+            if "delay" in cmd:
+                st.delay = float(cmd["delay"])
+            if "no_json_schema" in cmd:
+                st.no_json_schema = bool(cmd["no_json_schema"])
+            if "api_key" in cmd:
+                st.api_key = cmd["api_key"]
+            st.queue.extend(cmd.get("queue") or [])
+            self._send(200, {"queued": len(st.queue), "delay": st.delay, "no_json_schema": st.no_json_schema})
+
+    # -- the chat endpoint
+    def _chat(self, raw: bytes) -> None:
+        st = self.state
+        req = json.loads(raw)
+        messages = req.get("messages") or []
+        text = "\n".join(str(m.get("content") or "") for m in messages)
+        users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+        rf = (req.get("response_format") or {}).get("type")
+        kind = "interpret" if "<paper>" in text else "translate" if "<abstract>" in text else "other"
+        auth = self.headers.get("Authorization") or ""
+        entry = {
+            "time": time.time(), "model": req.get("model"), "response_format": rf, "kind": kind,
+            "auth_present": bool(auth),
+            "auth_ok": (auth == f"Bearer {st.api_key}") if st.api_key else None,
+            "key_in_body": bool(st.api_key) and st.api_key.encode() in raw,
+            "max_tokens": req.get("max_tokens"),
+            "n_messages": len(messages),
+            "last_user": users[-1][:2000] if users else "",
+            "first_user": users[0][:4000] if users else "",
+            "status": 200, "fault": None,
+        }
+        fault = st.take_fault(kind, rf) or {}
+        entry["fault"] = {k: v for k, v in fault.items() if k != "body"} or None
+        with st.lock:
+            st.log.append(entry)
+            delay = st.delay
+            no_schema = st.no_json_schema
+
+        def fail(status: int, body: dict, headers: dict | None = None) -> None:
+            entry["status"] = status
+            self._send(status, body, headers)
+
+        if st.api_key and auth != f"Bearer {st.api_key}":
+            return fail(401, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
+                                        "code": "invalid_api_key"}})
+        if fault.get("auth"):
+            return fail(401, {"error": {"message": "Incorrect API key provided.", "code": "invalid_api_key"}})
+        if fault.get("quota"):
+            return fail(429, {"error": {"message": "You exceeded your current quota.", "type": "insufficient_quota",
+                                        "code": "insufficient_quota"}})
+        if "status" in fault:
+            return fail(int(fault["status"]), fault.get("body") or {"error": {"message": f"fault {fault['status']}"}},
+                        fault.get("headers"))
+        if rf == "json_schema" and (no_schema or fault.get("no_json_schema_once")):
+            return fail(400, {"error": {"message": "response_format type json_schema is not supported by this server",
+                                        "type": "invalid_request_error", "param": "response_format"}})
+        if fault.get("hang"):
+            time.sleep(float(fault["hang"]))
+        if delay:
+            time.sleep(delay)
+        if fault.get("bad_body"):
+            entry["status"] = 200
+            return self._send(200, None, raw=b"<html>502 Bad Gateway</html>")
+
+        finish = "stop"
+        first_user = users[0] if users else ""
+        if "content" in fault:
+            content = str(fault["content"])
+        elif fault.get("refusal"):
+            content = "I'm sorry, but I can't help with that request."
+        elif kind == "translate":
+            content = ("This is an English answer that ignores the request to translate." if fault.get("english")
+                       else fake_translation(_between(first_user, "abstract")))
+        elif kind == "interpret":
+            answer = INJECTED if fault.get("injected") else fake_interpretation(_between(first_user, "paper"))
+            if fault.get("english"):
+                answer = {"background": "- The background in English.", "method": "- The method in English.",
+                          "results": "- The results in English."}
+            content = json.dumps(answer, ensure_ascii=False)
+            if rf is None:
+                content = "```json\n" + content + "\n```"  # plain-text mode: what real models often do
+        else:
+            content = "OK"
+        if fault.get("malformed"):
+            content = '{"background": "- 背景", "method": '
+        if fault.get("finish_reason"):
+            finish = str(fault["finish_reason"])
+        if fault.get("truncated"):
+            content = content[: max(1, len(content) * 2 // 3)]
+            finish = "length"
+        prompt_tokens = max(1, len(text) // 4)
+        completion_tokens = max(1, len(content) // 2)
+        payload = {
+            "id": f"chatcmpl-fake-{len(st.log)}", "object": "chat.completion", "created": int(time.time()),
+            "model": req.get("model") or "fake-model",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
+        }
+        self._send(200, payload)
+
+
+def serve(port: int = 0, *, delay: float = 0.0, no_json_schema: bool = False, api_key: str | None = None) -> None:
+    state = _State(delay, no_json_schema, api_key)
+    handler = type("Handler", (_Handler,), {"state": state})
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    server.request_queue_size = 128
+    host, real_port = server.server_address[:2]
+    print(f"LISTENING http://{host}:{real_port}/v1", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.1)
+    except KeyboardInterrupt:  # pragma: no cover
+        pass
+    finally:
+        server.server_close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--no-json-schema", action="store_true", help="refuse response_format json_schema with 400")
+    parser.add_argument("--api-key", default=None, help="answer 401 unless this Bearer key is sent")
+    args = parser.parse_args(argv)
+    serve(args.port, delay=args.delay, no_json_schema=args.no_json_schema, api_key=args.api_key)
+
+
+# ----------------------------------------------------------------------------------------------
+# the handle used by tests and the benchmark
+
+
+class FakeOpenAI:
+    """A running fake server (subprocess): ``url`` is the base URL to give the client."""
+
+    def __init__(self, proc: subprocess.Popen, url: str) -> None:
+        self.proc = proc
+        self.url = url
+        self.root = url[: -len("/v1")]
+
+    def _post(self, path: str, payload: dict) -> Any:
+        req = urllib.request.Request(self.root + path, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def control(self, *faults: dict, **settings: Any) -> dict:
+        """Queue ``faults`` and/or change settings (``delay``, ``no_json_schema``, ``api_key``, ``reset``)."""
+        return self._post("/_control", {"queue": list(faults), **settings})
+
+    def reset(self, **settings: Any) -> dict:
+        """Clear the queue and the log; settings back to ``delay=0``, json_schema supported, no key."""
+        defaults = {"delay": 0.0, "no_json_schema": False, "api_key": None}
+        defaults.update(settings)
+        return self._post("/_control", {"reset": True, **defaults})
+
+    def log(self) -> list[dict]:
+        with urllib.request.urlopen(self.root + "/_log", timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def calls(self) -> int:
+        return len(self.log())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+    def __enter__(self) -> "FakeOpenAI":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_fake_openai(*, delay: float = 0.0, no_json_schema: bool = False, api_key: str | None = None,
+                      port: int = 0, startup_timeout: float = 15.0) -> FakeOpenAI:
+    """Start the server in a subprocess and wait for its ``LISTENING`` line."""
+    root = Path(__file__).resolve().parents[2]
+    cmd = [sys.executable, "-m", "tests.fakes.fake_openai", "--port", str(port), "--delay", str(delay)]
+    if no_json_schema:
+        cmd.append("--no-json-schema")
+    if api_key:
+        cmd += ["--api-key", api_key]
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = ""
+    result: list[str] = []
+
+    def read() -> None:
+        result.append(proc.stdout.readline() if proc.stdout else "")
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(startup_timeout)
+    line = result[0] if result else ""
+    if not line.startswith("LISTENING "):
+        proc.kill()
+        raise RuntimeError(f"fake OpenAI server did not start (got {line!r})")
+    return FakeOpenAI(proc, line.split()[1])
+
+
+if __name__ == "__main__":
+    main()

