@@ -93,6 +93,8 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
                 str(_notebook_path()), str(executed), parameters=notebook_parameters(cfg, params, params_dir),
                 kernel_name="python3", progress_bar=not quiet, log_output=False,
                 stderr_file=None if quiet else sys.stderr, cwd=str(Path.cwd()),
+                # The kernel app's own start-up warnings are not the user's business.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
         except PapermillExecutionError as exc:
             raise _kernel_error(exc) from None

@@ -106,6 +106,14 @@ class _ModeRefused(Exception):
     """Internal: the endpoint refused the structured-output mode of this request."""
 
 
+class _ParamRefused(Exception):
+    """Internal: the endpoint refused a sampling parameter (reasoning models: max_tokens, temperature)."""
+
+    def __init__(self, quirk: str) -> None:
+        super().__init__(quirk)
+        self.quirk = quirk
+
+
 # ----------------------------------------------------------------------------------------------
 # cache protocol and an in-memory implementation
 
@@ -268,11 +276,11 @@ def _schema_problem(parsed: dict, schema: Mapping[str, Any]) -> str | None:
     return None
 
 
-_REFUSED_MODE_RE = re.compile(
-    r"response[_ ]?format|json[_ ]?schema|json[_ ]?object|structured[_ ]output|guided[_ ]json|grammar|"
-    r"not supported|unsupported|not implemented|unknown (?:field|parameter|argument)|extra inputs",
-    re.I,
-)
+_MODE_WORDS_RE = re.compile(r"response[_ ]?format|json[_ ]?schema|json[_ ]?object|structured[_ ]output|"
+                            r"guided[_ ]json|grammar", re.I)
+_GENERIC_REFUSAL_RE = re.compile(r"not supported|unsupported|not implemented|unknown (?:field|parameter|argument)|"
+                                 r"extra (?:inputs|fields)", re.I)
+_OTHER_PARAMS_RE = re.compile(r"temperature|max_tokens|max_completion_tokens|top_p|\bmodel\b", re.I)
 
 def _redactor(secret: str) -> Callable[[str], str]:
     if len(secret) < 4:
@@ -331,6 +339,7 @@ class LLMClient:
         self._slots = threading.BoundedSemaphore(max(1, settings.concurrency))
         self._lock = threading.Lock()
         self._modes: dict[tuple[str, str], int] = {}  # (base_url, model) -> index into MODES that works
+        self._quirks: dict[tuple[str, str], frozenset[str]] = {}  # parameters the model refuses
         self._fatal: LLMFatalError | None = None
         self._consecutive_fatal = 0
         self._pause_until = 0.0
@@ -525,20 +534,29 @@ class LLMClient:
                  state: _CallState, key: str) -> Completion:
         self._check_breaker()
         self._wait_for_pause()
-        while True:  # loops only to step down the structured-output mode
+        for _ in range(8):  # loops only to step down the structured-output mode or drop refused parameters
             try:
                 return self._request(task, model, messages, schema, schema_name, state, key)
+            except _ParamRefused as refused:
+                with self._lock:
+                    quirks = self._quirks.get((self.base_url, model), frozenset())
+                    self._quirks[(self.base_url, model)] = quirks | {refused.quirk}
             except _ModeRefused:
                 index = MODES.index(state.mode)
                 if index + 1 >= len(MODES):
                     raise LLMError("the endpoint refused the request even in plain-text mode") from None
                 state.mode = MODES[index + 1]
                 self._remember_mode(model, state.mode)
+        raise LLMError("the endpoint kept refusing the request parameters")
 
     def _build_request(self, model: str, messages: list[dict], schema: dict | None, schema_name: str,
                        state: _CallState) -> dict[str, Any]:
-        request: dict[str, Any] = {"model": model, "temperature": self.settings.temperature,
-                                   "max_tokens": state.max_tokens}
+        with self._lock:
+            quirks = self._quirks.get((self.base_url, model), frozenset())
+        request: dict[str, Any] = {"model": model}
+        if "no_temperature" not in quirks:
+            request["temperature"] = self.settings.temperature
+        request["max_completion_tokens" if "max_completion_tokens" in quirks else "max_tokens"] = state.max_tokens
         msgs = [dict(m) for m in messages]
         if schema is not None:
             name = re.sub(r"[^A-Za-z0-9_-]", "_", schema_name or "answer")[:64]
@@ -566,7 +584,7 @@ class LLMClient:
                 response = self._openai.chat.completions.create(**request, timeout=self.settings.timeout_seconds)
             except openai.APIStatusError as exc:
                 state.seconds += time.monotonic() - started
-                self._handle_status_error(exc, state, schema)
+                self._handle_status_error(exc, state, schema, model)
                 raise AssertionError("unreachable")  # pragma: no cover
             except openai.APITimeoutError:
                 state.seconds += time.monotonic() - started
@@ -584,7 +602,8 @@ class LLMClient:
             self._consecutive_fatal = 0
         return self._read_response(response, task, model, schema, state, key, seconds)
 
-    def _handle_status_error(self, exc: openai.APIStatusError, state: _CallState, schema: dict | None) -> None:
+    def _handle_status_error(self, exc: openai.APIStatusError, state: _CallState, schema: dict | None,
+                             model: str) -> None:
         status = exc.status_code
         body = exc.body if isinstance(exc.body, dict) else {}
         code = str(body.get("code") or exc.code or "")
@@ -603,8 +622,18 @@ class LLMClient:
                 raise self._fatal from None
             # once more, soon: a gateway can flap; a second failure trips the breaker
             raise LLMTransientError(f"{kind} (HTTP {status}): {short}", retry_after=0.0, status=status) from None
+        if status == 400:
+            with self._lock:
+                quirks = self._quirks.get((self.base_url, model), frozenset())
+            if "max_completion_tokens" in text and "max_completion_tokens" not in quirks:
+                raise _ParamRefused("max_completion_tokens") from None
+            if (re.search(r"temperature", text, re.I) and "no_temperature" not in quirks
+                    and re.search(r"unsupported|not supported|does not support|only the default", text, re.I)
+                    and not _MODE_WORDS_RE.search(text)):
+                raise _ParamRefused("no_temperature") from None
         if schema is not None and state.mode != "text" and (
-                status == 422 or (status == 400 and _REFUSED_MODE_RE.search(text))):
+                status == 422 or (status == 400 and (_MODE_WORDS_RE.search(text) or (
+                    _GENERIC_REFUSAL_RE.search(text) and not _OTHER_PARAMS_RE.search(text))))):
             raise _ModeRefused() from None
         if status == 429 or status in (408, 409) or status >= 500:
             retry_after = parse_retry_after(headers)

@@ -18,12 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: relayed to the terminal by papermill, dropped from the report
 
 from . import calendar, render
 from .arxiv_source import ArxivSource
 from .config import Config
-from .errors import DigestError, LLMFatalError, UsageError
+from .errors import DigestError, UsageError
 from .fulltext import FulltextFetcher, budgeted_text
 from .llm import LLMClient
 from .models import DayDigest, FullText, Paper, PaperEntry, ResultStatus, TextStatus
@@ -166,14 +166,10 @@ class _DayWorker:
         done = self.store.get_result(paper.arxiv_id, paper.version, TRANSLATE)
         if done and done.status is ResultStatus.OFFLINE and self.client is None:
             return
-        try:
-            result = translate_abstract(paper, self.client, self.glossary) if self.client else offline_translation(paper)
-        except LLMFatalError as exc:
-            self._stopped(paper, TRANSLATE, exc)
-            return
+        result = translate_abstract(paper, self.client, self.glossary) if self.client else offline_translation(paper)
         self.store.save_result(paper.arxiv_id, paper.version, TRANSLATE, result.status,
-                               content={"text": result.text}, detail=result.detail,
-                               model=self.cfg.llm.model_for(TRANSLATE) if self.client else "")
+                               content={"text": result.text, **self._pending_reason(result.status)},
+                               detail=result.detail, model=result.model)
 
     def interpret(self, paper: Paper, text: FullText) -> None:
         if text.status is TextStatus.PENDING:
@@ -184,33 +180,34 @@ class _DayWorker:
             paper_text = budgeted_text(text, self.cfg.llm.context_tokens)
         else:  # abstract only: waited too long, or the file is unreadable
             paper_text = paper.abstract
-        try:
-            if self.client:
-                result = interpret_paper(paper, paper_text, self.client, self.glossary)
-            else:
-                result = offline_interpretation(paper, paper_text)
-        except LLMFatalError as exc:
-            self._stopped(paper, INTERPRET, exc)
-            return
-        parts = result.interpretation
-        content = {"source": result.source, "fulltext_status": text.status.value, "fulltext_detail": text.detail}
-        if parts is not None:
+        if self.client:
+            result = interpret_paper(paper, paper_text, self.client, self.glossary)
+        else:
+            result = offline_interpretation(paper, paper_text)
+        content = {"source": result.source, "fulltext_status": text.status.value, "fulltext_detail": text.detail,
+                   **self._pending_reason(result.status)}
+        if result.interpretation is not None:
+            parts = result.interpretation
             content.update(background=parts.background, method=parts.method, results=parts.results)
         self.store.save_result(paper.arxiv_id, paper.version, INTERPRET, result.status, content=content,
-                               detail=result.detail, unverified=result.unverified_numbers,
-                               model=self.cfg.llm.model_for(INTERPRET) if self.client else "")
+                               detail=result.detail, unverified=result.unverified_numbers, model=result.model)
 
-    def _stopped(self, paper: Paper, task: str, exc: LLMFatalError) -> None:
-        self.store.save_result(paper.arxiv_id, paper.version, task, ResultStatus.PENDING,
-                               content={"reason": "quota"}, detail=str(exc))
-        self.notes.add(f"stopped calling the LLM: {exc}; the remaining papers stay pending for the next run")
+    def _pending_reason(self, status: ResultStatus) -> dict[str, str]:
+        """After authentication or quota failures the client stops calling: the rest stays pending."""
+        if status is not ResultStatus.PENDING:
+            return {}
+        fatal = self.client.fatal_error if self.client else None
+        if fatal is not None:
+            self.notes.add(f"stopped calling the LLM ({fatal}); the remaining papers stay pending for the next run")
+            return {"reason": "quota"}
+        return {"reason": "llm"}
 
     # -- both stages, pipelined --------------------------------------------------------------------
     def process(self, papers: list[Paper], *, label: str) -> None:
         if not papers:
             return
         cfg = self.cfg
-        show = sys.stderr.isatty() or "ipykernel" in sys.modules
+        show = sys.stderr.isatty() or "ipykernel" in sys.modules  # in the kernel, papermill relays stderr
         with ExitStack() as stack:
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, cfg.llm.concurrency),
                                                           thread_name_prefix="llm"))

@@ -5,6 +5,9 @@ arXiv. ``make_pdf`` draws a small multi-page paper with fpdf2's core fonts — t
 numbered sections with a results table, references, a running header, page numbers and the rotated
 arXiv side stamp — so that the full-text extraction and section detection meet what real PDFs show.
 Output is deterministic: the same bytes on every run (fixed creation date, content-derived file id).
+
+``write_sample_snapshot`` records the whole day (feed, API metadata, PDFs, the pending paper's 404s) as a
+replayable snapshot for ``digest demo``; ``make_html`` is the HTML rendering used by the fake arXiv.
 """
 
 from __future__ import annotations
@@ -255,3 +258,151 @@ def write_sample_pdfs(directory: str | Path, *, include_pending: bool = False) -
         path.write_bytes(make_pdf(paper))
         written.append(path)
     return written
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The sample day as a replayable snapshot (``digest demo``)
+# ---------------------------------------------------------------------------------------------------------
+
+def _x(text: str) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(text, {'"': "&quot;"})
+
+
+def sample_rss_feed(categories: tuple[str, ...] = ("cs.SD", "eess.AS")) -> bytes:
+    """The sample day as rss.arxiv.org's Atom feed for ``categories`` (entries dated the mailing)."""
+    stamp = f"{SAMPLE_DATE.isoformat()}T00:00:00-05:00"
+    cats = "+".join(categories)
+    out = ["<?xml version='1.0' encoding='UTF-8'?>",
+           '<feed xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+           'xmlns="http://www.w3.org/2005/Atom" xml:lang="en-us">',
+           f"  <id>http://rss.arxiv.org/atom/{cats}</id>",
+           f"  <title>{_x(', '.join(categories))} updates on arXiv.org</title>",
+           f"  <updated>{stamp}</updated>",
+           f'  <link href="http://rss.arxiv.org/atom/{cats}" rel="self" type="application/atom+xml"/>',
+           f"  <subtitle>{_x(', '.join(categories))} updates on the arXiv.org e-print archive.</subtitle>"]
+    for p in sample_papers():
+        if not set(p.categories) & set(categories):
+            continue
+        out += [
+            "  <entry>",
+            f"    <id>oai:arXiv.org:{p.versioned_id}</id>",
+            f"    <title>{_x(p.title)}</title>",
+            f"    <updated>{stamp}</updated>",
+            f'    <link href="https://arxiv.org/abs/{p.arxiv_id}" rel="alternate" type="text/html"/>',
+            f"    <summary>arXiv:{p.versioned_id} Announce Type: {p.announce_type.value} \nAbstract: {_x(p.abstract)}</summary>",
+            *[f'    <category term="{_x(c)}"/>' for c in p.categories],
+            f"    <published>{stamp}</published>",
+            f"    <arxiv:announce_type>{p.announce_type.value}</arxiv:announce_type>",
+            "    <rights>http://creativecommons.org/licenses/by/4.0/</rights>",
+            f"    <dc:creator>{_x(', '.join(p.authors))}</dc:creator>",
+            "  </entry>",
+        ]
+    out.append("</feed>")
+    return "\n".join(out).encode("utf-8")
+
+
+def sample_api_feed(papers: list[Paper], *, total: int | None = None, start: int = 0, per_page: int = 100) -> bytes:
+    """An export-API answer (2025+ format) holding ``papers``."""
+    def ts(d: dt.datetime | None) -> str:
+        return (d or _FIXED_DATE).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    out = ["<?xml version='1.0' encoding='UTF-8'?>",
+           '<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" xmlns:arxiv="http://arxiv.org/schemas/atom" '
+           'xmlns="http://www.w3.org/2005/Atom">',
+           "  <id>https://arxiv.org/api/sample</id>",
+           "  <title>arXiv Query: sample day</title>",
+           f"  <updated>{ts(None)}</updated>",
+           f"  <opensearch:itemsPerPage>{per_page}</opensearch:itemsPerPage>",
+           f"  <opensearch:totalResults>{len(papers) if total is None else total}</opensearch:totalResults>",
+           f"  <opensearch:startIndex>{start}</opensearch:startIndex>"]
+    for p in papers:
+        out += [
+            "  <entry>",
+            f"    <id>http://arxiv.org/abs/{p.versioned_id}</id>",
+            f"    <title>{_x(p.title)}</title>",
+            f"    <updated>{ts(p.updated)}</updated>",
+            f'    <link href="https://arxiv.org/abs/{p.versioned_id}" rel="alternate" type="text/html"/>',
+            f'    <link href="https://arxiv.org/pdf/{p.versioned_id}" rel="related" type="application/pdf" title="pdf"/>',
+            f"    <summary>{_x(p.abstract)}</summary>",
+            *[f'    <category term="{_x(c)}" scheme="http://arxiv.org/schemas/atom"/>' for c in p.categories],
+            f"    <published>{ts(p.published)}</published>",
+            *([f"    <arxiv:comment>{_x(p.comment)}</arxiv:comment>"] if p.comment else []),
+            f'    <arxiv:primary_category term="{_x(p.primary_category)}"/>',
+            *[f"    <author>\n      <name>{_x(a)}</name>\n    </author>" for a in p.authors],
+            "  </entry>",
+        ]
+    out.append("</feed>")
+    return "\n".join(out).encode("utf-8")
+
+
+def sample_transport() -> "Any":
+    """An ``httpx.MockTransport`` answering like arXiv for the sample day: feed, API, PDFs (404 when pending)."""
+    import re as _re
+    import urllib.parse
+
+    import httpx
+
+    papers = {p.arxiv_id: p for p in sample_papers()}
+    pending = pending_ids()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if "/atom/" in path or "/rss/" in path:
+            cats = tuple(urllib.parse.unquote(path.rsplit("/", 1)[-1]).split("+"))
+            return httpx.Response(200, content=sample_rss_feed(cats), headers={"content-type": "application/atom+xml"})
+        if path.endswith("/query"):
+            params = request.url.params
+            start, size = int(params.get("start", 0)), int(params.get("max_results", 10))
+            if params.get("id_list"):
+                wanted = [i.strip().removeprefix("arXiv:") for i in params["id_list"].split(",") if i.strip()]
+                found = [papers[w.split("v")[0]] for w in wanted if w.split("v")[0] in papers]
+            else:
+                query = params.get("search_query", "")
+                cats = set(_re.findall(r"cat:([\w.\-]+)", query))
+                found = sorted((p for p in papers.values() if not cats or set(p.categories) & cats),
+                               key=lambda p: p.published or _FIXED_DATE)
+            page = found[start:start + size]
+            return httpx.Response(200, content=sample_api_feed(page, total=len(found), start=start, per_page=size),
+                                  headers={"content-type": "application/atom+xml"})
+        m = _re.match(r"^/(pdf|html)/(.+?)v(\d+)/?$", path)
+        if m and m.group(2) in papers and int(m.group(3)) == papers[m.group(2)].version:
+            paper = papers[m.group(2)]
+            if m.group(1) == "pdf" and paper.arxiv_id not in pending:
+                return httpx.Response(200, content=make_pdf(paper), headers={"content-type": "application/pdf"})
+        return httpx.Response(404, content=b"Not Found", headers={"content-type": "text/plain"})
+
+    return httpx.MockTransport(handler)
+
+
+def write_sample_snapshot(folder: str | Path, *, categories: tuple[str, ...] = ("cs.SD", "eess.AS")) -> Path:
+    """Record the sample day into ``folder`` as a replayable snapshot (``digest run --replay``).
+
+    The requests are made by the project's own ``ArxivSource`` and ``FulltextFetcher`` through a recorder,
+    against ``sample_transport()``, so the snapshot holds exactly what a run asks for: the feed, the API
+    metadata, the five PDFs, and the 404s (PDF and HTML) of the paper whose PDF is not out yet.
+    """
+    import dataclasses
+    import tempfile
+
+    from . import calendar
+    from .arxiv_source import ArxivSource, make_transport
+    from .config import ArxivSettings, FulltextSettings
+    from .fulltext import FulltextFetcher
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = dataclasses.replace(ArxivSettings(), api_delay_seconds=0.0)
+    inner = sample_transport()
+    announced = calendar.announcement_time(SAMPLE_DATE)
+    with ArxivSource(settings, categories, record_dir=folder, transport=inner, backoff_seconds=0.0) as source:
+        announcement = source.fetch_announcement(SAMPLE_DATE, now=announced + dt.timedelta(hours=6))
+    with tempfile.TemporaryDirectory(prefix="digest-sample-") as scratch:
+        fetch_settings = FulltextSettings(requests_per_second=0, max_retries=0, workers=1)
+        with FulltextFetcher(fetch_settings, settings.files_url, Path(scratch), user_agent=settings.user_agent,
+                             transport=make_transport(record_dir=folder, inner=inner)) as fetcher:
+            for paper in announcement.papers:
+                if paper.announce_type.is_new:
+                    fetcher.download(paper)
+    return folder

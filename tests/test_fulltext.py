@@ -53,11 +53,13 @@ REAL = {
 }
 
 
-def _shared_pdf_dir() -> Path | None:
-    for candidate in (Path("/work/shared/data/pdf"), Path(__file__).resolve().parents[2] / "shared" / "data" / "pdf"):
-        if candidate.is_dir() and any(candidate.glob("*.pdf")):
-            return candidate
-    return None
+@pytest.fixture(scope="module")
+def pdf_dir(shared_data) -> Path:
+    """The 8 real arXiv PDFs (``shared_data`` from conftest skips cleanly when the data is absent)."""
+    folder = shared_data / "pdf"
+    if not any(folder.glob("*.pdf")):
+        pytest.skip("no PDFs in the shared test data")
+    return folder
 
 
 def _norm(s: str) -> str:
@@ -71,11 +73,8 @@ def pool():
 
 
 @pytest.fixture(scope="module")
-def real_texts(pool):
-    folder = _shared_pdf_dir()
-    if folder is None:
-        pytest.skip("shared test PDFs not found (../shared/data/pdf)")
-    paths = sorted(folder.glob("*.pdf"))
+def real_texts(pool, pdf_dir):
+    paths = sorted(pdf_dir.glob("*.pdf"))
     return {p.stem: ft for p, ft in zip(paths, extract_many(paths, max_pages=60, timeout=60, pool=pool))}
 
 
@@ -141,11 +140,8 @@ def test_real_pdf_details(real_texts):
     assert citesee.sections["experiments"].startswith("5 STUDY 1: DISCOVER RELEVANT CITATIONS")
 
 
-def test_page_cap_and_partial_note(pool):
-    folder = _shared_pdf_dir()
-    if folder is None:
-        pytest.skip("shared test PDFs not found")
-    ft = extract_pdf(folder / "2206.10883v3.pdf", max_pages=3, timeout=30, pool=pool)
+def test_page_cap_and_partial_note(pool, pdf_dir):
+    ft = extract_pdf(pdf_dir / "2206.10883v3.pdf", max_pages=3, timeout=30, pool=pool)
     assert ft.status is TextStatus.OK and ft.pages == 37
     assert ft.detail == DETAIL["partial_pages"].format(done=3, total=37)
     assert "references" not in ft.sections

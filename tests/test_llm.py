@@ -202,6 +202,22 @@ def test_truncated_answer_is_retried_with_a_larger_budget(fake_openai):
     assert len(log) == 2 and log[1]["max_tokens"] > log[0]["max_tokens"]
 
 
+def test_reasoning_model_parameters_are_adapted_and_remembered(fake_openai):
+    fake_openai.control(
+        {"status": 400, "body": {"error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this "
+                                                      "model. Use 'max_completion_tokens' instead.", "param": "max_tokens"}}},
+        {"status": 400, "body": {"error": {"message": "Unsupported value: 'temperature' does not support 0.2 with this "
+                                                      "model. Only the default (1) value is supported.",
+                                           "param": "temperature"}}})
+    client = make_client(fake_openai.url)
+    c = client.complete("interpret", INTERPRET, schema=SCHEMA)
+    assert c.mode == "json_schema" and c.parsed  # not mistaken for a json_schema refusal
+    client.complete("translate", TRANSLATE)
+    log = fake_openai.log()
+    assert [e["status"] for e in log] == [400, 400, 200, 200]
+    assert log[-1]["max_tokens"] is None and log[-1]["max_completion_tokens"] and log[-1]["temperature"] is None
+
+
 def test_content_filter_is_a_refusal_not_retried(fake_openai):
     fake_openai.control({"finish_reason": "content_filter"})
     client = make_client(fake_openai.url)

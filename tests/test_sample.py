@@ -121,3 +121,25 @@ def test_sample_sections_and_html():
     assert ALL_SECTIONS <= set(ft.sections)
     with pytest.raises(KeyError):
         sample_sections("2602.99999")
+
+
+def test_sample_snapshot_replays(tmp_path):
+    """``digest demo`` replays this snapshot: the feed, the metadata and the files, with no network."""
+    from digestlib.arxiv_source import ArxivSource, make_transport
+    from digestlib.config import ArxivSettings, FulltextSettings
+    from digestlib.fulltext import FulltextFetcher
+    from digestlib.sample import write_sample_snapshot
+
+    folder = write_sample_snapshot(tmp_path / "snap")
+    with ArxivSource(ArxivSettings(), ("cs.SD", "eess.AS"), replay_dir=folder) as source:
+        announcement = source.fetch_announcement(SAMPLE_DATE)
+    assert announcement.source == "rss"
+    assert [p.arxiv_id for p in announcement.papers] == [p.arxiv_id for p in sample_papers()]
+    assert [p.published for p in announcement.papers] == [p.published for p in sample_papers()]
+    with ExtractionPool(2) as pool, FulltextFetcher(
+            FulltextSettings(requests_per_second=0), "https://arxiv.org", tmp_path / "cache", user_agent="t",
+            transport=make_transport(replay_dir=folder), pool=pool) as fetcher:
+        texts = fetcher.fetch_many(announcement.papers)
+    status = {ft.arxiv_id: ft.status for ft in texts}
+    assert status == {p.arxiv_id: TextStatus.PENDING if p.arxiv_id in pending_ids() else TextStatus.OK
+                      for p in sample_papers()}

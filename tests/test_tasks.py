@@ -342,9 +342,11 @@ def test_rerun_makes_no_calls_and_model_or_prompt_change_reruns(fake_openai, mon
     cache = MemoryCache()
     papers = [PAPER, Paper(**{**PAPER.__dict__, "arxiv_id": "2601.00002", "abstract": ABSTRACT.replace("78%", "81%")})]
 
+    texts = {PAPER.arxiv_id: FULLTEXT, papers[1].arxiv_id: FULLTEXT.replace("78.0%", "81.0%")}
+
     def run(client: LLMClient) -> list:
         return client.map_concurrent(lambda p: (translate_abstract(p, client, GLOSSARY),
-                                                interpret_paper(p, FULLTEXT, client, GLOSSARY)), papers)
+                                                interpret_paper(p, texts[p.arxiv_id], client, GLOSSARY)), papers)
 
     first = run(make_client(fake_openai.url, cache))
     assert all(t.status is i.status is ResultStatus.DONE for t, i in first)

@@ -67,7 +67,9 @@ def fake_translation(abstract: str) -> str:
     for i, sentence in enumerate(sentences, 1):
         nums = _numbers(sentence)
         tail = "，涉及数值" + "、".join(nums) if nums else ""
-        parts.append(f"这是第{i}句的中文译文，内容忠实于原文并保持完整{tail}。")
+        # A real Chinese translation runs to about a third of the English length: pad to that.
+        filler = "译文" * max(0, (len(sentence) // 3 - 20) // 2)
+        parts.append(f"这是第{i}句的中文译文，内容忠实于原文并保持完整{filler}{tail}。")
     urls = re.findall(r"https?://\S+", abstract)
     if urls:
         parts.append("代码见" + " ".join(u.rstrip(".,;)") for u in urls) + "。")
@@ -188,6 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
             "auth_ok": (auth == f"Bearer {st.api_key}") if st.api_key else None,
             "key_in_body": bool(st.api_key) and st.api_key.encode() in raw,
             "max_tokens": req.get("max_tokens"),
+            "max_completion_tokens": req.get("max_completion_tokens"),
+            "temperature": req.get("temperature"),
             "n_messages": len(messages),
             "last_user": users[-1][:2000] if users else "",
             "first_user": users[0][:4000] if users else "",
