@@ -24,7 +24,8 @@ Politeness: one ``httpx.Client`` over one connection (``max_connections=1``), an
 User-Agent, a timeout on every request, at least ``api_delay_seconds`` between the end of one API
 request and the start of the next (thread-safe), and at most ``max_retries`` retries with exponential
 backoff on 429 / 5xx / timeouts / connection errors, honouring ``Retry-After`` (seconds or HTTP date).
-An empty API answer where papers are expected is retried, then raised: never a silent "no papers".
+An empty API answer where papers are expected is retried, then raised: never a silent "no papers"; so is a
+malformed answer (cut short, garbled, an error page instead of the feed).
 Every httpx / XML / feedparser failure leaves this module as a one-line ``SourceError``.
 
 Snapshots (record / replay, reusable by other modules through :func:`make_transport`)::
@@ -49,7 +50,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
-import email.utils
 import hashlib
 import json
 import logging
@@ -61,7 +61,7 @@ import xml.etree.ElementTree as ET
 import xml.sax
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Literal, Sequence
+from typing import Callable, Iterable, Literal, Sequence
 
 import feedparser
 import httpx
@@ -71,6 +71,7 @@ from . import calendar
 from .config import ArxivSettings
 from .errors import NotYetAnnouncedError, SourceError, UsageError
 from .models import AnnounceType, Paper
+from .politeness import RateLimiter, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,10 @@ class EmptyAnswerError(SourceError):
     """The API answered with no entries where papers were expected (after retries)."""
 
 
+class MalformedAnswerError(SourceError):
+    """An answer that is not the feed asked for (cut short, garbled, an error page): retried like a 503."""
+
+
 # ------------------------------------------------------------------------------------------ helpers
 
 
@@ -196,11 +201,13 @@ def parse_rss(xml_bytes: bytes) -> RssFeed:
     try:
         parsed = feedparser.parse(xml_bytes)
     except Exception as exc:  # feedparser is lenient; anything escaping it is a broken body
-        raise SourceError(f"the arXiv RSS feed could not be read ({exc.__class__.__name__})") from None
+        raise MalformedAnswerError(
+            f"the arXiv RSS feed could not be read ({exc.__class__.__name__})") from None
     if parsed.get("bozo") and isinstance(parsed.get("bozo_exception"), xml.sax.SAXException):
-        raise SourceError(f"the arXiv RSS feed is malformed XML ({_first_line(parsed['bozo_exception'])})")
+        raise MalformedAnswerError(
+            f"the arXiv RSS feed is malformed XML ({_first_line(parsed['bozo_exception'])})")
     if not parsed.get("version") and not parsed.get("entries"):
-        raise SourceError("the arXiv RSS answer is not a feed")
+        raise MalformedAnswerError("the arXiv RSS answer is not a feed")
 
     items: list[RssItem] = []
     dates: collections.Counter[dt.date] = collections.Counter()
@@ -249,9 +256,9 @@ def parse_api_feed(xml_bytes: bytes) -> ApiPage:
     try:
         root = ET.fromstring(xml_bytes)
     except ET.ParseError as exc:
-        raise SourceError(f"the arXiv API returned malformed XML ({_first_line(exc)})") from None
+        raise MalformedAnswerError(f"the arXiv API returned malformed XML ({_first_line(exc)})") from None
     if root.tag != f"{ATOM}feed":
-        raise SourceError("the arXiv API answer is not an Atom feed")
+        raise MalformedAnswerError("the arXiv API answer is not an Atom feed")
     entries = root.findall(f"{ATOM}entry")
     for entry in entries:
         if "/api/errors" in (entry.findtext(f"{ATOM}id") or ""):
@@ -461,32 +468,6 @@ def make_transport(
 # ------------------------------------------------------------------------------------- politeness
 
 
-class RateLimiter:
-    """At least ``interval`` seconds from the end of one request to the start of the next (thread-safe).
-
-    Requests are serialised: the lock is held for the whole request, so two threads never overlap.
-    """
-
-    def __init__(self, interval: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.interval = max(0.0, float(interval))
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._next = float("-inf")
-
-    @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
-        with self._lock:
-            delay = self._next - self._clock()
-            if delay > 0:
-                self._sleep(delay)
-            try:
-                yield
-            finally:
-                self._next = self._clock() + self.interval
-
-
 class _Retryable(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -496,25 +477,6 @@ class _Retryable(Exception):
 
 class _Empty(_Retryable):
     pass
-
-
-def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
-    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    current = now or dt.datetime.now(dt.timezone.utc)
-    return max(0.0, (when - current).total_seconds())
 
 
 # ----------------------------------------------------------------------------------------- source
@@ -600,7 +562,10 @@ class ArxivSource:
                 message = _api_error_message(response.content) if api else None
                 raise SourceError(f"{what} answered HTTP {status}" + (f": {message}" if message else ""))
             body = response.content
-            return body, (check(body) if check else None)
+            try:
+                return body, (check(body) if check else None)
+            except MalformedAnswerError as exc:  # an answer cut short or garbled: ask again
+                raise _Retryable(exc.message) from None
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.settings.max_retries + 1),

@@ -15,11 +15,12 @@ def atomic_write_text(path: Path, text: str) -> None:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-    os.chmod(handle.name, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
+    os.chmod(handle.name, 0o666 & ~umask())  # mkstemp makes 0600; outputs are ordinary files
     os.replace(handle.name, path)
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's file-creation mask (read without changing it for long)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

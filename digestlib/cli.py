@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from . import calendar, errors
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, umask
 from .config import DEFAULT_PARAMS_FILE, Config, load_config, parse_date, read_params_file
 from .errors import DigestError, RunLockedError, UsageError
 
@@ -30,6 +30,24 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
+
+
+def _folder(value: str) -> str:
+    """An argparse type: a folder that may not exist yet, but is not a file."""
+    if Path(value).exists() and not Path(value).is_dir():
+        raise argparse.ArgumentTypeError(f"not a folder: {value}")
+    return value
+
+
+def _seconds(value: str) -> float:
+    """An argparse type: a non-negative number of seconds (filelock waits forever on a negative one)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not seconds >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {value!r}")
+    return seconds
 
 
 def _notebook_path() -> Path:
@@ -76,14 +94,26 @@ def _kernel_error(exc: Exception) -> DigestError:
     return DigestError(f"the notebook failed: {ename or exc.__class__.__name__}: {evalue}".strip())
 
 
+def _sweep_stale(out_dir: Path, day_dir: Path) -> None:
+    """Remove what a killed run left behind: staging folders, half-written files (only under the run lock)."""
+    for path in out_dir.glob(".????-??-??-*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+    if day_dir.is_dir():
+        for path in day_dir.glob(".*.tmp"):
+            path.unlink(missing_ok=True)
+
+
 def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = False) -> Path:
-    """papermill + exporters into a temporary folder, then move the three files into ``<out>/<date>/``."""
+    """papermill + exporters into a temporary folder, then move the three files into ``<out>/<date>/``
+    (the folder itself the first time, so that its files appear together). Called under the run lock."""
     import papermill as pm
     from papermill.exceptions import PapermillException, PapermillExecutionError
 
     from .exporters import export_post, export_report
 
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    _sweep_stale(cfg.out_dir, cfg.day_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".{cfg.date}-", dir=cfg.out_dir))
     try:
         executed = staging / "digest.ipynb"
@@ -93,8 +123,10 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
                 str(_notebook_path()), str(executed), parameters=notebook_parameters(cfg, params, params_dir),
                 kernel_name="python3", progress_bar=not quiet, log_output=False,
                 stderr_file=None if quiet else sys.stderr, cwd=str(Path.cwd()),
-                # The kernel app's own start-up warnings are not the user's business.
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                # The kernel app's own messages are not the user's business (start-up warnings, and the
+                # "KeyboardInterrupt caught in kernel" that jupyter_client's interrupt-then-shutdown can
+                # cause): the notebook's own errors come back through papermill, as one line.
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
         except PapermillExecutionError as exc:
             raise _kernel_error(exc) from None
@@ -102,11 +134,15 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
             raise DigestError(f"papermill could not run the notebook: {exc}") from None
         post = export_post(executed)
         report = export_report(executed)
+        atomic_write_text(staging / cfg.post_name, post)
+        atomic_write_text(staging / "report.html", report)
         day_dir = cfg.day_dir
-        day_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(day_dir / cfg.post_name, post)
-        atomic_write_text(day_dir / "report.html", report)
-        os.replace(executed, day_dir / "digest.ipynb")
+        if not day_dir.exists():  # the first time, the folder appears with its three files at once
+            os.chmod(staging, 0o777 & ~umask())  # mkdtemp made it 0700
+            os.rename(staging, day_dir)
+        else:  # a re-run replaces each file whole: readers see the old file or the new one
+            for name in (cfg.post_name, "report.html", "digest.ipynb"):
+                os.replace(staging / name, day_dir / name)
         return day_dir
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -130,7 +166,8 @@ def _run_one(cfg: Config, params: dict, args: argparse.Namespace) -> int:
             from .render import render_no_announcement
 
             path = cfg.day_dir / cfg.post_name
-            atomic_write_text(path, render_no_announcement(cfg.date, cfg.categories))
+            reason = "周末" if cfg.date.weekday() >= 5 else "arXiv 节假日"
+            atomic_write_text(path, render_no_announcement(cfg.date, cfg.categories, reason))
             print(f"Wrote a short no-announcement post: {path}")
         return 0
     if status == "not_yet" and cfg.replay_dir is None:
@@ -140,6 +177,10 @@ def _run_one(cfg: Config, params: dict, args: argparse.Namespace) -> int:
     with run_lock(cfg.out_dir, args.wait):
         day_dir = execute_day(cfg, params, Path(args.params).resolve().parent, quiet=args.quiet)
     print(f"Wrote {day_dir / cfg.post_name}, {day_dir / 'report.html'} and {day_dir / 'digest.ipynb'}")
+    from .exporters import collect_notes
+
+    for note in collect_notes(day_dir / "digest.ipynb"):  # what a scheduler's log should show too
+        print(f"Note: {note}")
     return 0
 
 
@@ -153,8 +194,10 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if end < start:
         raise UsageError(f"--to {end} is before --from {start}")
     dates = calendar.mailing_dates(start, end)
-    _load(args, start)  # validate the parameters before doing anything
+    first, _ = _load(args, start)  # validate the parameters before doing anything
     print(f"Backfilling {len(dates)} announcement day(s) from {start} to {end}.")
+    if first.no_announcement_post:  # every date, as `digest run` does it: the others get their short post
+        dates = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
     for date in dates:
         cfg, params = _load(args, date)
         _run_one(cfg, params, args)
@@ -206,10 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser, *, replay: bool = True) -> None:
         p.add_argument("--params", default=str(DEFAULT_PARAMS_FILE), help="parameter file (YAML)")
-        p.add_argument("--out", default="output", help="output folder (holds the store and every file a run writes)")
+        p.add_argument("--out", default="output", type=_folder,
+                       help="output folder (holds the store and every file a run writes)")
         if replay:
             p.add_argument("--replay", metavar="DIR", help="serve a recorded snapshot instead of the network")
-        p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+        p.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
                        help="wait this long for another run of the same --out to finish (default: refuse)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
@@ -226,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("snapshot", help="record a day's raw feed, API pages and PDFs for offline replay")
     p.add_argument("--date", required=True, help="the announcement date, YYYY-MM-DD")
-    p.add_argument("dir", help="folder to record into")
+    p.add_argument("dir", type=_folder, help="folder to record into")
     common(p, replay=False)
     p.set_defaults(func=cmd_snapshot)
 
@@ -257,6 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("digest: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except OSError as exc:  # the file system said no: a path through a file, a full disk, no permission
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"digest: error: {errors.redact(exc.strerror or str(exc))}{where}", file=sys.stderr)
+        return errors.EXIT_RUNTIME
 
 
 if __name__ == "__main__":

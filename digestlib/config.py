@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import difflib
 import os
 import re
 from dataclasses import asdict, dataclass, field, fields
@@ -27,6 +28,23 @@ _CATEGORY_RE = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
 _KNOWN_ARCHIVES = {
     "cs", "econ", "eess", "math", "physics", "q-bio", "q-fin", "stat", "astro-ph", "cond-mat", "gr-qc",
     "hep-ex", "hep-lat", "hep-ph", "hep-th", "math-ph", "nlin", "nucl-ex", "nucl-th", "quant-ph",
+}
+# arXiv's subject classes (https://arxiv.org/category_taxonomy): a typo such as cs.DS for cs.SD, or cs.sd,
+# would fetch another feed or none at all, so it is an error here.
+_SUBJECTS = {
+    "cs": "AI AR CC CE CG CL CR CV CY DB DC DL DM DS ET FL GL GR GT HC IR IT LG LO MA MM MS NA NE NI OH OS PF "
+          "PL RO SC SD SE SI SY",
+    "econ": "EM GN TH",
+    "eess": "AS IV SP SY",
+    "math": "AC AG AP AT CA CO CT CV DG DS FA GM GN GR GT HO IT KT LO MG MP NA NT OA OC PR QA RA RT SG SP ST",
+    "physics": "acc-ph ao-ph app-ph atm-clus atom-ph bio-ph chem-ph class-ph comp-ph data-an ed-ph flu-dyn "
+               "gen-ph geo-ph hist-ph ins-det med-ph optics plasm-ph pop-ph soc-ph space-ph",
+    "q-bio": "BM CB GN MN NC OT PE QM SC TO",
+    "q-fin": "CP EC GN MF PM PR RM ST TR",
+    "stat": "AP CO ME ML OT TH",
+    "astro-ph": "CO EP GA HE IM SR",
+    "cond-mat": "dis-nn mes-hall mtrl-sci other quant-gas soft stat-mech str-el supr-con",
+    "nlin": "AO CD CG PS SI",
 }
 
 
@@ -254,9 +272,13 @@ def _validate_prices(prices: Mapping[str, Any]) -> None:
 
 
 def _validate_category(cat: str) -> None:
-    archive = cat.split(".")[0]
-    if not _CATEGORY_RE.match(cat) or archive not in _KNOWN_ARCHIVES:
-        raise ConfigError(f"unknown arXiv category {cat!r} (expected e.g. cs.SD, eess.AS, hep-th)")
+    archive, _, subject = cat.partition(".")
+    if (not _CATEGORY_RE.match(cat) or archive not in _KNOWN_ARCHIVES
+            or (subject and subject not in _SUBJECTS.get(archive, "").split())):
+        known = {f"{a}.{s}".casefold(): f"{a}.{s}" for a, subjects in _SUBJECTS.items() for s in subjects.split()}
+        close = difflib.get_close_matches(cat.casefold(), list(known), n=1, cutoff=0.6)
+        hint = f"did you mean {known[close[0]]}?" if close else "expected e.g. cs.SD, eess.AS, hep-th"
+        raise ConfigError(f"unknown arXiv category {cat!r} ({hint})")
 
 
 def _validate_anchor(anchor: str, tz: str) -> None:

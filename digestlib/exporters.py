@@ -26,7 +26,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, List, Unicode, default
 
 from .errors import RenderError, redact
-from .render import POST_ROLE
+from .render import NOTE_ROLE, POST_ROLE
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -262,3 +262,17 @@ def export_report(executed: Path) -> str:
     """The HTML report from an executed notebook (what ``--to digest_report`` writes)."""
     body, _ = ReportExporter().from_filename(str(executed))
     return body
+
+
+def collect_notes(executed: Path) -> list[str]:
+    """The run's notes (pending papers, a stopped LLM) as plain text, from an executed notebook."""
+    import nbformat
+
+    nb = nbformat.read(str(executed), as_version=4)
+    notes = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            meta = output.get("metadata", {}).get("digest", {})
+            if isinstance(meta, dict) and meta.get("role") == NOTE_ROLE:
+                notes.append(redact(str(meta.get("text", ""))))
+    return notes

@@ -12,7 +12,11 @@ Three layers, each usable alone:
   arXiv side stamp), heading detection, mapping to canonical section keys, ``budgeted_text``.
 
 Every failure ends as a ``FullText`` status with a clean Chinese note in ``detail`` (never an exception
-string); only an unusable cache directory raises ``FulltextError``.
+string); only an unusable cache directory raises ``FulltextError``. What may fix itself is PENDING (the
+pipeline retries it on every run until ``abstract_only_after_hours``): 404 / an HTML page instead of the
+PDF, 5xx / 429 / 408 after the retries, network errors, a stalled, trickling or cut-short download. What
+will not is FAILED (interpreted from the abstract at once; a new version is a new key): oversized,
+corrupt, encrypted, image-only, an extraction that overran its timeout or crashed, other 4xx answers.
 
 Section keys and how headings map to them (first match wins, see ``_KEY_RULES``):
 
@@ -64,6 +68,7 @@ import tenacity
 from .config import FulltextSettings
 from .errors import DigestError, FulltextError
 from .models import FullText, Paper, TextStatus
+from .politeness import RateLimiter, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +84,7 @@ __all__ = [
     "canonical_key",
     "clean_pages",
     "count_tokens",
+    "drop_running_titles",
     "extract_html",
     "extract_many",
     "extract_pdf",
@@ -111,9 +117,10 @@ DETAIL = {
     "unavailable": "arXiv 暂时不可用（HTTP {code}），稍后重试",
     "network": "无法连接 arXiv（网络错误），稍后重试",
     "http_error": "arXiv 拒绝了请求（HTTP {code}）",
-    "download_timeout": "下载超时（{seconds:g} 秒内未完成）",
+    "download_timeout": "下载超时（{seconds:g} 秒内未完成），稍后重试",
     "too_large": "PDF 超过大小上限（{mb:g} MB），已停止下载",
     "truncated": "PDF 不完整（文件被截断）",
+    "download_truncated": "PDF 下载不完整（传输中断），稍后重试",
     "corrupt": "PDF 文件已损坏，无法解析",
     "encrypted": "PDF 已加密，无法提取文本",
     "no_text": "PDF 中没有可提取的文本（可能是扫描图像）",
@@ -847,6 +854,44 @@ def extract_pdf_in_process(path: str | os.PathLike[str], max_pages: int = 60, so
     )
 
 
+_ELLIPSIS_END = re.compile(r"(?:\.{2,}|…)\s*$")
+
+
+def _is_running_title(line: str, titles: Sequence[list[str]]) -> bool:
+    """``line`` is the paper's title (or its start followed by "..."), maybe with a page number attached."""
+    words = _words(_ELLIPSIS_END.sub("", line))
+    while words and words[0].isdigit():
+        words = words[1:]
+    while words and words[-1].isdigit():
+        words = words[:-1]
+    if len(words) < 2 or sum(len(w) for w in words) < 10:
+        return False
+    shortened = _ELLIPSIS_END.search(line) is not None
+    for title in titles:
+        if words == title or (shortened and len(words) >= 3 and words == title[: len(words)]):
+            return True
+    return False
+
+
+def drop_running_titles(paged: Sequence[Sequence[str]], titles: Iterable[str], edge: int = 3) -> list[list[str]]:
+    """Remove the running header/footer that repeats the paper's title at the edge of pages 2 and later.
+
+    ``clean_pages`` finds headers by repetition, which needs the same line on several pages: a two-page
+    paper, or a title printed on only some pages, escapes it and the title ends up in the middle of a
+    sentence. A line among the first or last ``edge`` of a later page that *is* the title (or the title
+    cut short with "...") is a running head; page 1, where the title is printed as such, is left alone.
+    """
+    wanted = [w for w in (_words(_clean_title(t)) for t in titles if t) if len(w) >= 2]
+    out = [list(page) for page in paged]
+    if not wanted:
+        return out
+    for page in out[1:]:
+        n = len(page)
+        drop = {i for i in range(n) if (i < edge or i >= n - edge) and _is_running_title(page[i], wanted)}
+        page[:] = [ln for i, ln in enumerate(page) if i not in drop]
+    return out
+
+
 def structure_pdf_text(
     pages: Sequence[str], *, aid: str = "", version: int = 0, total_pages: int | None = None,
     meta_title: str | None = None, frags: Sequence[tuple[str, float, float]] = (), page_height: float = 0.0,
@@ -855,9 +900,10 @@ def structure_pdf_text(
     """Raw page texts -> a cleaned, sectioned ``FullText`` (pure; used by the workers and by tests)."""
     total = total_pages if total_pages is not None else len(pages)
     paged = clean_pages(pages)
+    title = choose_title(meta_title, _layout_title(frags, page_height), paged[0] if paged else [])
+    paged = drop_running_titles(paged, [title, meta_title or ""])
     lines = [ln for page in paged for ln in page]
     sections = split_sections(lines)
-    title = choose_title(meta_title, _layout_title(frags, page_height), paged[0] if paged else [])
     detail = ""
     if stopped_early:
         detail = DETAIL["partial_time"].format(done=len(pages), total=total)
@@ -944,8 +990,10 @@ class Outcome:
 class ExtractionPool:
     """Worker processes with a hard per-call timeout: an overrunning worker is killed and replaced.
 
-    ``workers=0`` means one per CPU. Calls from several threads are serialised. Use as a context manager
-    or call ``close()``; a module-level default pool is closed at interpreter exit.
+    ``workers=0`` means one per CPU. ``run`` may be called from several threads at once (the pipeline
+    extracts each PDF from its own thread as soon as it is downloaded): the calls share the workers, and
+    at most ``workers`` extractions run at any moment whoever asked for them. Use as a context manager or
+    call ``close()``; a module-level default pool is closed at interpreter exit.
     """
 
     def __init__(self, workers: int = 0, *, max_tasks_per_worker: int = 200) -> None:
@@ -953,7 +1001,8 @@ class ExtractionPool:
         self.max_tasks_per_worker = max_tasks_per_worker
         self._ctx = _mp_context()
         self._idle: list[_Worker] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _idle and _closed (never held while waiting for a worker)
+        self._slots = threading.BoundedSemaphore(self.workers)  # busy workers, across all callers
         self._closed = False
 
     def __enter__(self) -> "ExtractionPool":
@@ -963,77 +1012,116 @@ class ExtractionPool:
         self.close()
 
     def close(self) -> None:
+        """Stop the idle workers; workers busy in another thread's ``run`` are stopped when they finish."""
         with self._lock:
             self._closed = True
-            for w in self._idle:
-                w.stop()
-            self._idle.clear()
+            idle, self._idle = self._idle, []
+        for w in idle:
+            w.stop()
 
     def run(self, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], timeout: float) -> list[Outcome]:
-        """Run ``fn(*args)`` for each args tuple in parallel; each call gets at most ``timeout`` seconds."""
+        """Run ``fn(*args)`` for each args tuple in parallel; each call gets at most ``timeout`` seconds
+        (counted from when a worker takes it, not while it waits for a free worker)."""
+        self._check_open()
+        return self._run(fn, list(calls), timeout)
+
+    def _check_open(self) -> None:
         with self._lock:
             if self._closed:
                 raise FulltextError("the extraction pool is closed")
-            return self._run(fn, list(calls), timeout)
 
     def _take(self) -> _Worker:
-        while self._idle:
-            w = self._idle.pop()
-            if w.process.is_alive():
-                return w
+        dead: list[_Worker] = []
+        found: _Worker | None = None
+        with self._lock:
+            while self._idle:
+                w = self._idle.pop()
+                if w.process.is_alive():
+                    found = w
+                    break
+                dead.append(w)
+        for w in dead:
             w.kill()
-        return _Worker(self._ctx)
+        return found or _Worker(self._ctx)
+
+    def _give_back(self, w: _Worker) -> None:
+        w.tasks += 1
+        if w.tasks < self.max_tasks_per_worker:
+            with self._lock:
+                if not self._closed:
+                    self._idle.append(w)
+                    return
+        w.stop()
+
+    def _acquire_slot(self, block: bool) -> bool:
+        if not block:
+            return self._slots.acquire(blocking=False)
+        while not self._slots.acquire(timeout=0.5):  # another thread's calls hold every worker
+            self._check_open()
+        return True
+
+    def _launch(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> _Worker:
+        w = self._take()
+        try:
+            w.conn.send((fn, args))
+        except (OSError, ValueError):
+            w.kill()
+            w = _Worker(self._ctx)
+            w.conn.send((fn, args))
+        return w
 
     def _run(self, fn: Callable[..., Any], calls: list[tuple[Any, ...]], timeout: float) -> list[Outcome]:
         results: list[Outcome | None] = [None] * len(calls)
         queue = collections.deque(enumerate(calls))
         busy: dict[Any, tuple[_Worker, int, float]] = {}
+
+        def finish(conn: Any, outcome: Outcome, *, keep: bool) -> None:
+            w, idx, _ = busy.pop(conn)
+            results[idx] = outcome
+            self._slots.release()
+            if keep:
+                self._give_back(w)
+            else:
+                w.kill()
+
         try:
             while queue or busy:
-                while queue and len(busy) < self.workers:
+                # wait for a free slot only when nothing of ours is running (else collect results first)
+                while queue and self._acquire_slot(block=not busy):
                     idx, args = queue.popleft()
-                    w = self._take()
                     try:
-                        w.conn.send((fn, args))
-                    except (OSError, ValueError):
-                        w.kill()
-                        w = _Worker(self._ctx)
-                        w.conn.send((fn, args))
+                        w = self._launch(fn, args)
+                    except BaseException:
+                        self._slots.release()
+                        raise
                     busy[w.conn] = (w, idx, time.monotonic() + timeout)
                 now = time.monotonic()
                 wait_for = max(0.0, min(dl for _, _, dl in busy.values()) - now)
+                if queue:
+                    wait_for = min(wait_for, 0.05)  # poll for a slot another thread frees
                 sentinels = {w.process.sentinel: c for c, (w, _, _) in busy.items()}
                 ready = multiprocessing.connection.wait(list(busy) + list(sentinels), timeout=wait_for)
                 for obj in ready:
                     conn = sentinels.get(obj, obj) if not isinstance(obj, multiprocessing.connection.Connection) else obj
                     if conn not in busy:
                         continue
-                    w, idx, _ = busy[conn]
+                    w = busy[conn][0]
                     try:
                         if not conn.poll():
                             raise EOFError
                         msg = conn.recv()
                     except (EOFError, OSError):
-                        del busy[conn]
-                        w.kill()
-                        results[idx] = Outcome("crashed", error=f"exit code {w.process.exitcode}")
+                        finish(conn, Outcome("crashed", error=f"exit code {w.process.exitcode}"), keep=False)
                         continue
-                    del busy[conn]
-                    results[idx] = Outcome("ok", msg[1]) if msg[0] == "ok" else Outcome("error", error=f"{msg[1]}: {msg[2]}")
-                    w.tasks += 1
-                    if w.tasks >= self.max_tasks_per_worker:
-                        w.stop()
-                    else:
-                        self._idle.append(w)
+                    outcome = Outcome("ok", msg[1]) if msg[0] == "ok" else Outcome("error", error=f"{msg[1]}: {msg[2]}")
+                    finish(conn, outcome, keep=True)
                 now = time.monotonic()
                 for conn, (w, idx, deadline) in list(busy.items()):
                     if now >= deadline:
-                        del busy[conn]
-                        w.kill()
-                        results[idx] = Outcome("timeout")
+                        finish(conn, Outcome("timeout"), keep=False)
         except BaseException:
-            for w, _, _ in busy.values():
-                w.kill()
+            for conn in list(busy):
+                finish(conn, Outcome("crashed"), keep=False)
             raise
         return [r if r is not None else Outcome("crashed") for r in results]
 
@@ -1319,35 +1407,6 @@ class _Fetched:
     bytes_read: int
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            from email.utils import parsedate_to_datetime
-
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except Exception:  # noqa: BLE001
-            return None
-
-
-class _RateLimiter:
-    def __init__(self, per_second: float) -> None:
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            if self._next > now:
-                time.sleep(self._next - now)
-                now = time.monotonic()
-            self._next = now + self.interval
-
-
 class FulltextFetcher:
     """Download PDFs (HTML fallback) from ``files_url`` politely and turn them into ``FullText``.
 
@@ -1378,7 +1437,8 @@ class FulltextFetcher:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_bytes = int(settings.max_pdf_mb * 1024 * 1024) if settings.max_pdf_mb > 0 else None
-        self._limiter = _RateLimiter(settings.requests_per_second)
+        self._limiter = RateLimiter.per_second(settings.requests_per_second)
+        self._http_lock = threading.Lock()  # one request at a time, whichever thread asks (politeness)
         dl = settings.download_timeout_seconds or 60.0
         self._client = httpx.Client(
             transport=transport,
@@ -1389,6 +1449,7 @@ class FulltextFetcher:
         )
         self._own_pool = pool is None
         self._pool = pool
+        self._pool_lock = threading.Lock()
         try:
             (self.cache_dir / "pdf").mkdir(parents=True, exist_ok=True)
             (self.cache_dir / "html").mkdir(parents=True, exist_ok=True)
@@ -1404,15 +1465,17 @@ class FulltextFetcher:
 
     def close(self) -> None:
         self._client.close()
-        if self._own_pool and self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        with self._pool_lock:
+            if self._own_pool and self._pool is not None:
+                self._pool.close()
+                self._pool = None
 
     @property
     def pool(self) -> ExtractionPool:
-        if self._pool is None:
-            self._pool = ExtractionPool(self.settings.workers)
-        return self._pool
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ExtractionPool(self.settings.workers)
+            return self._pool
 
     # -- paths -----------------------------------------------------------------------------------------
     def pdf_path(self, paper: Paper) -> Path:
@@ -1436,17 +1499,21 @@ class FulltextFetcher:
             retry=tenacity.retry_if_exception_type((httpx.TimeoutException, httpx.TransportError, _RetryableStatus)),
             reraise=True,
         )
-        return retrying(self._get_once, url, dest)
+        with self._http_lock:
+            return retrying(self._get_once, url, dest)
 
     def _get_once(self, url: str, dest: Path) -> _Fetched:
-        self._limiter.wait()
+        with self._limiter.slot():
+            return self._download_once(url, dest)
+
+    def _download_once(self, url: str, dest: Path) -> _Fetched:
         deadline = time.monotonic() + (self.settings.download_timeout_seconds or 60.0)
         part = dest.with_name(dest.name + ".part")
         read = 0
         with self._client.stream("GET", url) as resp:
             code = resp.status_code
-            if code == 429 or code >= 500:
-                raise _RetryableStatus(code, _retry_after(resp.headers.get("retry-after")))
+            if code in (408, 429) or code >= 500:
+                raise _RetryableStatus(code, parse_retry_after(resp.headers.get("retry-after")))
             if code != 200:
                 return _Fetched(code, None, b"", 0)
             length = resp.headers.get("content-length")
@@ -1479,11 +1546,12 @@ class FulltextFetcher:
         except _Stop as stop:
             if stop.reason == "too_large":
                 return None, result("failed", "too_large", 200, stop.bytes_read, mb=self.settings.max_pdf_mb)
-            return None, result("failed", "download_timeout", 200, stop.bytes_read, seconds=self.settings.download_timeout_seconds)
+            # a stalled or trickling transfer is transient: pending, so the next run tries again
+            return None, result("pending", "download_timeout", 200, stop.bytes_read, seconds=self.settings.download_timeout_seconds)
         except _RetryableStatus as exc:
             return None, result("pending", "unavailable", exc.code, code=exc.code)
         except httpx.TimeoutException:
-            return None, result("failed", "download_timeout", seconds=self.settings.download_timeout_seconds)
+            return None, result("pending", "download_timeout", seconds=self.settings.download_timeout_seconds)
         except httpx.TransportError:
             return None, result("pending", "network")
         except httpx.HTTPError:
@@ -1507,15 +1575,12 @@ class FulltextFetcher:
         assert fetched is not None
         total_read = fetched.bytes_read
         if fetched.status == 200 and fetched.path is not None:
-            if b"%PDF-" in fetched.head:
-                if _looks_truncated(fetched.path):
-                    fetched.path.unlink(missing_ok=True)
-                    return DownloadResult(**base, kind="failed", status_code=200, bytes_read=total_read,
-                                          reason="truncated", detail=DETAIL["truncated"])
+            if b"%PDF-" in fetched.head and not _looks_truncated(fetched.path):
                 os.replace(fetched.path, pdf)
                 return DownloadResult(**base, kind="pdf", path=pdf, status_code=200, bytes_read=total_read)
+            # an HTML page instead of the PDF, or a transfer cut short: not cached, fetched again next run
+            pending_reason = "download_truncated" if b"%PDF-" in fetched.head else "not_pdf"
             fetched.path.unlink(missing_ok=True)
-            pending_reason = "not_pdf"
         elif fetched.status in (404, 410):
             pending_reason = "not_found"
         else:
@@ -1547,7 +1612,14 @@ class FulltextFetcher:
         return DownloadResult(**base, kind="html", path=dest, status_code=200, bytes_read=fetched.bytes_read)
 
     # -- full text -------------------------------------------------------------------------------------
-    def _from_download(self, paper: Paper, res: DownloadResult, extracted: FullText | None = None) -> FullText:
+    def complete(self, paper: Paper, res: DownloadResult, extracted: FullText | None = None) -> FullText:
+        """The ``FullText`` of a finished ``download``: a PDF is extracted in the pool (unless ``extracted``
+        is given), an HTML file parsed, a pending/failed download turned into its status and note.
+
+        Safe to call from several threads at once (each extraction takes one pool worker); the pipeline
+        downloads in one thread and completes each PDF in another, so extraction overlaps the next
+        downloads. An unreadable PDF falls back to the HTML rendering (a request, serialised with the rest).
+        """
         ids = dict(arxiv_id=paper.arxiv_id, version=paper.version)
         if res.kind == "pdf":
             ft = extracted or extract_pdf(res.path, self.settings.max_pages, self.settings.extract_timeout_seconds, pool=self.pool)  # type: ignore[arg-type]
@@ -1568,7 +1640,7 @@ class FulltextFetcher:
 
     def fetch(self, paper: Paper) -> FullText:
         """Download and extract one paper: status OK, PENDING (not there yet) or FAILED, with a clean detail."""
-        return self._from_download(paper, self.download(paper))
+        return self.complete(paper, self.download(paper))
 
     def fetch_many(self, papers: Sequence[Paper]) -> list[FullText]:
         """Download one at a time (politeness), then extract all PDFs in parallel in the pool."""
@@ -1576,4 +1648,4 @@ class FulltextFetcher:
         pdfs = [(i, r.path) for i, r in enumerate(results) if r.kind == "pdf" and r.path is not None]
         extracted = extract_many([p for _, p in pdfs], self.settings.max_pages, self.settings.extract_timeout_seconds, pool=self.pool)
         by_index = {i: ft for (i, _), ft in zip(pdfs, extracted)}
-        return [self._from_download(p, r, by_index.get(i)) for i, (p, r) in enumerate(zip(papers, results))]
+        return [self.complete(p, r, by_index.get(i)) for i, (p, r) in enumerate(zip(papers, results))]

@@ -29,7 +29,7 @@ error message is redacted.
 
 from __future__ import annotations
 
-import email.utils
+import datetime as dt
 import hashlib
 import json
 import os
@@ -46,6 +46,7 @@ import tenacity
 
 from .config import LLMSettings
 from .errors import ConfigError, LLMError, LLMFatalError, redact
+from .politeness import parse_retry_after as parse_retry_after_value
 
 __all__ = [
     "Completion",
@@ -221,21 +222,8 @@ def parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = 
             return max(0.0, float(value) / 1000.0)
         except ValueError:
             pass
-    value = lower.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    now = time.time() if now is None else now
-    return max(0.0, when.timestamp() - now)
+    when = None if now is None else dt.datetime.fromtimestamp(now, dt.timezone.utc)
+    return parse_retry_after_value(lower.get("retry-after"), now=when)
 
 
 _FENCE_RE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.S)

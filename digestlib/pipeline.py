@@ -4,7 +4,10 @@ The store sits between every stage, so a run killed at any moment resumes where 
 announcement is fetched once and stored whole, each paper's full text and each task result is stored
 as soon as it exists, and every LLM answer is cached by content (a repeat costs no call).
 Full-text downloads (one connection, rate limited) are pipelined with the LLM calls: translations
-start at once, and each interpretation starts as soon as its paper's text has arrived.
+start at once, each downloaded PDF is extracted in the process pool while the next one downloads, and each
+interpretation starts as soon as its paper's text is there. Papers whose full text is not there yet (404,
+server trouble, a stalled download) are retried on every run, whatever its date, until
+``fulltext.abstract_only_after_hours`` after the first attempt; then they are interpreted from the abstract.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from . import calendar, render
 from .arxiv_source import ArxivSource
 from .config import Config
 from .errors import DigestError, UsageError
-from .fulltext import FulltextFetcher, budgeted_text
+from .fulltext import DownloadResult, FulltextFetcher, budgeted_text
 from .llm import LLMClient
 from .models import DayDigest, FullText, Paper, PaperEntry, ResultStatus, TextStatus
 from .store import Store
@@ -86,11 +89,7 @@ def select_papers(cfg: Config, store: Store, announced: list[Paper]) -> Selectio
 
     chosen: list[Paper] = []
     for paper in sorted(candidates.values(), key=lambda p: arxiv_id_key(p.arxiv_id), reverse=True):
-        if cfg.primary_only and paper.primary_category not in cfg.categories:
-            continue
-        if cfg.include_keywords and not _mentions(paper, cfg.include_keywords):
-            continue
-        if cfg.exclude_keywords and _mentions(paper, cfg.exclude_keywords):
+        if not _wanted(cfg, paper):
             continue
         if cfg.max_papers and len(chosen) >= cfg.max_papers:
             break
@@ -100,6 +99,15 @@ def select_papers(cfg: Config, store: Store, announced: list[Paper]) -> Selectio
     return Selection(fetched, tuple(chosen), _updates(cfg, announced))
 
 
+def _wanted(cfg: Config, paper: Paper) -> bool:
+    """The filters of the parameters (primary category, keywords), for new papers and replacements alike."""
+    if cfg.primary_only and paper.primary_category not in cfg.categories:
+        return False
+    if cfg.include_keywords and not _mentions(paper, cfg.include_keywords):
+        return False
+    return not (cfg.exclude_keywords and _mentions(paper, cfg.exclude_keywords))
+
+
 def _updates(cfg: Config, announced: list[Paper]) -> tuple[Paper, ...]:
     """Replacements (v2+) for the optional 更新 section: listed, never counted as new."""
     if not cfg.include_replacements:
@@ -107,7 +115,7 @@ def _updates(cfg: Config, announced: list[Paper]) -> tuple[Paper, ...]:
     new_ids = {p.arxiv_id for p in announced if p.announce_type.is_new}
     updates: dict[str, Paper] = {}
     for paper in sorted(announced, key=lambda p: arxiv_id_key(p.arxiv_id), reverse=True):
-        if not paper.announce_type.is_new and paper.arxiv_id not in new_ids:
+        if not paper.announce_type.is_new and paper.arxiv_id not in new_ids and _wanted(cfg, paper):
             updates.setdefault(paper.arxiv_id, paper)
     return tuple(updates.values())
 
@@ -127,14 +135,20 @@ def stored_selection(cfg: Config, store: Store) -> Selection:
     return Selection(fetched, tuple(new), _updates(cfg, announced))
 
 
-def load_announcement(cfg: Config, store: Store) -> list[Paper]:
-    """The day's announcement from the store, or fetched once (RSS + API, or the API for past days)."""
+def load_announcement(cfg: Config, store: Store, notes: RunNotes | None = None) -> list[Paper]:
+    """The day's announcement from the store, or fetched once (RSS + API, or the API for past days).
+
+    The source's warnings (API lag, the API fallback when the RSS feed is stuck) go to ``notes``.
+    """
     stored = store.announcement(cfg.date)
     if stored is not None:
         return stored
     with ArxivSource(cfg.arxiv, cfg.categories, replay_dir=cfg.replay_dir) as source:
         announcement = source.fetch_announcement(cfg.date)
     store.save_announcement(cfg.date, list(announcement.papers), announcement.source)
+    for warning in announcement.warnings:
+        if notes is not None:
+            notes.add(warning)
     return list(announcement.papers)
 
 
@@ -147,18 +161,27 @@ class _DayWorker:
         self.client = LLMClient(cfg.llm, store, day=cfg.date.isoformat()) if cfg.llm.configured else None
 
     # -- full text ---------------------------------------------------------------------------------
-    def fulltext(self, fetcher: FulltextFetcher, paper: Paper) -> FullText:
+    def stored_fulltext(self, paper: Paper) -> FullText | None:
+        """The paper's full text when the store holds a final one (anything but PENDING), else None."""
+        record = self.store.get_fulltext(paper.arxiv_id, paper.version)
+        return record.fulltext if record and record.fulltext.status is not TextStatus.PENDING else None
+
+    def fulltext(self, fetcher: FulltextFetcher, paper: Paper, download: DownloadResult | None = None) -> FullText:
+        """The paper's full text: the stored one when final; else ``download`` (made now when not given)
+        completed by the fetcher (a PDF is extracted in the process pool; safe from any thread) and stored.
+        Still pending ``abstract_only_after_hours`` after the first attempt (on the pipeline's clock,
+        ``DIGEST_NOW`` included): ABSTRACT_ONLY, interpreted from the abstract and labelled."""
         record = self.store.get_fulltext(paper.arxiv_id, paper.version)
         if record and record.fulltext.status is not TextStatus.PENDING:
             return record.fulltext
-        text = fetcher.fetch(paper)
-        self.store.save_fulltext(text)
+        text = fetcher.complete(paper, download if download is not None else fetcher.download(paper))
+        now = calendar.now()
+        self.store.save_fulltext(text, at=now)
         if text.status is TextStatus.PENDING:
-            record = self.store.get_fulltext(paper.arxiv_id, paper.version)
-            waited = calendar.now() - record.first_attempt_at
-            if waited >= dt.timedelta(hours=self.cfg.fulltext.abstract_only_after_hours):
+            first = record.first_attempt_at if record else now
+            if now - first >= dt.timedelta(hours=self.cfg.fulltext.abstract_only_after_hours):
                 text = replace(text, status=TextStatus.ABSTRACT_ONLY, source="abstract")
-                self.store.save_fulltext(text)
+                self.store.save_fulltext(text, at=now)
         return text
 
     # -- LLM tasks ---------------------------------------------------------------------------------
@@ -204,6 +227,10 @@ class _DayWorker:
 
     # -- both stages, pipelined --------------------------------------------------------------------
     def process(self, papers: list[Paper], *, label: str) -> None:
+        """Translations start at once. Downloads run one at a time in this thread (one connection, rate
+        limited); each downloaded PDF is handed to an extraction thread, which runs it in the process pool
+        while this thread downloads the next, stores the text and submits the interpretation. Texts the
+        store already holds, HTML renderings and not-there-yet answers go straight to interpretation."""
         if not papers:
             return
         cfg = self.cfg
@@ -214,19 +241,38 @@ class _DayWorker:
             fetcher = stack.enter_context(FulltextFetcher(
                 cfg.fulltext, cfg.arxiv.files_url, cfg.cache_dir, user_agent=cfg.arxiv.user_agent,
                 transport=_replay_transport(cfg)))
+            # one thread per extraction process: each waits on its PDF's worker (closed before the fetcher)
+            extractors = stack.enter_context(ThreadPoolExecutor(max_workers=fetcher.pool.workers,
+                                                                thread_name_prefix="extract"))
             tasks_bar = stack.enter_context(tqdm(total=2 * len(papers), desc=f"{label}: LLM tasks", unit="task",
                                                  file=sys.stderr, disable=not show, leave=True))
-            futures: list[Future] = []
+            futures: list[Future] = []  # LLM tasks (appended by this thread and the extraction threads)
+            extracting: list[Future] = []
 
             def submit(fn, *args) -> None:
                 future = pool.submit(fn, *args)
                 future.add_done_callback(lambda _: tasks_bar.update())
                 futures.append(future)
 
+            def extract_then_interpret(paper: Paper, download: DownloadResult) -> None:
+                submit(self.interpret, paper, self.fulltext(fetcher, paper, download))
+
             for paper in papers:
                 submit(self.translate, paper)
             for paper in tqdm(papers, desc=f"{label}: full text", unit="paper", file=sys.stderr, disable=not show):
-                submit(self.interpret, paper, self.fulltext(fetcher, paper))
+                stored = self.stored_fulltext(paper)
+                if stored is not None:
+                    submit(self.interpret, paper, stored)
+                    continue
+                for done in (f for f in extracting if f.done()):
+                    done.result()  # an extraction thread hit a store or cache error: stop downloading
+                download = fetcher.download(paper)
+                if download.kind == "pdf":
+                    extracting.append(extractors.submit(extract_then_interpret, paper, download))
+                else:
+                    submit(self.interpret, paper, self.fulltext(fetcher, paper, download))
+            for future in extracting:  # every interpretation is submitted once these are done
+                future.result()
             for future in futures:
                 future.result()
 
@@ -273,7 +319,7 @@ def run_day(cfg: Config) -> DayResult:
         raise UsageError(f"no arXiv announcement is dated {cfg.date} (weekend or arXiv holiday)")
     notes = RunNotes()
     with Store(cfg.store_path) as store:
-        announced = load_announcement(cfg, store)
+        announced = load_announcement(cfg, store, notes)
         selection = select_papers(cfg, store, announced)
         worker = _DayWorker(cfg, store, notes)
         worker.process(list(selection.new), label=cfg.date.isoformat())

@@ -8,13 +8,16 @@ from pathlib import Path
 from . import render
 from .atomic import atomic_write_text
 from .config import Config
-from .errors import UsageError
+from .errors import DigestError, UsageError
 from .pipeline import build_digest, stored_selection
 from .store import Store
 
 
 def reviewed_digest(cfg: Config):
     """The day as the reviewer left it: hidden papers dropped, edited text in place (no network)."""
+    if not cfg.store_path.is_file():  # opening the store would create it (and the output folder)
+        raise DigestError(f"nothing is stored for {cfg.date} in {cfg.out_dir}: "
+                          f"run `digest run --date {cfg.date}` first")
     with Store(cfg.store_path) as store:
         selection = stored_selection(cfg, store)
         approvals = store.approvals(cfg.date)

@@ -493,6 +493,7 @@ def render_no_announcement(date: dt.date, categories: Sequence[str], reason: str
 # Notebook display (the exporters read these outputs back; see exporters.py)
 
 POST_ROLE = "post"
+NOTE_ROLE = "note"  # run notes, read back by the CLI (exporters.collect_notes)
 
 
 def _bundles(chunks: Sequence[str], fm: str, date: dt.date) -> list[tuple[dict[str, str], dict[str, object]]]:
@@ -855,4 +856,4 @@ def display_notes(notes: Iterable[str]) -> None:
     from IPython.display import Markdown, display
 
     for note in notes:
-        display(Markdown(f"**Note:** {escape_text(note)}"))
+        display(Markdown(f"**Note:** {escape_text(note)}"), metadata={"digest": {"role": NOTE_ROLE, "text": note}})

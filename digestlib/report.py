@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from .llm import estimate_cost
 from .models import DayDigest, PaperEntry, ResultStatus
 
 DAY_COLUMNS = [
@@ -79,15 +80,6 @@ def _num(value: Any) -> float:
         return 0.0
 
 
-def estimate_cost(model: str, prompt_tokens: float, completion_tokens: float,
-                  prices: Mapping[str, Mapping[str, float]] | None) -> float | None:
-    """USD for the tokens at ``prices[model]`` (per 1M tokens); ``None`` when the model has no price."""
-    price = (prices or {}).get(model)
-    if not price:
-        return None
-    return (prompt_tokens * _num(price.get("prompt")) + completion_tokens * _num(price.get("completion"))) / 1e6
-
-
 def _normalise(rows: Iterable[Mapping[str, Any]], prices: Mapping[str, Mapping[str, float]] | None) -> list[dict[str, Any]]:
     out = []
     for row in rows:
@@ -96,7 +88,7 @@ def _normalise(rows: Iterable[Mapping[str, Any]], prices: Mapping[str, Mapping[s
             r[f] = int(_num(row.get(f)))
         cost = row.get("cost_usd")
         if cost is None:
-            cost = estimate_cost(r["model"], r["prompt_tokens"], r["completion_tokens"], prices)
+            cost = estimate_cost(r["model"], r["prompt_tokens"], r["completion_tokens"], prices or {})
         r["cost_usd"] = None if cost is None else float(cost)
         out.append(r)
     return out

@@ -101,6 +101,9 @@ def launch_review(cfg: Config) -> int:
     """Prepare the review notebook for the date under ``<out>/<date>/`` and open it in JupyterLab."""
     import papermill as pm
 
+    if not cfg.store_path.is_file():  # opening the store would create it (and the output folder)
+        raise DigestError(f"nothing is stored for {cfg.date} in {cfg.out_dir}: "
+                          f"run `digest run --date {cfg.date}` first")
     with Store(cfg.store_path) as store:
         stored_selection(cfg, store)  # fails clearly when the date was never run
     target = cfg.day_dir / "review.ipynb"

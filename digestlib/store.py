@@ -281,8 +281,10 @@ class Store:
         return dt.date.fromisoformat(rows[0]["post_date"]) if rows else None
 
     # -- full texts and the retry queue -------------------------------------------------------------
-    def save_fulltext(self, ft: FullText) -> None:
-        now = _now()
+    def save_fulltext(self, ft: FullText, *, at: dt.datetime | None = None) -> None:
+        """Store a full text; ``at`` (default: now) stamps the attempt, and the first one stays the first
+        (the pipeline passes its clock, ``DIGEST_NOW`` included, so waiting times are measured on it)."""
+        now = at.astimezone(dt.timezone.utc).isoformat(timespec="seconds") if at is not None else _now()
         self._execute(
             """INSERT INTO fulltexts VALUES (?,?,?,?,?,?,?,?,1,?,?)
                ON CONFLICT(arxiv_id, version) DO UPDATE SET status=excluded.status, source=excluded.source,

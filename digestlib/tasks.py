@@ -891,9 +891,32 @@ def _role(title: str) -> str | None:
     return None
 
 
+_NUMBER_TOKEN = re.compile(r"^[(\[]?[-+±~≈<>]?\d+(?:[.,]\d+)*%?[)\],;:]?$")
+_FUNCTION_WORDS = frozenset(
+    "a an the of to in on for with by from as at is are was were be been this that these those we our it its "
+    "and or but not than which while when where can could may might will would should has have had do does "
+    "into over under between both each more most less only also such their they there here".split())
+
+
+def _table_like(s: str) -> bool:
+    """A flattened table row or caption run ("System Cue SI-SDRi (dB) WER (%) Mixture - 0.0 48.3 ..."):
+    numbers side by side, or many numbers among words that make no sentence (almost no function words)."""
+    tokens = s.split()
+    numeric = [bool(_NUMBER_TOKEN.match(t)) for t in tokens]
+    # "9.8 26.1" is a table; "1.2, 0.8, 0.5 and 0.3" is a sentence listing numbers
+    adjacent = sum(1 for i in range(len(tokens) - 1)
+                   if numeric[i] and numeric[i + 1] and not tokens[i].endswith((",", ";")))
+    if adjacent >= 2:
+        return True
+    numbers = sum(numeric)
+    function = sum(1 for t in tokens if t.lower().strip(".,;:()[]") in _FUNCTION_WORDS)
+    return numbers >= 4 and function < 0.1 * len(tokens)
+
+
 def _good_sentence(s: str) -> bool:
     letters = len(re.findall(r"[A-Za-z]", s))
-    return 30 <= len(s) <= 500 and letters >= 0.5 * len(s) and not re.match(r"^(?:Fig(?:ure)?|Table)\.?\s*\d", s)
+    return (30 <= len(s) <= 500 and letters >= 0.5 * len(s) and not re.match(r"^(?:Fig(?:ure)?|Table)\.?\s*\d", s)
+            and not _table_like(s))
 
 
 def _summarize(sentences: list[str], count: int, tokenizer: PysbdTokenizer) -> list[str]:

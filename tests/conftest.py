@@ -8,6 +8,9 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# Loopback OpenAI-compatible server fixtures: fake_openai_server, fake_openai, fake_openai_no_schema.
+pytest_plugins = ["tests.fakes.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:

@@ -576,11 +576,18 @@ def test_fake_empty_answer_on_a_weekday(fake_arxiv):
 
 @integration
 def test_fake_malformed_xml(fake_arxiv):
+    # A garbled answer is a glitch: asked again, and the day goes on.
     fake_arxiv.faults({"api": [{"body": "<feed><entry>oops"}], "rss": [{"body": "<feed><entry>"}]})
     with ArxivSource(fake_arxiv.settings(api_delay_seconds=0.05), CATS) as src:
-        with pytest.raises(SourceError, match="arXiv API returned malformed XML"):
+        assert list(src.fetch_metadata(["2601.15240"])) == ["2601.15240"]
+        assert src.fetch_rss().items
+    assert [r["status"] for r in fake_arxiv.log("api")] == [200, 200]
+    # Garbled every time: one SourceError once the retries are spent.
+    fake_arxiv.faults({"api": [{"body": "<feed><entry>oops"}] * 2, "rss": [{"body": "<feed><entry>"}] * 2})
+    with ArxivSource(fake_arxiv.settings(api_delay_seconds=0.05, max_retries=1), CATS) as src:
+        with pytest.raises(SourceError, match=r"arXiv API returned malformed XML .*gave up after 2 attempts"):
             src.fetch_metadata(["2601.15240"])
-        with pytest.raises(SourceError, match="RSS feed is malformed XML"):
+        with pytest.raises(SourceError, match=r"RSS feed is malformed XML .*gave up after 2 attempts"):
             src.fetch_rss()
 
 

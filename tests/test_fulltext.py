@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -158,6 +159,40 @@ def test_clean_pages_ligatures_stamp_headers_numbers():
     cleaned = clean_pages(pages)
     flat = [ln for page in cleaned for ln in page]
     assert flat == ["The first flow and effect.", "Body one.", "Body two continues.", "Body three."]
+
+
+def test_running_title_of_a_short_paper_is_removed():
+    """A two-page paper's running head (its title, on page 2 only) escapes the repetition rule."""
+    title = "Spatially Prompted Target Speaker Extraction in Reverberant Meetings"
+    pages = [
+        "Spatially Prompted Target Speaker Extraction in\nReverberant Meetings\nChen Yue, Oscar Ruiz\nAbstract\nWe extract one talker from a meeting recording.\n"
+        "1 Introduction\nSo that the network can weigh voice and direction cues\n1",
+        f"{title}\ndifferently depending on their reliability. The network predicts a mask.\n"
+        f"We cite {title} here, mid-page, and it stays.\nMore body text follows here.\nAnd more.\nThe end.\n2",
+    ]
+    ft = structure_pdf_text(pages, meta_title=title)
+    assert ft.title == title
+    text = ft.text
+    assert "direction cues differently depending" in text
+    assert text.count(title) == 1 and f"We cite {title} here" in text
+    # the shortened form ("Title words ...") and a page number glued to it are running heads too
+    short = "Spatially Prompted Target Speaker Extraction ..."
+    paged = fulltext.drop_running_titles([["x"], [short, "body"], ["3 " + title.upper(), "body"], ["body", title + " 4"]],
+                                         [title])
+    assert paged == [["x"], ["body"], ["body"], ["body"]]
+    # a sentence that merely starts like the title is text, and so is anything on page 1
+    kept = [[title, "a"], ["Spatially Prompted Target Speaker Extraction is hard in meetings.", "b"]]
+    assert fulltext.drop_running_titles(kept, [title]) == kept
+
+
+def test_sample_pdf_running_head_is_not_in_the_text(tmp_path, pool):
+    paper = next(p for p in sample_papers() if p.arxiv_id == "2602.04021")
+    path = tmp_path / f"{paper.versioned_id}.pdf"
+    path.write_bytes(make_pdf(paper))
+    ft = extract_pdf(path, pool=pool)
+    assert ft.status is TextStatus.OK and ft.pages == 2 and ft.title == paper.title
+    assert paper.title not in ft.text
+    assert "voice and direction cues differently depending on their reliability" in " ".join(ft.text.split())
 
 
 def test_vertical_stamp_removed():
@@ -330,13 +365,17 @@ def test_html_error_page_with_200_is_pending(server, tmp_path, pool):
     assert not any((tmp_path / "cache" / "pdf").iterdir())
 
 
-def test_truncated_pdf_fails_and_is_not_cached(server, tmp_path, pool, sample_pdf):
+def test_truncated_download_is_pending_and_not_cached(server, tmp_path, pool, sample_pdf):
     paper, data = sample_pdf
-    server.add(f"/pdf/{paper.versioned_id}", Reply(body=data[: len(data) // 2]))
+    route = f"/pdf/{paper.versioned_id}"
+    server.add(route, Reply(body=data[: len(data) // 2]), Reply(body=data))
     with _fetcher(server, tmp_path, pool) as f:
         ft = f.fetch(paper)
-    assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["truncated"]
-    assert not any((tmp_path / "cache" / "pdf").iterdir())
+        assert ft.status is TextStatus.PENDING and ft.detail == DETAIL["download_truncated"]
+        _clean_detail(ft.detail)
+        assert not any((tmp_path / "cache" / "pdf").iterdir())
+        assert server.count(f"/html/{paper.versioned_id}") == 1  # the HTML rendering was tried meanwhile
+        assert f.fetch(paper).status is TextStatus.OK  # a transfer cut short: the next attempt gets it
 
 
 def test_truncated_local_file(tmp_path, pool, sample_pdf):
@@ -416,8 +455,11 @@ def test_stalled_download_times_out(server, tmp_path, pool, sample_pdf):
     with _fetcher(server, tmp_path, pool, download_timeout_seconds=0.4, max_retries=1) as f:
         ft = f.fetch(paper)
     assert time.monotonic() - started < 5
-    assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["download_timeout"].format(seconds=0.4)
+    # a stall is transient: pending (the next run tries again), not failed for good
+    assert ft.status is TextStatus.PENDING and ft.detail == DETAIL["download_timeout"].format(seconds=0.4)
+    _clean_detail(ft.detail)
     assert server.count(f"/pdf/{paper.versioned_id}") == 2  # one retry on a timeout
+    assert not any((tmp_path / "cache" / "pdf").iterdir())
 
 
 def test_trickling_download_hits_the_deadline(server, tmp_path, pool, sample_pdf):
@@ -427,7 +469,39 @@ def test_trickling_download_hits_the_deadline(server, tmp_path, pool, sample_pdf
     with _fetcher(server, tmp_path, pool, download_timeout_seconds=0.5, max_retries=3) as f:
         ft = f.fetch(paper)
     assert time.monotonic() - started < 3
-    assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["download_timeout"].format(seconds=0.5)
+    assert ft.status is TextStatus.PENDING and ft.detail == DETAIL["download_timeout"].format(seconds=0.5)
+    assert not any((tmp_path / "cache" / "pdf").iterdir())
+
+
+def test_timeout_then_pdf_on_a_later_attempt(server, tmp_path, pool, sample_pdf):
+    paper, data = sample_pdf
+    route = f"/pdf/{paper.versioned_id}"
+    server.add(route, Reply(body=data, stall=30, stall_after=2000), Reply(body=data))
+    with _fetcher(server, tmp_path, pool, download_timeout_seconds=0.4, max_retries=0) as f:
+        assert f.fetch(paper).status is TextStatus.PENDING
+        ft = f.fetch(paper)
+    assert ft.status is TextStatus.OK and ft.title == paper.title and server.count(route) == 2
+
+
+def test_what_stays_failed_and_what_is_retried(server, tmp_path, pool, sample_pdf):
+    """Oversized, corrupt, encrypted and image-only files will not fix themselves: FAILED. Server trouble is PENDING."""
+    paper, data = sample_pdf
+    papers = {name: Paper(**{**paper.__dict__, "arxiv_id": f"2602.0{i}000"}) for i, name in
+              enumerate(("408", "429", "502", "403", "corrupt"), start=1)}
+    server.add(f"/pdf/{papers['408'].versioned_id}", Reply(408, b"", "text/plain"))
+    server.add(f"/pdf/{papers['429'].versioned_id}", Reply(429, b"", "text/plain", headers={"Retry-After": "0"}))
+    server.add(f"/pdf/{papers['502'].versioned_id}", Reply(502, b"", "text/plain"))
+    server.add(f"/pdf/{papers['403'].versioned_id}", Reply(403, b"", "text/plain"))
+    server.add(f"/pdf/{papers['corrupt'].versioned_id}", Reply(body=b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"))
+    with _fetcher(server, tmp_path, pool, max_retries=1) as f:
+        got = {name: f.fetch(p) for name, p in papers.items()}
+    assert {n: ft.status for n, ft in got.items()} == {
+        "408": TextStatus.PENDING, "429": TextStatus.PENDING, "502": TextStatus.PENDING,
+        "403": TextStatus.FAILED, "corrupt": TextStatus.FAILED}
+    assert got["502"].detail == DETAIL["unavailable"].format(code=502)
+    assert got["corrupt"].detail == DETAIL["corrupt"]
+    for ft in got.values():
+        _clean_detail(ft.detail)
 
 
 def test_5xx_is_retried_then_succeeds(server, tmp_path, pool, sample_pdf):
@@ -579,6 +653,34 @@ def test_closed_pool_refuses():
     p.close()
     with pytest.raises(FulltextError):
         p.run(abs, [(1,)], timeout=1)
+
+
+def test_pool_serves_concurrent_callers_in_parallel_within_its_size():
+    """The pipeline extracts each PDF from its own thread: calls overlap, at most ``workers`` run at once."""
+    with ExtractionPool(2) as p:
+        assert [o.value for o in p.run(abs, [(-1,), (-2,)], timeout=10)] == [1, 2]  # both workers started
+        kinds: dict[int, list[str]] = {}
+
+        def call(i: int) -> None:
+            kinds[i] = [o.kind for o in p.run(time.sleep, [(0.6,)], timeout=10)]
+
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        elapsed = time.monotonic() - started
+        assert kinds == {i: ["ok"] for i in range(4)}
+        assert 1.15 <= elapsed < 2.2  # 4 x 0.6 s on 2 workers: two rounds (not one, not four)
+        # a timeout in one caller does not disturb another's call
+        got: dict[str, str] = {}
+        slow = threading.Thread(target=lambda: got.update(slow=p.run(time.sleep, [(30,)], timeout=0.5)[0].kind))
+        slow.start()
+        got["fast"] = p.run(abs, [(-3,)], timeout=10)[0].kind
+        slow.join(10)
+        assert got == {"slow": "timeout", "fast": "ok"}
+        assert p.run(abs, [(-4,)], timeout=10)[0].value == 4
 
 
 def test_pypdf_noise_is_silenced(capfd, caplog, tmp_path, pool, sample_pdf):

@@ -24,7 +24,6 @@ from digestlib.llm import (
     extract_json,
     parse_retry_after,
 )
-from tests.fakes.fixtures import fake_openai, fake_openai_no_schema, fake_openai_server  # noqa: F401
 
 SCHEMA = {
     "type": "object",

@@ -31,7 +31,6 @@ from digestlib.tasks import (
     translation_violations,
     unverified_numbers,
 )
-from tests.fakes.fixtures import fake_openai, fake_openai_no_schema, fake_openai_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -215,6 +214,25 @@ def test_offline_results_need_no_network_and_no_nltk_data(monkeypatch):
     assert abstract_only.source == "abstract"
     assert "introduce a novel dataset" in abstract_only.interpretation.method
     assert "78%" in abstract_only.interpretation.results
+
+
+def test_offline_summary_skips_flattened_table_rows():
+    """A results table comes out of a PDF as one long line of words and numbers: not a sentence to quote."""
+    row = ("System Cue SI-SDRi (dB) WER (%) Mixture - 0.0 48.3 Beamforming baseline direction 9.8 26.1 "
+           "Enrollment-only voice 10.9 24.6 SPEX-Meet (ours) voice + direction 12.7 17.9 Table 1: Results on "
+           "simulated reverberant meetings (test set).")
+    assert not tasks._good_sentence(row)
+    assert not tasks._good_sentence("Model Params Acc F1 Base 110M 88.1 87.2 Large 340M 90.3 89.9 on the test set")
+    for sentence in (  # sentences that carry numbers stay
+        "SPEX-Meet improves SI-SDRi from 10.9 dB to 12.7 dB and reduces the WER from 24.6% to 17.9%.",
+        "The results show gains of 1.2, 0.8, 0.5 and 0.3 points on the four benchmarks respectively.",
+        "We train for 100 epochs with a batch size of 32 and a learning rate of 0.001 on 8 GPUs.",
+    ):
+        assert tasks._good_sentence(sentence), sentence
+    text = ("## Experiments\nThe proposed model clearly outperforms the baseline on every test condition. " + row
+            + " Results show that the spatial prompt matters most in reverberant rooms.")
+    result = offline_interpretation(PAPER, FULLTEXT + "\n\n" + text)
+    assert "48.3" not in result.interpretation.results and "System Cue" not in result.interpretation.results
 
 
 # ---------------------------------------------------------------------------------------------- loopback

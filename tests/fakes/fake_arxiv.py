@@ -48,6 +48,8 @@ after its announcement). :func:`synthesize_week` derives several mailings from o
 
 from __future__ import annotations
 
+from tests.fakes import exit_with_parent
+
 import argparse
 import copy
 import datetime as dt
@@ -632,6 +634,7 @@ def main(argv: list[str] | None = None) -> int:
     server = fake.serve(args.port)
     print(f"LISTENING http://127.0.0.1:{server.server_address[1]}", flush=True)
     try:
+        exit_with_parent(server)
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass

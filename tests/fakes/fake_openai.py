@@ -14,13 +14,14 @@ prints ``LISTENING http://127.0.0.1:PORT/v1`` and serves
 * ``GET /v1/models``.
 * ``POST /_control`` -- JSON ``{"queue": [fault, ...], "reset": true, "delay": s, "no_json_schema": bool}``.
   Each fault is consumed by the next request (or the next one of its ``"match"``: ``"translate"`` /
-  ``"interpret"``; and/or ``"match_format"``: ``"json_schema"`` / ``"json_object"`` / ``null`` for plain text),
-  one of:
+  ``"interpret"``; and/or ``"match_format"``: ``"json_schema"`` / ``"json_object"`` / ``null`` for plain text;
+  and/or ``"match_text"``: a substring the request's messages must contain, e.g. a paper's title), one of:
   ``{"status": 429, "headers": {"Retry-After": "1"}, "body": {...}}``, ``{"hang": 3}`` (sleep, then answer
   normally), ``{"malformed": true}`` (broken JSON content), ``{"bad_body": true}`` (HTTP body not JSON),
   ``{"truncated": true}`` (``finish_reason: length``), ``{"english": true}``, ``{"refusal": true}``,
   ``{"injected": true}`` (an answer obeying an instruction injected in the paper), ``{"content": "..."}``
-  (verbatim), ``{"no_json_schema_once": true}`` (400 for json_schema), ``{"auth": true}`` (401),
+  (verbatim), ``{"no_json_schema_once": true}`` (400 for json_schema), ``{"auth": true}`` (401; with
+  ``"echo_key": true`` the error message repeats the key the request sent, as a careless gateway does),
   ``{"quota": true}`` (429 insufficient_quota), ``{"finish_reason": "content_filter"}``.
 * ``GET /_log`` -- one entry per chat request: time, model, response_format type, kind, fault, status,
   whether an Authorization header came and whether it held the expected key (never the key itself),
@@ -31,6 +32,8 @@ prints ``LISTENING http://127.0.0.1:PORT/v1`` and serves
 """
 
 from __future__ import annotations
+
+from tests.fakes import exit_with_parent
 
 import argparse
 import json
@@ -107,10 +110,11 @@ class _State:
         self.queue: list[dict] = []
         self.log: list[dict] = []
 
-    def take_fault(self, kind: str, response_format: str | None) -> dict | None:
+    def take_fault(self, kind: str, response_format: str | None, text: str = "") -> dict | None:
         with self.lock:
             for i, fault in enumerate(self.queue):
-                if fault.get("match") in (None, kind) and fault.get("match_format", response_format) == response_format:
+                if (fault.get("match") in (None, kind) and fault.get("match_format", response_format) == response_format
+                        and fault.get("match_text", "") in text):
                     return self.queue.pop(i)
         return None
 
@@ -197,7 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
             "first_user": users[0][:4000] if users else "",
             "status": 200, "fault": None,
         }
-        fault = st.take_fault(kind, rf) or {}
+        fault = st.take_fault(kind, rf, text) or {}
         entry["fault"] = {k: v for k, v in fault.items() if k != "body"} or None
         with st.lock:
             st.log.append(entry)
@@ -212,7 +216,10 @@ class _Handler(BaseHTTPRequestHandler):
             return fail(401, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
                                         "code": "invalid_api_key"}})
         if fault.get("auth"):
-            return fail(401, {"error": {"message": "Incorrect API key provided.", "code": "invalid_api_key"}})
+            sent = auth.removeprefix("Bearer ") if fault.get("echo_key") else ""
+            message = f"Incorrect API key provided: {sent}." if sent else "Incorrect API key provided."
+            return fail(401, {"error": {"message": message, "code": "invalid_api_key"}},
+                        {"X-Echo-Key": sent} if sent else None)
         if fault.get("quota"):
             return fail(429, {"error": {"message": "You exceeded your current quota.", "type": "insufficient_quota",
                                         "code": "insufficient_quota"}})
@@ -277,6 +284,7 @@ def serve(port: int = 0, *, delay: float = 0.0, no_json_schema: bool = False, ap
     host, real_port = server.server_address[:2]
     print(f"LISTENING http://{host}:{real_port}/v1", flush=True)
     try:
+        exit_with_parent(server)
         server.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt:  # pragma: no cover
         pass
