@@ -16,7 +16,7 @@ import datetime as dt
 import functools
 import html
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import yaml
 
@@ -99,6 +99,13 @@ def _stamp(paper: Paper) -> str:
     return f"arXiv:{paper.versioned_id}  [{paper.primary_category}]  {when.day} {when:%b %Y}"
 
 
+def _numbered_sections(sections: Mapping[str, str]) -> Iterator[tuple[int, str, str, str]]:
+    """The body sections in order as (number, key, heading, text); references are not numbered."""
+    body = [(name, text) for name, text in sections.items() if name != "references"]
+    for number, (name, text) in enumerate(body, start=1):
+        yield number, name, _SECTION_TITLES.get(name, name.replace("_", " ").title()), text
+
+
 def make_pdf(paper: Paper, sections: Mapping[str, str] | None = None) -> bytes:
     """An arXiv-like PDF of ``paper`` (deterministic bytes).
 
@@ -171,12 +178,7 @@ def make_pdf(paper: Paper, sections: Mapping[str, str] | None = None) -> bytes:
             pdf.multi_cell(0, 5.5, _latin1(" ".join(para.split())), new_x="LMARGIN", new_y="NEXT")
             pdf.ln(2)
 
-    number = 0
-    for name, text in sections.items():
-        if name == "references":
-            continue
-        number += 1
-        title = _SECTION_TITLES.get(name, name.replace("_", " ").title())
+    for number, name, title, text in _numbered_sections(sections):
         pdf.ln(2)
         pdf.set_font("Helvetica", "B", 12)
         pdf.cell(0, 7, f"{number} {_latin1(title)}")
@@ -224,12 +226,7 @@ def make_html(paper: Paper, sections: Mapping[str, str] | None = None) -> str:
         "<div class=\"ltx_abstract\"><h6 class=\"ltx_title ltx_title_abstract\">Abstract</h6>",
         f"<p class=\"ltx_p\">{e(paper.abstract)}</p></div>",
     ]
-    number = 0
-    for name, text in sections.items():
-        if name == "references":
-            continue
-        number += 1
-        title = _SECTION_TITLES.get(name, name.replace("_", " ").title())
+    for number, name, title, text in _numbered_sections(sections):
         out.append(f"<section class=\"ltx_section\"><h2 class=\"ltx_title ltx_title_section\">"
                    f"<span class=\"ltx_tag\">{number} </span>{e(title)}</h2>")
         out.extend(f"<div class=\"ltx_para\"><p class=\"ltx_p\">{e(' '.join(p.split()))}</p></div>"
