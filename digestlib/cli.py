@@ -19,7 +19,7 @@ from typing import Iterator, Sequence
 
 from . import calendar, errors
 from .atomic import atomic_write_text, umask
-from .config import DEFAULT_PARAMS_FILE, Config, load_config, parse_date, read_params_file
+from .config import DEFAULT_PARAMS_FILE, Config, build_config, parse_date, read_params_file
 from .errors import DigestError, RunLockedError, UsageError
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "daily_digest.ipynb"
@@ -148,11 +148,16 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _params_dir(args: argparse.Namespace) -> Path:
+    """Where relative paths in the parameter file (the glossary) resolve: the file's own folder."""
+    return Path(args.params).resolve().parent
+
+
 def _load(args: argparse.Namespace, date: dt.date | str) -> tuple[Config, dict]:
     """Validate everything the user gave before anything is written."""
     params = read_params_file(args.params)
-    cfg = load_config(date=date, params_file=args.params, out_dir=args.out,
-                      replay_dir=getattr(args, "replay", None))
+    cfg = build_config(date=date, out_dir=args.out, params=params, replay_dir=getattr(args, "replay", None),
+                       params_dir=_params_dir(args))
     if cfg.replay_dir is not None and not cfg.replay_dir.is_dir():
         raise UsageError(f"snapshot folder not found: {cfg.replay_dir}")
     return cfg, params
@@ -175,7 +180,7 @@ def _run_one(cfg: Config, params: dict, args: argparse.Namespace) -> int:
         raise errors.NotYetAnnouncedError(
             f"the announcement dated {cfg.date} is not out yet; expected at {expected:%Y-%m-%d %H:%M %Z}")
     with run_lock(cfg.out_dir, args.wait):
-        day_dir = execute_day(cfg, params, Path(args.params).resolve().parent, quiet=args.quiet)
+        day_dir = execute_day(cfg, params, _params_dir(args), quiet=args.quiet)
     print(f"Wrote {day_dir / cfg.post_name}, {day_dir / 'report.html'} and {day_dir / 'digest.ipynb'}")
     from .exporters import collect_notes
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from tqdm import tqdm  # text bars: relayed to the terminal by papermill, dropped from the report
 
 from . import calendar, render
-from .arxiv_source import ArxivSource
+from .arxiv_source import ArxivSource, make_transport
 from .config import Config
 from .errors import DigestError, UsageError
 from .fulltext import DownloadResult, FulltextFetcher, budgeted_text
@@ -279,11 +279,7 @@ class _DayWorker:
 
 def _replay_transport(cfg: Config):
     """PDFs are served from the snapshot too when the run replays one."""
-    if cfg.replay_dir is None:
-        return None
-    from .arxiv_source import make_transport
-
-    return make_transport(replay_dir=cfg.replay_dir)
+    return make_transport(replay_dir=cfg.replay_dir) if cfg.replay_dir is not None else None
 
 
 def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
