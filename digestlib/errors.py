@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import os
 
-EXIT_RUNTIME = 1
-EXIT_USAGE = 2
+# Exit statuses: the contract with schedulers (documented in the README's "Exit status" table).
+EXIT_OK = 0  # every paper complete, or legitimately pending (a PDF not out yet); or nothing to do
+EXIT_RUNTIME = 1  # a runtime failure not covered below (one line on stderr)
+EXIT_USAGE = 2  # bad input: a malformed date or option, a bad parameter file; nothing written
+EXIT_TASKS_FAILED = 3  # the day was written, but some task failed (its label names the cause); re-run to retry
+EXIT_INCOMPLETE = 4  # the run stopped on purpose (a budget was reached): the rest is pending, a re-run continues
+EXIT_REVIEW_PENDING = 5  # publish refused: papers still await a reviewer's decision
+EXIT_UNAVAILABLE = 69  # sysexits EX_UNAVAILABLE: the LLM endpoint cannot be used (breaker tripped); no post
 EXIT_TEMPFAIL = 75  # sysexits EX_TEMPFAIL: a scheduler should retry later
 
 
