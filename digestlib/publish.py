@@ -1,37 +1,91 @@
-"""Write the reviewed post into a Jekyll site: the store's text with the reviewer's edits and approvals."""
+"""The gate: publish a day only as a person left it.
+
+``publish_day`` takes the output folder's run lock (refuses while a run holds it), refuses while papers
+await a decision (``publish.require_review``, true by default; false publishes everything not rejected),
+applies the edits, leaves rejected papers out (the header's counts stay true: shown = what is shown),
+writes the post into ``<out>/<date>/`` (replacing the run's draft) and into ``<site>/_posts/`` when a site
+is given, and refreshes ``report.html`` with the decisions. It returns the path of the published post.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
-from . import render
+from . import bibtex, render
 from .atomic import atomic_write_text
 from .config import Config
-from .errors import DigestError, UsageError
+from .errors import DigestError, ReviewPendingError, UsageError
+from .models import DayDigest, ReviewStatus
 from .pipeline import build_digest, stored_selection
 from .store import Store
 
 
-def reviewed_digest(cfg: Config):
-    """The day as the reviewer left it: hidden papers dropped, edited text in place (no network)."""
+def _require_store(cfg: Config) -> None:
     if not cfg.store_path.is_file():  # opening the store would create it (and the output folder)
         raise DigestError(f"nothing is stored for {cfg.date} in {cfg.out_dir}: "
                           f"run `digest run --date {cfg.date}` first")
+
+
+def review_counts(cfg: Config) -> dict[str, int]:
+    """How many of the day's papers are pending / approved / rejected."""
+    _require_store(cfg)
+    with Store(cfg.store_path) as store:
+        papers = stored_selection(cfg, store).new
+        reviews = store.reviews(cfg.date)
+    counts = {s.value: 0 for s in ReviewStatus}
+    for paper in papers:
+        counts[(reviews[paper.arxiv_id].status if paper.arxiv_id in reviews else ReviewStatus.PENDING).value] += 1
+    return counts
+
+
+def reviewed_digest(cfg: Config) -> DayDigest:
+    """The day as the reviewer left it: rejected papers dropped, edited text in place (no network)."""
+    _require_store(cfg)
     with Store(cfg.store_path) as store:
         selection = stored_selection(cfg, store)
-        approvals = store.approvals(cfg.date)
-        selection = replace(selection, new=tuple(p for p in selection.new if approvals.get(p.arxiv_id, True)))
-        return build_digest(cfg, store, selection)
+        reviews = store.reviews(cfg.date)
+        kept = tuple(p for p in selection.new
+                     if not (p.arxiv_id in reviews and reviews[p.arxiv_id].status is ReviewStatus.REJECTED))
+        return build_digest(cfg, store, replace(selection, new=kept))
 
 
-def publish_day(cfg: Config, site: Path) -> Path:
-    """Render the reviewed day and write ``<site>/_posts/<date>-arxiv-daily.md`` atomically."""
-    if not site.is_dir():
+def check_gate(cfg: Config) -> dict[str, int]:
+    """Refuse (exit 5, one line) while papers are pending and the parameters require a review."""
+    counts = review_counts(cfg)
+    if cfg.publish.require_review and counts["pending"]:
+        n = counts["pending"]
+        raise ReviewPendingError(
+            f"{n} paper{'s' if n != 1 else ''} of {cfg.date} still await review "
+            f"(`digest review --date {cfg.date}`); nothing published", pending=n)
+    return counts
+
+
+def publish_day(cfg: Config, site: Path | None = None, *, push: bool = False, wait_seconds: float = 0.0) -> Path:
+    """Check the gate under the run lock, then write the post, the report and the site's copy (committed
+    when the site is a git repository, pushed when asked: ``site.write_post``).
+    Returns the site's post when a site is given, else the post in ``<out>/<date>/``."""
+    from .cli import run_lock
+    from .report import write_report
+    from .site import write_post
+
+    if site is not None and not site.is_dir():
         raise UsageError(f"Jekyll site folder not found: {site}")
-    text = render.render_post(reviewed_digest(cfg))
-    posts = site / "_posts"
-    posts.mkdir(exist_ok=True)
-    target = posts / cfg.post_name
-    atomic_write_text(target, text)
-    return target
+    if push and site is None:
+        raise UsageError("--push needs --site")
+    _require_store(cfg)
+    with run_lock(cfg.out_dir, wait_seconds):
+        counts = check_gate(cfg)
+        day = reviewed_digest(cfg)
+        text = render.render_post(day)
+        cfg.day_dir.mkdir(parents=True, exist_ok=True)
+        local = cfg.day_dir / cfg.post_name
+        atomic_write_text(local, text)
+        write_report(cfg, cfg.day_dir / "report.html")
+        bibtex.write_day_bib(cfg.day_dir / bibtex.bib_name(cfg.date), bibtex.digest_papers(day))  # reviewed papers
+        if site is None:
+            return local
+        bib = bibtex.publish_bib(site, day)  # where the post's relative link finds it on the site
+        message = (f"arXiv digest {cfg.date} ({', '.join(cfg.categories)}): {day.shown_count} papers"
+                   + (f" ({counts['rejected']} rejected in review)" if counts["rejected"] else ""))
+        return write_post(site, cfg.post_name, text, message=message, push=push, companions=[bib]).path

@@ -45,6 +45,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from .errors import RenderError
+from .linkguard import restrict_links
 from .models import (
     AnnounceType,
     DayDigest,
@@ -91,12 +92,15 @@ __all__ = [
 UNTRANSLATED_LABEL = "（未翻译：未配置 LLM 端点，以下为英文原文）"
 EXTRACTIVE_LABEL = "（自动摘录，未经翻译）"
 ABSTRACT_ONLY_LABEL = "（本解读仅依据摘要生成，全文暂不可得。）"
+# fulltext.top_n: only the N most relevant papers are read in full; the others say so (never "not available")
+ABSTRACT_BY_CHOICE_LABEL = "（本解读仅依据摘要生成：全文解读只用于最相关的论文。）"
 EMPTY_DAY_NOTE = "本日无新论文。"
 
 _PENDING_NOTES = {
     "fulltext": "（全文尚未发布，解读将在 PDF 可用后补全。）",
     "llm": "（解读尚未生成，将在下次运行时补全。）",
     "quota": "（LLM 服务暂不可用（认证或额度问题），解读将在下次运行时补全。）",
+    "budget": "（已达本日 LLM 预算，解读将在预算允许的下次运行时补全。）",
 }
 _OFFLINE_NOTES = {
     "interpretation": "（未配置 LLM 端点，暂无详细解读。）",
@@ -392,14 +396,18 @@ def _check_categories(categories: Sequence[str]) -> tuple[str, ...]:
     return tuple(categories)
 
 
-def _front_matter(date: dt.date, categories: Sequence[str]) -> str:
-    tags = ", ".join(("arxiv", *_check_categories(categories)))
-    return f'---\nlayout: post\ntitle: "{post_title(date)}"\ntags: [{tags}]\n---\n\n'
+def _front_matter(date: dt.date, categories: Sequence[str], title: str | None = None,
+                  tags: Sequence[str] = ()) -> str:
+    """The seed's front matter; a field's own ``title`` ("{date}" replaced) and ``tags`` when given."""
+    tag_list = ", ".join(_check_categories(tags) if tags else ("arxiv", *_check_categories(categories)))
+    shown = post_title(date) if title is None else title.replace("{date}", date.isoformat())
+    shown = shown.replace("\\", "\\\\").replace('"', '\\"')  # a YAML double-quoted scalar
+    return f'---\nlayout: post\ntitle: "{shown}"\ntags: [{tag_list}]\n---\n\n'
 
 
 def front_matter(day: DayDigest) -> str:
     """The YAML front matter, including the blank line that follows it."""
-    return _front_matter(day.date, day.categories)
+    return _front_matter(day.date, day.categories, day.title, day.tags)
 
 
 def _header(day: DayDigest) -> str:
@@ -409,7 +417,27 @@ def _header(day: DayDigest) -> str:
         f"以下为 {day.date.isoformat()}（{label}，{zone}）窗口内更新的论文中文译文：\n"
         f"- 时间窗口（锚点 {escape_text(w.anchor)} {label}）：{w.start.strftime(_HHMM)} — {w.end.strftime(_HHMM)}\n"
         f"- 抓取总数：{int(day.fetched_count)} 篇 | 本页显示：{day.shown_count} 篇（去重/过滤后）\n"
+        + (f"- {BIB_LABEL}：[{escape_text(day.bib_href)}]({_bib_target(day.bib_href)})\n" if day.bib_href else "")
     )
+
+
+BIB_LABEL = "BibTeX 引用"
+MARK = "★"
+MARK_LABEL = f"{MARK} 关注"
+_BIB_HREF = re.compile(r"^(?:https?://[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+|[A-Za-z0-9._/-]+\.bib)$")
+
+
+def _bib_target(href: str) -> str:
+    """The .bib link target: a relative file name or an http(s) URL, nothing that could break the line."""
+    if not _BIB_HREF.match(href):
+        raise RenderError(f"invalid BibTeX link {href!r}")
+    return href
+
+
+def _mark_line(entry: PaperEntry) -> str:
+    """``- **★ 关注**: term · term`` for a paper that matches the reader's interests; nothing otherwise."""
+    terms = [t for t in (escape_text(x) for x in entry.interest_terms) if t]
+    return f"- **{MARK_LABEL}**: {' · '.join(terms)}\n" if terms else ""
 
 
 def _paper_urls(paper: Paper) -> tuple[str, str]:
@@ -423,13 +451,15 @@ def _paper_block(entry: PaperEntry) -> str:
     abs_url, pdf_url = _paper_urls(paper)
     authors = ", ".join(a for a in (escape_text(x) for x in paper.authors) if a) or _UNKNOWN_AUTHORS
     categories = ", ".join(escape_text(c) for c in paper.categories)
-    abstract = _strip_block(sanitize_markdown(entry.abstract_zh)) or _MISSING_ABSTRACT
-    details = _strip_block(sanitize_markdown(entry.details_md)) or _MISSING_DETAILS
+    # links only to the paper's own arXiv pages (linkguard); anything else becomes plain text
+    abstract = _strip_block(sanitize_markdown(restrict_links(entry.abstract_zh, paper))) or _MISSING_ABSTRACT
+    details = _strip_block(sanitize_markdown(restrict_links(entry.details_md, paper))) or _MISSING_DETAILS
     title = escape_text(paper.title) or escape_text(paper.versioned_id)
     return (
         f"## {title}\n"
         f"- **Authors**: {authors}\n"
         f"- **Categories**: {categories}\n"
+        f"{_mark_line(entry)}"
         f"- **arXiv**: [{abs_url}]({abs_url})\n"
         f"- **PDF**: [{pdf_url}]({pdf_url})\n"
         "\n"
@@ -557,6 +587,7 @@ class ParsedPaper:
     version: int
     abstract_zh: str  # Markdown as in the post
     details_md: str  # Markdown as in the post
+    interest_terms: tuple[str, ...] = ()  # the ★ mark's terms, unescaped
 
 
 @dataclass(frozen=True)
@@ -582,6 +613,7 @@ class ParsedPost:
     shown_count: int
     papers: tuple[ParsedPaper, ...]
     updates: tuple[ParsedUpdate, ...] = ()
+    bib_href: str | None = None  # the header's BibTeX link, when there is one
 
 
 _FM_LINES = re.compile(
@@ -593,11 +625,13 @@ _HEADER = re.compile(
     r"- 时间窗口（锚点 (?P<anchor>[^ \n]+) (?P=label)）：(?P<start>\d{4}-\d{2}-\d{2} \d{2}:\d{2}) — "
     r"(?P<end>\d{4}-\d{2}-\d{2} \d{2}:\d{2})\n"
     r"- 抓取总数：(?P<fetched>\d+) 篇 \| 本页显示：(?P<shown>\d+) 篇（去重/过滤后）\n"
+    r"(?:- BibTeX 引用：\[[^\]\n]*\]\((?P<bib>[^)\n]+)\)\n)?"
 )
 _PAPER = re.compile(
     r"## (?P<title>[^\n]*)\n"
     r"- \*\*Authors\*\*: (?P<authors>[^\n]*)\n"
     r"- \*\*Categories\*\*: (?P<cats>[^\n]*)\n"
+    r"(?:- \*\*★ 关注\*\*: (?P<mark>[^\n]*)\n)?"
     r"- \*\*arXiv\*\*: \[https://arxiv\.org/abs/(?P<vid>[^\]\n]+)\]\(https://arxiv\.org/abs/(?P=vid)\)\n"
     r"- \*\*PDF\*\*: \[https://arxiv\.org/pdf/(?P=vid)\]\(https://arxiv\.org/pdf/(?P=vid)\)\n"
     r"\n"
@@ -683,6 +717,8 @@ def parse_post(text: str) -> ParsedPost:
                     version=version,
                     abstract_zh=m.group("abstract"),
                     details_md=m.group("details"),
+                    interest_terms=tuple(unescape_text(t) for t in m.group("mark").split(" · "))
+                    if m.group("mark") else (),
                 )
             )
             pos = m.end()
@@ -702,6 +738,7 @@ def parse_post(text: str) -> ParsedPost:
         shown_count=int(hd.group("shown")),
         papers=tuple(papers),
         updates=tuple(updates),
+        bib_href=hd.group("bib"),
     )
 
 
@@ -767,6 +804,7 @@ def digest_from_parsed(parsed: ParsedPost) -> DayDigest:
                 ResultStatus.OFFLINE if p.abstract_zh.startswith(UNTRANSLATED_LABEL) else ResultStatus.DONE
             ),
             interpretation_status=_status_of_details(p.details_md),
+            interest_terms=p.interest_terms,
         )
         for k, p in enumerate(parsed.papers)
     )
@@ -793,6 +831,7 @@ def digest_from_parsed(parsed: ParsedPost) -> DayDigest:
         fetched_count=parsed.fetched_count,
         entries=entries,
         updates=updates,
+        bib_href=parsed.bib_href,
     )
 
 
@@ -801,6 +840,13 @@ def digest_from_parsed(parsed: ParsedPost) -> DayDigest:
 
 TRANSLATION_FAILED_LABEL = "（译文未通过校验，以下为英文原文）"
 TRANSLATION_PENDING_LABEL = "（译文尚未生成，以下为英文原文；将在下次运行时补全）"
+# A failed task's label names its real cause (content["cause"], set by the pipeline from tasks.failure_cause).
+TRANSLATION_FAILED_LABELS = {
+    "validation": TRANSLATION_FAILED_LABEL,
+    "unreachable": "（翻译失败：无法连接 LLM 服务，以下为英文原文；将在下次运行时重试）",
+    "provider": "（翻译失败：LLM 服务返回错误，以下为英文原文；将在下次运行时重试）",
+}
+FAILURE_CAUSES_ZH = {"validation": "回答未通过校验", "unreachable": "无法连接 LLM 服务", "provider": "LLM 服务返回错误"}
 
 
 def _labelled_english(label: str, abstract: str) -> str:
@@ -817,7 +863,8 @@ def _abstract_zh(paper: Paper, translation: Any) -> tuple[str, ResultStatus]:
     if status is ResultStatus.OFFLINE:
         return untranslated_abstract(paper.abstract), status
     if status is ResultStatus.FAILED:
-        return _labelled_english(TRANSLATION_FAILED_LABEL, paper.abstract), status
+        label = TRANSLATION_FAILED_LABELS.get(translation.content.get("cause", ""), TRANSLATION_FAILED_LABEL)
+        return _labelled_english(label, paper.abstract), status
     return _labelled_english(TRANSLATION_PENDING_LABEL, paper.abstract), ResultStatus.PENDING
 
 
@@ -828,10 +875,13 @@ def _details_md(interpretation: Any) -> tuple[str, ResultStatus]:
     parts = [content.get(k) for k in ("background", "method", "results")]
     if status in (ResultStatus.DONE, ResultStatus.OFFLINE) and all(parts):
         body = interpretation_markdown(Interpretation(*parts), abstract_only=content.get("source") == "abstract")
+        if content.get("abstract_reason") == "top_n" and content.get("source") == "abstract":
+            body = ABSTRACT_BY_CHOICE_LABEL + body[len(ABSTRACT_ONLY_LABEL):]
         return (f"{EXTRACTIVE_LABEL}\n\n{body}" if status is ResultStatus.OFFLINE else body), status
     if status is ResultStatus.PENDING:
         return pending_note(content.get("reason", "llm")), status
-    return failed_note(interpretation.detail), ResultStatus.FAILED
+    cause = FAILURE_CAUSES_ZH.get(content.get("cause", ""))
+    return failed_note(cause or interpretation.detail), ResultStatus.FAILED
 
 
 def entry_from_results(paper: Paper, *, translation: Any, interpretation: Any,

@@ -149,3 +149,198 @@ def store_usage(cfg: Any) -> list[dict[str, Any]]:
 
     with Store(cfg.store_path) as store:
         return store.usage_rows(cfg.date.isoformat())
+
+
+# --------------------------------------------------------------------------------------------------
+# The report page: numbers, charts, the papers with their statuses, then the digest. Built from the store
+# alone, so `digest publish` refreshes it with the reviewer's decisions (no kernel, no network).
+
+NO_PRICE = "no price configured"
+
+
+def _review_status(reviews: Mapping[str, Any], arxiv_id: str) -> str:
+    record = reviews.get(arxiv_id)
+    return record.status.value if record is not None else "pending"
+
+
+def day_numbers(cfg: Any, store: Any) -> dict[str, Any]:
+    """The day's numbers for the report (from the store): papers, review states, failures with their
+    causes, LLM calls, tokens, cost (None when no price is configured) and time per stage."""
+    from .pipeline import INTERPRET, TRANSLATE, stored_selection
+
+    selection = stored_selection(cfg, store)
+    reviews = store.reviews(cfg.date)
+    statuses = [_review_status(reviews, p.arxiv_id) for p in selection.new]
+    failures: list[tuple[str, str, str]] = []
+    for paper in selection.new:
+        for task in (TRANSLATE, INTERPRET):
+            result = store.get_result(paper.arxiv_id, paper.version, task)
+            if result is not None and result.status is ResultStatus.FAILED:
+                failures.append((paper.versioned_id, task, result.detail or "no reason recorded"))
+    usage = store.usage_rows(cfg.date.isoformat())
+    summary = cost_summary(usage, cfg.llm.prices)
+    return {
+        "announced": selection.fetched_count, "selected": len(selection.new),
+        "shown": sum(1 for s in statuses if s != "rejected"),
+        "approved": statuses.count("approved"), "rejected": statuses.count("rejected"),
+        "pending": statuses.count("pending"), "failures": failures, "usage": usage, "summary": summary,
+        "seconds": {str(r["task"]): float(r.get("seconds") or 0.0) for r in usage},
+        "papers": selection.new, "reviews": reviews,
+    }
+
+
+def charts_png(numbers: Mapping[str, Any]) -> bytes:
+    """Papers per category and per review status, tokens and LLM time per stage: one PNG (drawn
+    offline with matplotlib's Agg backend; embedded in the page, nothing fetched)."""
+    import io
+    from collections import Counter
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    papers = numbers["papers"]
+    per_category = Counter(p.primary_category for p in papers)
+    per_status = {"pending": numbers["pending"], "approved": numbers["approved"], "rejected": numbers["rejected"]}
+    tokens: dict[str, int] = {}
+    for row in numbers["usage"]:
+        tokens[str(row["task"])] = tokens.get(str(row["task"]), 0) + int(_num(row.get("prompt_tokens"))) \
+            + int(_num(row.get("completion_tokens")))
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+    panels = [("papers per primary category", dict(per_category.most_common())), ("papers per review status", per_status),
+              ("tokens per stage", tokens), ("LLM seconds per stage", numbers["seconds"])]
+    for ax, (title, data) in zip(axes, panels):
+        ax.set_title(title, fontsize=10)
+        if data:
+            ax.bar(list(data), list(data.values()), color="#4c72b0")
+            ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        else:
+            ax.text(0.5, 0.5, "none", ha="center", va="center")
+            ax.set_xticks([])
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def numbers_html(numbers: Mapping[str, Any]) -> str:
+    import html
+
+    s = numbers["summary"]
+    cost = NO_PRICE if s["cost_usd"] is None else f"${s['cost_usd']:.4f}" + (" (some models have no price)" if s["cost_partial"] else "")
+    rows = [("announced (new + cross-lists)", numbers["announced"]), ("in this post's selection", numbers["selected"]),
+            ("shown in the post", numbers["shown"]), ("approved", numbers["approved"]),
+            ("rejected", numbers["rejected"]), ("pending review", numbers["pending"]),
+            ("failed tasks", len(numbers["failures"])), ("LLM calls (cache hits)", f"{s['calls']} ({s['cached_calls']})"),
+            ("tokens in / out", f"{s['prompt_tokens']:,} / {s['completion_tokens']:,}"), ("cost", cost)]
+    rows += [(f"LLM time, {task}", f"{sec:.1f} s") for task, sec in numbers["seconds"].items()]
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    out = f"<table class='digest-numbers' lang='en'>{body}</table>"
+    if numbers["failures"]:
+        out += "<h3 lang='en'>Failed tasks</h3><table class='digest-failures' lang='en'><tr><th>paper</th><th>task</th><th>cause</th></tr>" + "".join(
+            f"<tr><td>{html.escape(i)}</td><td>{html.escape(t)}</td><td>{html.escape(c)}</td></tr>"
+            for i, t, c in numbers["failures"]) + "</table>"
+    return out
+
+
+def papers_html(cfg: Any, store: Any, numbers: Mapping[str, Any]) -> str:
+    """The table of papers: link, title (English), categories, task and review statuses."""
+    import html
+
+    from .pipeline import INTERPRET, TRANSLATE
+
+    rows = []
+    for paper in numbers["papers"]:
+        t = store.get_result(paper.arxiv_id, paper.version, TRANSLATE)
+        i = store.get_result(paper.arxiv_id, paper.version, INTERPRET)
+        rows.append(
+            f"<tr><td><a href='{html.escape(paper.abs_url)}'>{html.escape(paper.versioned_id)}</a></td>"
+            f"<td lang='en'>{html.escape(' '.join(paper.title.split()))}</td>"
+            f"<td>{html.escape(', '.join(paper.categories))}</td>"
+            f"<td>{t.status.value if t else 'pending'}</td><td>{i.status.value if i else 'pending'}</td>"
+            f"<td>{_review_status(numbers['reviews'], paper.arxiv_id)}</td></tr>")
+    if not rows:
+        return ""
+    return ("<table class='digest-papers'><tr><th>arXiv</th><th>title</th><th>categories</th><th>translation</th>"
+            "<th>interpretation</th><th>review</th></tr>" + "".join(rows) + "</table>")
+
+
+def report_notebook(cfg: Any):
+    """The report as a notebook node (markdown cells and outputs only), for the report exporter."""
+    import base64
+
+    import nbformat
+
+    from . import render
+    from .pipeline import build_digest, stored_selection
+    from .store import Store
+
+    v4 = nbformat.v4
+    with Store(cfg.store_path) as store:
+        numbers = day_numbers(cfg, store)
+        table = papers_html(cfg, store, numbers)
+        day = build_digest(cfg, store, stored_selection(cfg, store))
+
+    def output(data: dict[str, Any]) -> Any:
+        cell = v4.new_code_cell("")
+        cell.outputs = [v4.new_output("display_data", data=data)]
+        return cell
+
+    cells = [v4.new_markdown_cell(f"# arXiv digest {cfg.date}: report"),
+             v4.new_markdown_cell("## The day's numbers"), output({"text/html": numbers_html(numbers)}),
+             v4.new_markdown_cell("## Charts"),
+             output({"image/png": base64.b64encode(charts_png(numbers)).decode(), "text/plain": "charts"})]
+    if table:
+        cells += [v4.new_markdown_cell("## Papers"), output({"text/html": table})]
+    cells += [v4.new_markdown_cell("## The post"),
+              output({"text/markdown": "".join(render.render_chunks(day))})]
+    return v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+
+
+def write_report(cfg: Any, path: Any) -> None:
+    """Write the report page for the day (used by `digest publish`)."""
+    from .atomic import atomic_write_text
+    from .exporters import ReportExporter
+
+    body, _ = ReportExporter().from_notebook_node(report_notebook(cfg))
+    atomic_write_text(path, body)
+
+
+def display_report(cfg: Any) -> None:
+    """In the notebook (and so in the run's report): the day's numbers, the charts, the papers table."""
+    import base64
+
+    from IPython.display import HTML, display
+
+    from .store import Store
+
+    with Store(cfg.store_path) as store:
+        numbers = day_numbers(cfg, store)
+        table = papers_html(cfg, store, numbers)
+    display(HTML(numbers_html(numbers)))
+    display({"image/png": base64.b64encode(charts_png(numbers)).decode(), "text/plain": "charts"}, raw=True)
+    if table:
+        display(HTML(table))
+
+
+def usage_display(rows: Iterable[Mapping[str, Any]], prices: Mapping[str, Mapping[str, float]] | None = None) -> pd.DataFrame:
+    """The usage table as people read it: an unknown cost says so instead of ``NaN``."""
+    df = usage_table(rows, prices)
+    if df.empty:
+        return df
+    df = df.astype({"cost_usd": "object"})
+    df["cost_usd"] = [NO_PRICE if pd.isna(v) else f"{v:.6f}" for v in df["cost_usd"]]
+    return df
+
+
+def display_table(df: pd.DataFrame, empty: str) -> None:
+    """A table, or one line saying there is nothing (never a header-only table)."""
+    from IPython.display import Markdown, display
+
+    display(df if not df.empty else Markdown(empty))
+
+
+def display_usage(cfg: Any) -> None:
+    display_table(usage_display(store_usage(cfg), cfg.llm.prices), "No LLM call was made for this day.")

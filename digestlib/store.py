@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import StoreError, redact
-from .models import AnnounceType, FullText, Paper, ResultStatus, TextStatus
+from .models import AnnounceType, FullText, Paper, ResultStatus, ReviewStatus, TextStatus
 
 SCHEMA_VERSION = 1
 
@@ -119,6 +121,72 @@ CREATE TABLE IF NOT EXISTS approvals (
 );
 """
 
+# Schema changes after version 1: (unique name, SQL statements separated by ";" with no ";" inside a
+# statement). Each is applied once per store and recorded by name in ``schema_migrations``, so entries
+# added by different changes compose: append a new entry at the end, never edit one already released.
+MIGRATIONS: list[tuple[str, str]] = [
+    ("review-states", """
+        CREATE TABLE IF NOT EXISTS reviews (
+            post_date TEXT NOT NULL,
+            arxiv_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            status TEXT NOT NULL,           -- models.ReviewStatus: pending | approved | rejected
+            reviewer TEXT NOT NULL DEFAULT '',
+            decided_at TEXT NOT NULL,
+            PRIMARY KEY (post_date, arxiv_id)
+        );
+        INSERT OR IGNORE INTO reviews
+            SELECT post_date, arxiv_id, 0, CASE approved WHEN 1 THEN 'approved' ELSE 'rejected' END, '', updated_at
+            FROM approvals;
+        ALTER TABLE edits ADD COLUMN base TEXT;                       -- the generated text the edit was made over
+        ALTER TABLE edits ADD COLUMN editor TEXT NOT NULL DEFAULT ''
+    """),
+    ("llm-capabilities", """
+        CREATE TABLE IF NOT EXISTS llm_capabilities (
+            base_url TEXT NOT NULL,
+            model TEXT NOT NULL,
+            name TEXT NOT NULL,             -- mode (json_schema | json_object | text), context_window, slots
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (base_url, model, name)
+        )
+    """),
+    ("llm-intents", """
+        CREATE TABLE IF NOT EXISTS llm_intents (
+            key TEXT PRIMARY KEY,           -- the call's cache key: recorded before it is sent
+            day TEXT NOT NULL,
+            task TEXT NOT NULL,
+            model TEXT NOT NULL,
+            sent_at TEXT NOT NULL
+        )
+    """),
+]
+
+
+_OUR_TABLES = set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA)) | {"schema_migrations"}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_store_file(path: Path) -> None:
+    """Refuse an existing store path that cannot be our store: a folder, an empty file (a truncated
+    store must not be silently replaced by a new one, paying for everything again) or not SQLite."""
+    if path.is_dir():
+        raise StoreError(f"the store path {path} is a folder, not a file")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreError(f"cannot read the store {path}: {exc.strerror or exc}") from None
+    if not head:
+        wal = path.with_name(path.name + "-wal")
+        if wal.is_file() and wal.stat().st_size > 0:
+            return  # SQLite recovers the content from the write-ahead log
+        raise StoreError(f"the store {path} is an empty file (0 bytes), not an arxiv-digest store: restore it "
+                         "from a backup, or delete it to start a new store (everything is fetched and paid again)")
+    if head != _SQLITE_MAGIC:
+        raise StoreError(f"the store {path} is unusable: not a SQLite file, so not an arxiv-digest store; "
+                         "move it away or choose another --out")
+
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -157,6 +225,28 @@ class ResultRecord:
     model: str
 
 
+@dataclass(frozen=True)
+class EditRecord:
+    """A reviewer's text for one field, with the generated text it was written over."""
+
+    field: str
+    value: str
+    base: str | None
+    editor: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """A reviewer's decision on one paper of one post: who and when."""
+
+    arxiv_id: str
+    version: int
+    status: ReviewStatus
+    reviewer: str
+    decided_at: str
+
+
 class Store:
     """Thread-safe access to one SQLite file (one connection, serialised by a lock)."""
 
@@ -164,15 +254,56 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        if not self.path.exists() and not self.path.is_symlink():
+            self._create(self.path)  # made whole elsewhere, then renamed: an empty file is never ours
+        else:
+            check_store_file(self.path)  # an empty or foreign file is an error, never a silent new store
         try:
-            self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db = self._connect(self.path)
+            self._check_foreign()
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"the store {self.path} is unusable: {exc}") from None
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        return db
+
+    def _create(self, path: Path) -> None:
+        """A new store: built with its schema in a temporary file, then renamed into place (so a run
+        killed while creating it leaves no empty file behind that a later run would have to refuse)."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+        try:
+            db = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=DELETE")
+                db.executescript(_SCHEMA)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            finally:
+                db.close()
+            if not path.exists():
+                os.replace(tmp, path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot create the store {path}: {exc}") from None
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+                leftover.unlink(missing_ok=True)
+
+    def _check_foreign(self) -> None:
+        """A SQLite file written by something else (no schema version, tables that are not ours)."""
+        if self._db.execute("PRAGMA user_version").fetchone()[0] != 0:
+            return
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        foreign = sorted(t for t in tables - _OUR_TABLES if not t.startswith("sqlite_"))
+        if foreign:
+            self._db.close()
+            raise StoreError(f"{self.path} is not an arxiv-digest store (it holds table {foreign[0]!r}); "
+                             "move it away or choose another --out")
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -183,6 +314,28 @@ class Store:
             # executescript commits on its own; CREATE ... IF NOT EXISTS makes a repeat harmless.
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._apply_migrations()
+
+    def _apply_migrations(self) -> None:
+        """Apply each entry of ``MIGRATIONS`` not yet recorded in ``schema_migrations``, once, in order.
+
+        Each runs in its own ``BEGIN IMMEDIATE`` transaction and re-checks under it, so two processes
+        opening an old store at once (the run and the review kernel) apply it exactly once."""
+        self._db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        for name, script in MIGRATIONS:
+            if self._db.execute("SELECT 1 FROM schema_migrations WHERE name=?", (name,)).fetchone():
+                continue
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if not self._db.execute("SELECT 1 FROM schema_migrations WHERE name=?", (name,)).fetchone():
+                    for statement in (s.strip() for s in script.split(";")):
+                        if statement:
+                            self._db.execute(statement)
+                    self._db.execute("INSERT INTO schema_migrations VALUES (?,?)", (name, _now()))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def transaction(self) -> "_Transaction":
         return _Transaction(self)
@@ -313,12 +466,18 @@ class Store:
     # -- task results -----------------------------------------------------------------------------
     def save_result(self, arxiv_id: str, version: int, task: str, status: ResultStatus, *,
                     content: dict[str, Any] | None = None, detail: str = "", unverified: Iterable[str] = (),
-                    input_hash: str = "", model: str = "") -> None:
-        self._execute(
-            "INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (arxiv_id, version, task, status.value, json.dumps(content or {}, ensure_ascii=False), redact(detail),
+                    input_hash: str = "", model: str = "", regenerate: bool = False) -> bool:
+        """Store a task's result. A ``done`` result is paid for and final: a later run never replaces it
+        (only ``regenerate=True``, an explicit request, does). Returns whether the row was written."""
+        keep_done = "" if regenerate else " WHERE results.status != 'done'"
+        cursor = self._execute(
+            "INSERT INTO results VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (arxiv_id, version, task) DO UPDATE SET "
+            "status=excluded.status, content=excluded.content, detail=excluded.detail, unverified=excluded.unverified,"
+            " input_hash=excluded.input_hash, model=excluded.model, updated_at=excluded.updated_at" + keep_done,
+            (arxiv_id, version, task, status.value, redact(json.dumps(content or {}, ensure_ascii=False)), redact(detail),
              json.dumps(list(unverified), ensure_ascii=False), input_hash, model, _now()),
         )
+        return bool(cursor.rowcount)
 
     def get_result(self, arxiv_id: str, version: int, task: str) -> ResultRecord | None:
         rows = self._query("SELECT * FROM results WHERE arxiv_id=? AND version=? AND task=?", (arxiv_id, version, task))
@@ -336,7 +495,7 @@ class Store:
     def cache_put(self, key: str, *, task: str, model: str, response: dict, prompt_tokens: int,
                   completion_tokens: int) -> None:
         self._execute("INSERT OR REPLACE INTO llm_cache VALUES (?,?,?,?,?,?,?)",
-                      (key, task, model, json.dumps(response, ensure_ascii=False), prompt_tokens,
+                      (key, task, model, redact(json.dumps(response, ensure_ascii=False)), prompt_tokens,  # a model may echo a key
                        completion_tokens, _now()))
 
     def record_call(self, *, day: str, task: str, model: str, prompt_tokens: int, completion_tokens: int,
@@ -344,6 +503,28 @@ class Store:
         self._execute("INSERT INTO llm_calls (day, task, model, prompt_tokens, completion_tokens, cached, seconds, at)"
                       " VALUES (?,?,?,?,?,?,?,?)",
                       (day, task, model, prompt_tokens, completion_tokens, int(cached), seconds, _now()))
+
+    def claimed_papers(self, post_date: dt.date | str) -> list[tuple[str, int]]:
+        """(arxiv_id, version) of the papers new in the post of ``post_date`` (the ledger's claims)."""
+        rows = self._query("SELECT arxiv_id, version FROM ledger WHERE post_date=? ORDER BY arxiv_id",
+                           (str(post_date),))
+        return [(r["arxiv_id"], r["version"]) for r in rows]
+
+    def paid_calls_since(self, since: str) -> list[dict[str, Any]]:
+        """Per model: HTTP calls (cache hits excluded) and their tokens, recorded at or after ``since``."""
+        rows = self._query("SELECT model, COUNT(*) AS calls, SUM(prompt_tokens) AS prompt_tokens, "
+                           "SUM(completion_tokens) AS completion_tokens FROM llm_calls WHERE cached=0 AND at>=? "
+                           "GROUP BY model", (since,))
+        return [dict(r) for r in rows]
+
+    # -- what an endpoint can do (found once, remembered across runs; llm.LLMCache protocol) ---------
+    def capability_get(self, base_url: str, model: str) -> dict[str, str]:
+        rows = self._query("SELECT name, value FROM llm_capabilities WHERE base_url=? AND model=?", (base_url, model))
+        return {r["name"]: r["value"] for r in rows}
+
+    def capability_put(self, base_url: str, model: str, name: str, value: str) -> None:
+        self._execute("INSERT OR REPLACE INTO llm_capabilities VALUES (?,?,?,?,?)",
+                      (base_url, model, name, str(value), _now()))
 
     def usage_rows(self, day: str | None = None) -> list[dict[str, Any]]:
         """Per task and model: calls (cache hits included), cache hits, and the tokens actually paid for."""
@@ -362,23 +543,71 @@ class Store:
         """HTTP calls actually made (cache hits excluded) over the store's life."""
         return self._query("SELECT COUNT(*) AS n FROM llm_calls WHERE cached=0")[0]["n"]
 
+    # -- the LLM intent log (intents.py): calls in flight, recorded before they are sent -------------
+    def intent_begin(self, key: str, *, day: str, task: str, model: str) -> None:
+        self._execute("INSERT OR REPLACE INTO llm_intents VALUES (?,?,?,?,?)", (key, day, task, model, _now()))
+
+    def intent_end(self, key: str) -> None:
+        self._execute("DELETE FROM llm_intents WHERE key=?", (key,))
+
+    def take_interrupted_intents(self) -> list[dict[str, Any]]:
+        """Calls a killed run left in flight with no stored answer (they will be sent again); clears the log.
+        Call at the start of a run, under the run lock (no other run can have calls in flight)."""
+        with self.transaction():
+            rows = self._query("SELECT i.* FROM llm_intents i LEFT JOIN llm_cache c ON c.key=i.key "
+                               "WHERE c.key IS NULL ORDER BY i.sent_at")
+            self._execute("DELETE FROM llm_intents")
+        return [dict(r) for r in rows]
+
     # -- review -----------------------------------------------------------------------------------
-    def save_edit(self, arxiv_id: str, version: int, field: str, value: str) -> None:
-        if field not in ("abstract_zh", "details_md"):
+    EDITABLE_FIELDS = ("abstract_zh", "details_md")
+
+    def save_edit(self, arxiv_id: str, version: int, field: str, value: str, *, base: str | None = None,
+                  editor: str = "") -> None:
+        """Store the reviewer's text for a field the moment it is typed (an undo is an edit too).
+        ``base`` is the generated text the edit was made over: when a later run or a regeneration
+        produces something else, the review shows the new output beside the edit to take or leave."""
+        if field not in self.EDITABLE_FIELDS:
             raise StoreError(f"unknown editable field {field!r}")
-        self._execute("INSERT OR REPLACE INTO edits VALUES (?,?,?,?,?)", (arxiv_id, version, field, value, _now()))
+        self._execute(
+            """INSERT INTO edits (arxiv_id, version, field, value, updated_at, base, editor) VALUES (?,?,?,?,?,?,?)
+               ON CONFLICT(arxiv_id, version, field) DO UPDATE SET value=excluded.value,
+               updated_at=excluded.updated_at, editor=excluded.editor,
+               base=COALESCE(edits.base, excluded.base)""",
+            (arxiv_id, version, field, value, _now(), base, editor))
+
+    def drop_edit(self, arxiv_id: str, version: int, field: str) -> None:
+        """Forget the reviewer's text for a field: the generated text shows again."""
+        self._execute("DELETE FROM edits WHERE arxiv_id=? AND version=? AND field=?", (arxiv_id, version, field))
 
     def edits(self, arxiv_id: str, version: int) -> dict[str, str]:
         rows = self._query("SELECT field, value FROM edits WHERE arxiv_id=? AND version=?", (arxiv_id, version))
         return {r["field"]: r["value"] for r in rows}
 
+    def edit_records(self, arxiv_id: str, version: int) -> dict[str, EditRecord]:
+        rows = self._query("SELECT * FROM edits WHERE arxiv_id=? AND version=?", (arxiv_id, version))
+        return {r["field"]: EditRecord(r["field"], r["value"], r["base"], r["editor"], r["updated_at"]) for r in rows}
+
+    def set_review(self, post_date: dt.date, arxiv_id: str, version: int, status: ReviewStatus,
+                   reviewer: str = "") -> None:
+        """Record a decision (who and when); PENDING resets it."""
+        self._execute("INSERT OR REPLACE INTO reviews VALUES (?,?,?,?,?,?)",
+                      (post_date.isoformat(), arxiv_id, version, ReviewStatus(status).value, reviewer, _now()))
+
+    def reviews(self, post_date: dt.date) -> dict[str, ReviewRecord]:
+        """The decisions of a post by arXiv id (a paper without a row is pending)."""
+        rows = self._query("SELECT * FROM reviews WHERE post_date=?", (post_date.isoformat(),))
+        return {r["arxiv_id"]: ReviewRecord(r["arxiv_id"], r["version"], ReviewStatus(r["status"]), r["reviewer"],
+                                            r["decided_at"]) for r in rows}
+
     def set_approval(self, post_date: dt.date, arxiv_id: str, approved: bool) -> None:
-        self._execute("INSERT OR REPLACE INTO approvals VALUES (?,?,?,?)",
-                      (post_date.isoformat(), arxiv_id, int(approved), _now()))
+        """Older API: approved or rejected (use :meth:`set_review`)."""
+        self.set_review(post_date, arxiv_id, 0, ReviewStatus.APPROVED if approved else ReviewStatus.REJECTED)
 
     def approvals(self, post_date: dt.date) -> dict[str, bool]:
-        rows = self._query("SELECT arxiv_id, approved FROM approvals WHERE post_date=?", (post_date.isoformat(),))
-        return {r["arxiv_id"]: bool(r["approved"]) for r in rows}
+        """Older API: the decided papers, True when approved (pending ones are left out)."""
+        return {k: r.status is ReviewStatus.APPROVED for k, r in self.reviews(post_date).items()
+                if r.status is not ReviewStatus.PENDING}
 
 
 class _Transaction:

@@ -39,8 +39,11 @@ from typing import Any, Mapping
 import yaml
 
 from .errors import ConfigError, LLMError, LLMFatalError
-from .llm import LLMClient, LLMMalformedError, LLMRefusalError, LLMTruncatedError, extract_json
+from .llm import (LLMClient, LLMContextOverflowError, LLMMalformedError, LLMRefusalError, LLMTruncatedError,
+                  extract_json)
+from .linkguard import answer_too_long
 from .models import Interpretation, Paper, ResultStatus
+from .safe_yaml import YAMLRefused, load_yaml_file
 
 __all__ = [
     "INTERPRETATION_SCHEMA",
@@ -148,9 +151,11 @@ def load_glossary(path: str | Path | None) -> dict[str, str]:
         return {}
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml_file(path)  # size-limited, aliases refused
     except FileNotFoundError:
         raise ConfigError(f"glossary file not found: {path}") from None
+    except YAMLRefused as exc:
+        raise ConfigError(f"glossary {path} refused: {exc.reason}") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read glossary {path}: {exc.__class__.__name__}") from None
     if data is None:
@@ -211,6 +216,80 @@ def cjk_ratio(text: str) -> float:
     cjk = len(_CJK_RE.findall(text))
     latin = len(_LATIN_WORD_RE.findall(text))
     return cjk / (cjk + latin) if cjk + latin else 0.0
+
+
+_KANA_RE = re.compile(r"[\u3040-\u30ff]")
+
+
+def language_share(text: str, lang: str = "zh") -> float:
+    """How much of ``text`` is in the output language ``lang`` (``zh``, ``ja``, ``en``), from 0 to 1.
+
+    ``zh`` is :func:`cjk_ratio`; ``ja`` counts kana and kanji against Latin words (and is 0 without any
+    kana: that is Chinese); ``en`` is the share of Latin words among Latin words and CJK characters.
+    """
+    if lang == "zh":
+        return cjk_ratio(text)
+    clean = _URL_RE.sub(" ", _MATH_RE.sub(" ", text or ""))
+    cjk = len(_CJK_RE.findall(clean)) + len(_KANA_RE.findall(clean))
+    latin = len(_LATIN_WORD_RE.findall(clean))
+    if not cjk + latin:
+        return 0.0
+    if lang == "ja":
+        return cjk / (cjk + latin) if _KANA_RE.search(clean) else 0.0
+    return latin / (cjk + latin)
+
+
+def mostly_language(text: str, lang: str = "zh", *, threshold: float = 0.5) -> bool:
+    """True when ``text`` is mostly written in ``lang`` (names and terms kept in English are allowed)."""
+    return language_share(text, lang) >= threshold
+
+
+_SHINGLE = 12  # characters per shingle when comparing an answer with our own instructions
+
+
+def _shingles(text: str) -> set[str]:
+    flat = re.sub(r"\s+", "", text or "")
+    return {flat[i:i + _SHINGLE] for i in range(0, max(0, len(flat) - _SHINGLE + 1))}
+
+
+def _instruction_shingles() -> set[str]:
+    """Every instruction we send (system and repair prompts, the notes, the JSON-schema reminder), as shingles.
+    The user templates are left out on purpose: they carry the paper's own text, which an answer may quote."""
+    names = [n for n in PROMPTS if not n.endswith(".user")]
+    text = "\n".join(re.sub(r"\{\{\s*\w+\s*\}\}", "\n", PROMPTS[n]) for n in names)
+    text += "\nReply with only one JSON object (no code fences, no text around it) that matches this JSON Schema:"
+    return _shingles(text)
+
+
+_INSTRUCTION_SHINGLES: set[str] | None = None
+
+
+def echo_share(text: str) -> float:
+    """The share of ``text`` copied from our own instructions (0: none; 1: a pure echo)."""
+    global _INSTRUCTION_SHINGLES
+    if _INSTRUCTION_SHINGLES is None:
+        _INSTRUCTION_SHINGLES = _instruction_shingles()
+    mine = _shingles(text)
+    if not mine:
+        return 0.0
+    return len(mine & _INSTRUCTION_SHINGLES) / len(mine)
+
+
+def echo_signals(text: str) -> list[str]:
+    """The answer repeats our instructions instead of doing the task (in Chinese, for the repair prompt)."""
+    share = echo_share(text)
+    return [f"回答复述了提示词中的指令（{share:.0%} 与指令相同），而不是完成任务"] if share >= 0.3 else []
+
+
+_PART_KEYS_RE = re.compile(r"[\"']?(?:background|method|results)[\"']?\s*[:：]", re.I)
+_PART_HEADINGS_RE = re.compile(r"(?m)^\s*(?:#+\s*)?(?:\*\*)?\s*(?:1[.)、]|一、)?\s*(?:背景|研究背景)")
+
+
+def answers_interpretation(text: str) -> bool:
+    """A 'translation' that is really an interpretation: the three parts' keys or headings."""
+    keys = {m.group(0).strip("\"': ：").lower() for m in _PART_KEYS_RE.finditer(text or "")}
+    return len(keys) >= 2 or bool(_PART_HEADINGS_RE.search(text or "") and re.search(r"方法", text or "")
+                                   and re.search(r"结果|实验", text or ""))
 
 
 _DATA_TAGS = ("paper", "abstract", "title")
@@ -502,16 +581,24 @@ _COMMON_LATIN = frozenset("""the and for with from this that are was were our it
 per also each both such more most less using based which their these those has have had been new via vs etc""".split())
 
 
-def translation_violations(source: str, text: str) -> list[str]:
-    """What is wrong with a (cleaned) translation of ``source``, in Chinese for the repair prompt; [] if fine."""
+def translation_violations(source: str, text: str, lang: str = "zh") -> list[str]:
+    """What is wrong with a (cleaned) translation of ``source`` into ``lang``, in Chinese for the repair
+    prompt; [] if fine. Echoes of our instructions and answers to the other task are rejected too."""
     problems: list[str] = []
     if not text.strip():
         return ["译文为空"]
+    too_long = answer_too_long("translate", text)  # a per-task cap (linkguard), checked before anything else
+    if too_long:
+        return [f"译文过长，超过上限（{too_long}）"]
     if _REFUSAL_RE.search(text) and not _REFUSAL_RE.search(source):
         problems.append("回答是拒绝或说明，而不是译文")
-    ratio = cjk_ratio(text)
-    if ratio < 0.75 and cjk_ratio(source) < 0.5:
-        problems.append(f"译文不是简体中文（中文字符只占 {ratio:.0%}）")
+    problems += echo_signals(text)
+    if answers_interpretation(text) and not answers_interpretation(source):
+        problems.append("回答是论文解读（背景/方法/结果），而不是摘要的译文")
+    ratio = language_share(text, lang)
+    if ratio < 0.75 and language_share(source, lang) < 0.5:
+        problems.append(f"译文不是目标语言 {lang}（只占 {ratio:.0%}）" if lang != "zh"
+                        else f"译文不是简体中文（中文字符只占 {ratio:.0%}）")
     missing = missing_numbers(source, text)
     if missing:
         problems.append("译文缺少原文中的数字：" + "、".join(missing[:12]))
@@ -550,19 +637,24 @@ def _latin_terms(text: str) -> list[str]:
     return [w for w in words if w.lower() not in _COMMON_LATIN]
 
 
-def interpretation_violations(parts: Mapping[str, str], paper: Paper, evidence: str) -> list[str]:
-    """What is wrong with the three raw parts (before sanitising), in Chinese; [] if fine."""
+def interpretation_violations(parts: Mapping[str, str], paper: Paper, evidence: str, lang: str = "zh") -> list[str]:
+    """What is wrong with the three raw parts (before sanitising), in Chinese; [] if fine: empty parts,
+    parts not in the output language ``lang``, refusals, echoes of our instructions, obeyed injections."""
     problems: list[str] = []
+    too_long = answer_too_long("interpret", "\n".join(str(parts.get(k) or "") for k in PARTS))
+    if too_long:  # a per-task cap (linkguard), checked before anything else
+        return [f"解读过长，超过上限（{too_long}）"]
     labels = {"background": "background（背景）", "method": "method（方法）", "results": "results（结果）"}
     for key in PARTS:
         value = (parts.get(key) or "").strip()
         if len(value) < 8:
             problems.append(f"{labels[key]} 部分为空或过短")
-        elif cjk_ratio(value) < 0.5:
-            problems.append(f"{labels[key]} 部分不是简体中文")
+        elif not mostly_language(value, lang):
+            problems.append(f"{labels[key]} 部分不是简体中文" if lang == "zh" else f"{labels[key]} 部分不是目标语言 {lang}")
     combined = "\n".join(parts.get(k) or "" for k in PARTS)
     if _REFUSAL_RE.search(combined):
         problems.append("回答是拒绝或说明，而不是解读")
+    problems += echo_signals(combined)
     problems += injection_signals(combined, paper)
     return problems
 
@@ -702,7 +794,8 @@ def interpretation_messages(paper: Paper, paper_text: str, glossary: Mapping[str
 # the tasks
 
 
-def translate_abstract(paper: Paper, client: LLMClient, glossary: Mapping[str, str] | None = None) -> TranslationResult:
+def translate_abstract(paper: Paper, client: LLMClient, glossary: Mapping[str, str] | None = None, *,
+                       lang: str = "zh") -> TranslationResult:
     """The abstract in faithful, complete Chinese, validated; see the module docstring for statuses."""
     version = PROMPT_VERSION["translate"]
     model = client.model_for("translate")
@@ -717,13 +810,13 @@ def translate_abstract(paper: Paper, client: LLMClient, glossary: Mapping[str, s
     max_tokens = min(client.settings.max_output_tokens, max(1024, len(abstract)))
 
     def accept(completion: Any) -> bool:
-        return not translation_violations(abstract, clean_translation(completion.content))
+        return not translation_violations(abstract, clean_translation(completion.content), lang)
 
     try:
         first = client.complete("translate", messages, model=model, max_tokens=max_tokens, prompt_version=version,
                                 accept=accept)
         text = clean_translation(first.content)
-        problems = translation_violations(abstract, text)
+        problems = translation_violations(abstract, text, lang)
         if not problems:
             return result(ResultStatus.DONE, text)
         repair = messages + [{"role": "assistant", "content": first.content},
@@ -731,10 +824,12 @@ def translate_abstract(paper: Paper, client: LLMClient, glossary: Mapping[str, s
         second = client.complete("translate", repair, model=model, max_tokens=max_tokens, prompt_version=version,
                                  accept=accept)
         text = clean_translation(second.content)
-        again = translation_violations(abstract, text)
+        again = translation_violations(abstract, text, lang)
         if again:
             return result(ResultStatus.FAILED, paper.abstract,
                           "translation rejected after one retry: " + "; ".join(again))
+        if not second.cached:
+            client.cache_answer(first.key, "translate", second)  # pay once: a re-run starts from the good answer
         return result(ResultStatus.DONE, text)
     except LLMFatalError as exc:
         return result(ResultStatus.PENDING, paper.abstract, f"not translated (LLM calls stopped): {exc.message}")
@@ -752,7 +847,7 @@ def _finish_parts(parts: Mapping[str, str]) -> Interpretation | None:
 
 
 def interpret_paper(paper: Paper, paper_text: str, client: LLMClient,
-                    glossary: Mapping[str, str] | None = None) -> InterpretationResult:
+                    glossary: Mapping[str, str] | None = None, *, lang: str = "zh") -> InterpretationResult:
     """The three-part 详细解读 from the paper's text (or its abstract, labelled ``source="abstract"``)."""
     version = PROMPT_VERSION["interpret"]
     model = client.model_for("interpret")
@@ -770,14 +865,14 @@ def interpret_paper(paper: Paper, paper_text: str, client: LLMClient,
 
     if not text.strip():
         return result(ResultStatus.FAILED, detail="no paper text and no abstract to interpret")
-    messages = interpretation_messages(paper, text, glossary, abstract_only=abstract_only,
-                                       max_chars=max(4000, client.settings.context_tokens * 4))
+    budget_chars = max(4000, client.text_budget_tokens() * 4)
+    messages = interpretation_messages(paper, text, glossary, abstract_only=abstract_only, max_chars=budget_chars)
 
     def parts_problems(content: str, parsed: Mapping[str, Any] | None) -> tuple[dict[str, str] | None, list[str]]:
         parts = salvage_parts(content, parsed)
         if parts is None:
             return None, ["回答不是包含 background、method、results 三个字段的 JSON 对象"]
-        problems = interpretation_violations(parts, paper, evidence)
+        problems = interpretation_violations(parts, paper, evidence, lang)
         if not problems and _finish_parts(parts) is None:
             problems = ["清理格式后某部分为空（不要使用标题、HTML 或代码块）"]
         return parts, problems
@@ -785,10 +880,16 @@ def interpret_paper(paper: Paper, paper_text: str, client: LLMClient,
     def accept(completion: Any) -> bool:
         return not parts_problems(completion.content, completion.parsed)[1]
 
+    first_key: list[str] = []  # the first request's cache key: a repaired answer is cached under it too
+
     def ask(msgs: list[dict]) -> tuple[str, Mapping[str, Any] | None, str]:
         try:
             c = client.complete("interpret", msgs, model=model, schema=INTERPRETATION_SCHEMA,
                                 schema_name="interpretation", prompt_version=version, accept=accept)
+            if not first_key:
+                first_key.append(c.key)
+            elif not c.cached:
+                client.cache_answer(first_key[0], "interpret", c)  # pay once: a re-run starts from the good answer
             return c.content, c.parsed, ""
         except LLMTruncatedError as exc:
             return exc.content, None, "salvaged from an answer cut at the token limit"
@@ -796,7 +897,13 @@ def interpret_paper(paper: Paper, paper_text: str, client: LLMClient,
             return exc.content, None, "salvaged from a malformed answer"
 
     try:
-        content, parsed, note = ask(messages)
+        try:
+            content, parsed, note = ask(messages)
+        except LLMContextOverflowError:
+            # the window is smaller than we assumed: send what it leaves (the client learnt its size), once
+            smaller = min(int(budget_chars * 0.6), max(2000, client.text_budget_tokens() * 3))
+            messages = interpretation_messages(paper, text, glossary, abstract_only=abstract_only, max_chars=smaller)
+            content, parsed, note = ask(messages)
         parts, problems = parts_problems(content, parsed)
         if problems:
             repair = messages + [{"role": "assistant", "content": content or "(empty)"},
@@ -824,6 +931,18 @@ def interpret_paper(paper: Paper, paper_text: str, client: LLMClient,
             flag = "flagged: most names are not in the paper text (" + ", ".join(unknown[:8]) + ")"
             note = f"{note}; {flag}" if note else flag
     return result(ResultStatus.DONE, interpretation, note, unverified)
+
+
+def failure_cause(detail: str) -> str:
+    """Why a task failed, for the label a post shows: ``validation`` (the answer was rejected),
+    ``unreachable`` (the provider could not be reached), or ``provider`` (it answered with an error)."""
+    lowered = (detail or "").lower()
+    if any(word in lowered for word in ("rejected", "refused:", "cut at the token limit", "malformed", "empty answer",
+                                        "not a json object", "no choices")):
+        return "validation"  # an answer came, and it was not one we can publish
+    if "connection error" in lowered or "timed out" in lowered or "unreachable" in lowered:
+        return "unreachable"
+    return "provider"
 
 
 # ----------------------------------------------------------------------------------------------

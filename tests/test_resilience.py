@@ -36,6 +36,7 @@ DATE = "2026-01-22"
 NOW = "2026-01-22T02:00:00+00:00"  # one hour after the announcement (Wed 20:00 EST)
 KEY = "sk-canary-resilience-4e8b2d0c7a1f9350"  # recognisable: searched for in everything a run writes
 POST = f"{DATE}-arxiv-daily.md"
+BIB = f"{DATE}.bib"
 MAILING = Path("/work/shared/data/arxiv/mailings") / f"{DATE}-cs.SD+eess.AS.json"
 CONCURRENCY = 8
 TRANSLATION_MARK = "【译】测试译文"  # how the fake OpenAI's translations start
@@ -294,7 +295,7 @@ def test_killed_runs_resume_without_loss_or_repeated_calls(day_factory, tmp_path
         assert not alive, f"still running {moment}: {[p.pid for p in alive]}"
         assert integrity(out) == "ok", moment
         assert not (out / DATE).exists() or sorted(f.name for f in (out / DATE).iterdir()) == sorted(
-            ["digest.ipynb", "report.html", POST]), "the day's files appear together or not at all"
+            ["digest.ipynb", "report.html", POST, BIB]), "the day's files appear together or not at all"
 
         segment = day.llm.log()[before:]
         stored = done_results(out)
@@ -326,7 +327,7 @@ def test_killed_runs_resume_without_loss_or_repeated_calls(day_factory, tmp_path
     # No paper lost, the very same post, nothing left behind, a sound store.
     assert_all_done(day, out)
     assert (out / DATE / POST).read_bytes() == (reference / DATE / POST).read_bytes()
-    assert sorted(f.name for f in (out / DATE).iterdir()) == sorted(["digest.ipynb", "report.html", POST])
+    assert sorted(f.name for f in (out / DATE).iterdir()) == sorted(["digest.ipynb", "report.html", POST, BIB])
     umask = os.umask(0o022)
     os.umask(umask)
     assert (out / DATE).stat().st_mode & 0o777 == 0o777 & ~umask, "an ordinary folder, not the staging's 0700"
@@ -504,14 +505,16 @@ def test_llm_faults_end_as_a_status_and_the_next_run_fills_in(day_factory, tmp_p
             day.llm.control(*[{**f, "match_text": _title_match(by_id[arxiv_id])} for f in queue])
     out = tmp_path / "out"
     done = day.run(out, "--quiet", params=params)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 3, done.stderr[-3000:]  # the day is written, and some tasks failed
+    assert "7 failed" in done.stdout and "Summary: " in done.stdout, done.stdout[-2000:]
     entries = _entries(out)
     assert list(entries) == [paper["id"] for paper in p]
     failed = set(translation_failed) | set(interpretation_failed)
     for arxiv_id, entry in entries.items():
         if arxiv_id in translation_failed:
             label, english = entry.abstract_zh.split("\n", 1)
-            assert label == render.TRANSLATION_FAILED_LABEL and english, entry.abstract_zh[:200]
+            cause = "provider" if arxiv_id == p[8]["id"] else "validation"  # the label names the real cause
+            assert label == render.TRANSLATION_FAILED_LABELS[cause] and english, entry.abstract_zh[:200]
         else:
             assert entry.abstract_zh.startswith(TRANSLATION_MARK), (arxiv_id, entry.abstract_zh[:200])
         if arxiv_id in interpretation_failed:

@@ -1,0 +1,84 @@
+"""One redaction step for everything the project writes or prints (post, report, executed notebook,
+notes, logs, error lines, store).
+
+Three kinds of secret are removed: the configured API key (the value of every secret environment
+variable, including the one named by ``llm.api_key_env``), any *key-shaped* token (``sk-...``, a
+``Bearer`` token) even when it is not ours (a model may echo some other key it saw), and the
+credentials of a URL (``https://user:pass@host`` -> ``https://***@host``), e.g. in ``OPENAI_BASE_URL``.
+This module imports nothing from the project so that every other module can use it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+
+MASK = "***"
+
+# Names of environment variables whose values are secrets and must never be written anywhere.
+SECRET_ENV_VARS: list[str] = ["OPENAI_API_KEY", "DIGEST_API_KEY", "DIGEST_TRANSLATE_API_KEY",
+                              "DIGEST_INTERPRET_API_KEY"]
+_extra_secrets: set[str] = set()
+_lock = threading.Lock()
+
+# sk-..., sk-proj-..., pk-/rk- keys of OpenAI-like providers: 16+ token characters after the prefix.
+_KEY_SHAPED = re.compile(r"(?<![A-Za-z0-9_-])(?:sk|pk|rk)-[A-Za-z0-9][A-Za-z0-9_-]{15,}")
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+# scheme://userinfo@ -- the userinfo part (user, or user:password) goes.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"<>]+@")
+
+
+def register_secret_env(name: str | None) -> None:
+    """Treat the value of environment variable ``name`` as a secret too (``llm.api_key_env``)."""
+    if name and name not in SECRET_ENV_VARS:
+        with _lock:
+            SECRET_ENV_VARS.append(name)
+
+
+def register_secret(value: str | None) -> None:
+    """Treat ``value`` as a secret (a key read from somewhere else than the usual variables)."""
+    if value and len(value) >= 4:
+        with _lock:
+            _extra_secrets.add(value)
+
+
+def _secrets() -> list[str]:
+    values = {os.environ.get(name) or "" for name in SECRET_ENV_VARS} | set(_extra_secrets)
+    found: set[str] = set()
+    for value in values:
+        for variant in (value, value.strip()):  # a key with a stray "\r" is still the key
+            if len(variant) >= 4:
+                found.add(variant)
+    return sorted(found, key=len, reverse=True)  # longest first: a key containing another goes whole
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` without the configured key, key-shaped tokens and URL credentials."""
+    if not text:
+        return text
+    for secret in _secrets():
+        if secret in text:
+            text = text.replace(secret, MASK)
+    text = _KEY_SHAPED.sub(MASK, text)
+    text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
+    return _URL_USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
+
+
+def strip_url_credentials(url: str | None) -> str | None:
+    """``https://user:pass@host/v1`` -> ``https://***@host/v1`` (for showing a configured URL)."""
+    return _URL_USERINFO.sub(lambda m: m.group(1) + MASK + "@", url) if url else url
+
+
+def redact_file(path: Path) -> bool:
+    """Redact a text file in place (atomically); True when something was removed."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    clean = redact_secrets(text)
+    if clean == text:
+        return False
+    tmp = path.with_name(f".{path.name}.redact.tmp")
+    tmp.write_text(clean, encoding="utf-8")
+    os.replace(tmp, path)
+    return True

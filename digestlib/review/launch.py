@@ -1,0 +1,93 @@
+"""``digest review --date D``: execute the day's review notebook, then serve it with JupyterLab on
+127.0.0.1 so that the printed URL opens that notebook (not the Launcher)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from ..config import Config
+from ..errors import DigestError, UsageError
+from ..pipeline import stored_selection
+from ..store import Store
+
+REVIEW_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "review.ipynb"
+HOST = "127.0.0.1"
+
+
+class PortTakenError(UsageError):
+    """The port asked for JupyterLab is already in use on 127.0.0.1."""
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _require_day(cfg: Config) -> None:
+    if not cfg.store_path.is_file():  # opening the store would create it (and the output folder)
+        raise DigestError(f"nothing is stored for {cfg.date} in {cfg.out_dir}: "
+                          f"run `digest run --date {cfg.date}` first")
+    with Store(cfg.store_path) as store:
+        stored_selection(cfg, store)  # fails clearly when the date was never run
+
+
+def prepare_review(cfg: Config, params_file: str | None = None) -> Path:
+    """Execute ``notebooks/review.ipynb`` for the date into ``<out>/<date>/review.ipynb`` (widget state
+    saved, so it opens showing the day); fails clearly when the date was never run."""
+    import papermill as pm
+    from papermill.exceptions import PapermillException
+
+    _require_day(cfg)
+    target = cfg.day_dir / "review.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    parameters = {"date": cfg.date.isoformat(), "out_dir": str(cfg.out_dir)}
+    if params_file:
+        parameters["params_file"] = str(Path(params_file).resolve())
+    try:
+        pm.execute_notebook(str(REVIEW_NOTEBOOK), str(target), parameters=parameters, kernel_name="python3",
+                            progress_bar=False, cwd=str(Path.cwd()),
+                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+    except PapermillException as exc:
+        raise DigestError(f"the review notebook failed: {getattr(exc, 'evalue', exc)}") from None
+    return target
+
+
+def lab_command(cfg: Config, notebook: Path, *, port: int, token: str, allow_root: bool) -> tuple[list[str], str]:
+    """The JupyterLab command line and the URL that lands on the notebook."""
+    jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable)) or shutil.which("jupyter")
+    if jupyter is None:
+        raise DigestError("JupyterLab is not installed in this environment (run `make install`)")
+    root = cfg.out_dir
+    relative = notebook.resolve().relative_to(root.resolve()).as_posix()
+    command = [jupyter, "lab", f"--ServerApp.ip={HOST}", f"--ServerApp.port={port}",
+               "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}", f"--ServerApp.token={token}",
+               f"--ServerApp.default_url=/lab/tree/{relative}", "--ServerApp.open_browser=False"]
+    if allow_root:
+        command.append("--allow-root")
+    return command, f"http://{HOST}:{port}/lab/tree/{relative}?token={token}"
+
+
+def launch_review(cfg: Config, *, port: int = 8888, allow_root: bool = False, params_file: str | None = None,
+                  token: str | None = None) -> int:
+    """Prepare the notebook and run JupyterLab in the foreground until Ctrl-C."""
+    _require_day(cfg)  # first: a day never run is the most useful thing to hear
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and not allow_root:
+        raise UsageError("JupyterLab refuses to run as root: pass --allow-root (or run as another user)")
+    if not port_is_free(port):
+        raise PortTakenError(f"port {port} on {HOST} is already in use: pass --port with a free port")
+    notebook = prepare_review(cfg, params_file)
+    token = token or secrets.token_urlsafe(24)
+    command, url = lab_command(cfg, notebook, port=port, token=token, allow_root=allow_root)
+    print(f"Review {cfg.date}: open {url}\n(run the notebook's cells to get the live widgets; Ctrl-C stops JupyterLab)",
+          flush=True)
+    return subprocess.call(command)

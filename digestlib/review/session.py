@@ -1,0 +1,218 @@
+"""The review of one day, without widgets: papers, their generated and edited texts, flags, decisions.
+
+Every change goes to the store at once (an edit as it is typed, an undo too; a decision with who and
+when), so nothing depends on a Save button, a kernel that stays alive, or the notebook file. The widgets
+(``review.widgets``) and the tests drive this class; ``digest publish`` reads the same store.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from ..config import Config
+from ..errors import DigestError
+from ..fulltext import budgeted_text
+from ..models import Paper, PaperEntry, ResultStatus, ReviewStatus, TextStatus
+from ..pipeline import INTERPRET, TRANSLATE, stored_selection
+from ..render import entry_from_results
+from ..store import Store
+
+FIELDS = ("abstract_zh", "details_md")
+_TASK_OF_FIELD = {"abstract_zh": TRANSLATE, "details_md": INTERPRET}
+
+
+def reviewer_name() -> str:
+    """Who decides: ``DIGEST_REVIEWER`` when set, else the login name."""
+    name = os.environ.get("DIGEST_REVIEWER", "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass
+class PaperReview:
+    """One paper as the reviewer sees it: the generated texts, the edits, the flags and the decision."""
+
+    paper: Paper
+    generated: dict[str, str]  # field -> what the model (or the offline fallback) produced, as labelled
+    edits: dict[str, str]  # field -> the reviewer's text
+    bases: dict[str, str | None]  # field -> the generated text the edit was made over
+    status: ReviewStatus
+    reviewer: str
+    decided_at: str
+    flags: list[str] = field(default_factory=list)  # short English phrases, e.g. "failed: PDF is encrypted"
+
+    def text(self, field_name: str) -> str:
+        """What the post will show for the field."""
+        return self.edits.get(field_name, self.generated[field_name])
+
+    def newer_output(self, field_name: str) -> bool:
+        """The model produced something else since the edit was made: offer it beside the edit."""
+        base = self.bases.get(field_name)
+        return field_name in self.edits and base is not None and base != self.generated[field_name]
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+
+def _flags(entry: PaperEntry, translation: Any, interpretation: Any, fulltext_status: TextStatus | None) -> list[str]:
+    flags = []
+    if entry.unverified_numbers:
+        flags.append("numbers not found in the paper: " + ", ".join(entry.unverified_numbers))
+    if fulltext_status is TextStatus.PENDING or (
+            interpretation is not None and interpretation.status is ResultStatus.PENDING
+            and interpretation.content.get("reason") == "fulltext"):
+        flags.append("PDF pending (not on arXiv yet)")
+    if interpretation is not None and interpretation.content.get("source") == "abstract":
+        flags.append("interpreted from the abstract only")
+    for name, result in (("translation", translation), ("interpretation", interpretation)):
+        if result is None or result.status is ResultStatus.PENDING:
+            if not (name == "interpretation" and flags and "PDF pending" in flags[-1]):
+                flags.append(f"{name} pending")
+        elif result.status is ResultStatus.FAILED:
+            flags.append(f"{name} failed: {result.detail or 'no reason recorded'}")
+    return flags
+
+
+class ReviewSession:
+    """One day's review over the store at ``cfg.store_path`` (opened per operation: the kernel and the
+    command line may use the store at the same time)."""
+
+    def __init__(self, cfg: Config, *, reviewer: str | None = None) -> None:
+        self.cfg = cfg
+        self.reviewer = reviewer or reviewer_name()
+        if not cfg.store_path.is_file():  # opening the store would create it (and the output folder)
+            raise DigestError(f"nothing is stored for {cfg.date} in {cfg.out_dir}: "
+                              f"run `digest run --date {cfg.date}` first")
+        with Store(cfg.store_path) as store:
+            self.papers = [p for p in stored_selection(cfg, store).new]
+        self.items: dict[str, PaperReview] = {}
+        self.reload()
+
+    # -- reading -----------------------------------------------------------------------------------
+    def reload(self, arxiv_ids: Iterable[str] | None = None) -> None:
+        """Read (some of) the papers again from the store."""
+        wanted = set(arxiv_ids) if arxiv_ids is not None else None
+        with Store(self.cfg.store_path) as store:
+            reviews = store.reviews(self.cfg.date)
+            for paper in self.papers:
+                if wanted is not None and paper.arxiv_id not in wanted:
+                    continue
+                self.items[paper.arxiv_id] = self._load(store, paper, reviews.get(paper.arxiv_id))
+
+    def _load(self, store: Store, paper: Paper, review: Any) -> PaperReview:
+        translation = store.get_result(paper.arxiv_id, paper.version, TRANSLATE)
+        interpretation = store.get_result(paper.arxiv_id, paper.version, INTERPRET)
+        entry = entry_from_results(paper, translation=translation, interpretation=interpretation)
+        records = store.edit_records(paper.arxiv_id, paper.version)
+        ft = store.get_fulltext(paper.arxiv_id, paper.version)
+        return PaperReview(
+            paper=paper,
+            generated={"abstract_zh": entry.abstract_zh, "details_md": entry.details_md},
+            edits={f: r.value for f, r in records.items()},
+            bases={f: r.base for f, r in records.items()},
+            status=review.status if review else ReviewStatus.PENDING,
+            reviewer=review.reviewer if review else "",
+            decided_at=review.decided_at if review else "",
+            flags=_flags(entry, translation, interpretation, ft.fulltext.status if ft else None),
+        )
+
+    def __iter__(self):
+        return iter(self.items[p.arxiv_id] for p in self.papers)
+
+    def __len__(self) -> int:
+        return len(self.papers)
+
+    def get(self, arxiv_id: str) -> PaperReview:
+        return self.items[arxiv_id]
+
+    def counts(self) -> dict[str, int]:
+        """Live header numbers: pending / approved / rejected / flagged."""
+        counts = {s.value: 0 for s in ReviewStatus}
+        for item in self:
+            counts[item.status.value] += 1
+        counts["flagged"] = sum(1 for item in self if item.flagged)
+        return counts
+
+    def matching(self, status_filter: str) -> list[PaperReview]:
+        """``all``, a ReviewStatus value, ``flagged`` or ``unflagged``."""
+        if status_filter == "all":
+            return list(self)
+        if status_filter == "flagged":
+            return [i for i in self if i.flagged]
+        if status_filter == "unflagged":
+            return [i for i in self if not i.flagged]
+        return [i for i in self if i.status.value == status_filter]
+
+    # -- writing -----------------------------------------------------------------------------------
+    def edit(self, arxiv_id: str, field_name: str, value: str) -> None:
+        """Store the reviewer's text now; typing the generated text back is stored too (an undo)."""
+        if field_name not in FIELDS:
+            raise DigestError(f"unknown editable field {field_name!r}")
+        item = self.items[arxiv_id]
+        if item.text(field_name) == value and field_name in item.edits:
+            return
+        with Store(self.cfg.store_path) as store:
+            store.save_edit(item.paper.arxiv_id, item.paper.version, field_name, value,
+                            base=item.generated[field_name], editor=self.reviewer)
+        item.edits[field_name] = value
+        item.bases.setdefault(field_name, item.generated[field_name])
+
+    def take_generated(self, arxiv_id: str, field_name: str) -> None:
+        """Drop the edit of a field: the (new) generated text is what the post shows."""
+        item = self.items[arxiv_id]
+        with Store(self.cfg.store_path) as store:
+            store.drop_edit(item.paper.arxiv_id, item.paper.version, field_name)
+        item.edits.pop(field_name, None)
+        item.bases.pop(field_name, None)
+
+    def decide(self, arxiv_id: str, status: ReviewStatus | str) -> None:
+        status = ReviewStatus(status)
+        item = self.items[arxiv_id]
+        with Store(self.cfg.store_path) as store:
+            store.set_review(self.cfg.date, item.paper.arxiv_id, item.paper.version, status, self.reviewer)
+            record = store.reviews(self.cfg.date)[item.paper.arxiv_id]
+        item.status, item.reviewer, item.decided_at = status, record.reviewer, record.decided_at
+
+    def approve_unflagged(self) -> int:
+        """Approve every pending paper without a flag; return how many."""
+        chosen = [i.paper.arxiv_id for i in self if i.status is ReviewStatus.PENDING and not i.flagged]
+        for arxiv_id in chosen:
+            self.decide(arxiv_id, ReviewStatus.APPROVED)
+        return len(chosen)
+
+    # -- regenerate --------------------------------------------------------------------------------
+    def regenerate(self, arxiv_id: str, task: str, instruction: str = "") -> ResultStatus:
+        """Ask the model again for one paper's translation or interpretation (bypassing the response
+        cache), with the reviewer's optional extra instruction; the result replaces the stored one.
+        An edit of the field stays: the new output is shown beside it to take or leave."""
+        from .regenerate import regenerate_task
+
+        item = self.items[arxiv_id]
+        with Store(self.cfg.store_path) as store:
+            status = regenerate_task(self.cfg, store, item.paper, task, instruction)
+        self.reload([arxiv_id])
+        return status
+
+
+def budget_for(cfg: Config, store: Store, paper: Paper) -> tuple[str, TextStatus | None, str]:
+    """The paper text an interpretation is asked from (the stored full text, else the abstract)."""
+    record = store.get_fulltext(paper.arxiv_id, paper.version)
+    if record and record.fulltext.status is TextStatus.OK:
+        return budgeted_text(record.fulltext, cfg.llm.text_budget_tokens), TextStatus.OK, record.fulltext.detail
+    status = record.fulltext.status if record else None
+    return paper.abstract, status, record.fulltext.detail if record else ""
+
+
+def decisions(store: Store, cfg: Config, papers: Iterable[Paper]) -> Mapping[str, ReviewStatus]:
+    """Each paper's decision (pending when none is stored)."""
+    reviews = store.reviews(cfg.date)
+    return {p.arxiv_id: reviews[p.arxiv_id].status if p.arxiv_id in reviews else ReviewStatus.PENDING
+            for p in papers}

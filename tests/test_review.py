@@ -1,0 +1,221 @@
+"""The human gate without a browser: review widgets over a real store (set values, click, assert the
+store), the publish gate (pending refused with exit 5, rejected left out, edits applied, the run lock),
+and the report page built from the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from digestlib import cli
+from digestlib.config import build_config
+from digestlib.errors import EXIT_REVIEW_PENDING, ReviewPendingError, RunLockedError
+from digestlib.models import AnnounceType, Interpretation, Paper, ResultStatus, ReviewStatus
+from digestlib.publish import publish_day, reviewed_digest
+from digestlib.render import interpretation_markdown, render_post
+from digestlib.review import ReviewApp
+from digestlib.store import MIGRATIONS, Store
+
+DATE = dt.date(2026, 1, 22)
+IDS = ["2601.00003", "2601.00002", "2601.00001"]  # the post's order (newest id first)
+
+
+def _paper(i: str) -> Paper:
+    return Paper(i, 1, f"Title {i}", ("A. Author",), ("cs.SD", "eess.AS"), f"English abstract of {i} with 42 items.",
+                 announce_type=AnnounceType.NEW)
+
+
+@pytest.fixture
+def cfg(tmp_path: Path):
+    cfg = build_config(date=DATE, out_dir=tmp_path / "out", params={}, env={})
+    with Store(cfg.store_path) as store:
+        store.save_announcement(DATE, [_paper(i) for i in IDS], "rss")
+        for i in IDS:
+            store.claim(DATE, i, 1)
+            store.save_result(i, 1, "translate", ResultStatus.DONE, content={"text": f"译文 {i}，共 42 项。"})
+            store.save_result(i, 1, "interpret", ResultStatus.DONE,
+                              content={"background": "背景。", "method": "方法。", "results": "结果。", "source": "fulltext"},
+                              unverified=("99.9",) if i == IDS[2] else ())
+    return cfg
+
+
+def _app(cfg) -> ReviewApp:
+    return ReviewApp(cfg, reviewer="tester", page_size=2)
+
+
+def test_edit_is_stored_at_once_and_undo_is_an_edit(cfg) -> None:
+    app = _app(cfg)
+    card = app.cards[IDS[0]]
+    original = card.abstract.value
+    card.abstract.value = "改过的译文"
+    with Store(cfg.store_path) as store:
+        assert store.edits(IDS[0], 1) == {"abstract_zh": "改过的译文"}
+    card.abstract.value = original  # the undo
+    with Store(cfg.store_path) as store:
+        record = store.edit_records(IDS[0], 1)["abstract_zh"]
+    assert record.value == original and record.editor == "tester" and record.base == original
+    assert reviewed_digest(cfg).entries[0].abstract_zh == original
+
+
+def test_decisions_counts_filter_paging(cfg) -> None:
+    app = _app(cfg)
+    assert "data-pending='3'" in app.counts.value and "data-flagged='1'" in app.counts.value
+    assert len(app.cards_box.children) == 2 and app.next.disabled is False  # page 1 of 2
+    app.next.click()
+    assert len(app.cards_box.children) == 1
+    app.cards[IDS[0]].approve.click()
+    app.cards[IDS[1]].reject.click()
+    assert "data-approved='1'" in app.counts.value and "data-rejected='1'" in app.counts.value
+    with Store(cfg.store_path) as store:
+        reviews = store.reviews(DATE)
+    assert reviews[IDS[0]].status is ReviewStatus.APPROVED and reviews[IDS[0]].reviewer == "tester"
+    assert reviews[IDS[1]].status is ReviewStatus.REJECTED and reviews[IDS[0]].decided_at
+    app.filter.value = "flagged"
+    assert [c for c in app.cards_box.children] == [app.cards[IDS[2]].box]
+    assert "99.9" in app.cards[IDS[2]].flags.value
+    app.cards[IDS[1]].reset.click()
+    with Store(cfg.store_path) as store:
+        assert store.reviews(DATE)[IDS[1]].status is ReviewStatus.PENDING
+    assert app.approve_unflagged() == 1  # the flagged paper stays pending
+    assert "data-pending='1'" in app.counts.value
+
+
+def test_a_new_model_output_is_kept_beside_the_edit(cfg) -> None:
+    app = _app(cfg)
+    app.cards[IDS[0]].details.value = "我的解读"
+    with Store(cfg.store_path) as store:  # a later run (or a regeneration) writes new output
+        store.save_result(IDS[0], 1, "interpret", ResultStatus.DONE,
+                          content={"background": "新背景。", "method": "新方法。", "results": "新结果。"}, regenerate=True)
+    app = _app(cfg)
+    item = app.session.get(IDS[0])
+    assert item.text("details_md") == "我的解读" and item.newer_output("details_md")
+    assert "新背景" in app.cards[IDS[0]].newer.value
+    assert reviewed_digest(cfg).entries[0].details_md == "我的解读"  # the edit wins until taken
+    app.cards[IDS[0]].take_details.click()
+    assert app.cards[IDS[0]].details.value == interpretation_markdown(Interpretation("新背景。", "新方法。", "新结果。"))
+
+
+def test_publish_gate(cfg, tmp_path: Path) -> None:
+    with pytest.raises(ReviewPendingError, match=r"^3 papers of 2026-01-22 still await review") as info:
+        publish_day(cfg)
+    assert info.value.exit_code == EXIT_REVIEW_PENDING == 5
+    assert not (cfg.day_dir / cfg.post_name).exists()
+    app = _app(cfg)
+    app.cards[IDS[0]].abstract.value = "审稿人改过的译文"
+    app.cards[IDS[0]].approve.click()
+    app.cards[IDS[1]].reject.click()
+    app.cards[IDS[2]].approve.click()
+    with cli.run_lock(cfg.out_dir, 0):  # a run holds the folder: refused
+        with pytest.raises(RunLockedError):
+            publish_day(cfg)
+    site = tmp_path / "site"
+    site.mkdir()
+    path = publish_day(cfg, site)
+    post = path.read_text(encoding="utf-8")
+    assert path == site / "_posts" / cfg.post_name
+    assert "审稿人改过的译文" in post and f"Title {IDS[1]}" not in post and f"Title {IDS[0]}" in post
+    assert "抓取总数：3 篇 | 本页显示：2 篇" in post
+    assert (cfg.day_dir / cfg.post_name).read_text(encoding="utf-8") == post
+    report = (cfg.day_dir / "report.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in report and "digest-papers" in report and "<script" not in report
+    assert "no price configured" in report and "NaN" not in report
+
+
+def test_publish_without_required_review_skips_only_rejected(cfg, tmp_path: Path) -> None:
+    cfg2 = build_config(date=DATE, out_dir=cfg.out_dir, params={"publish": {"require_review": False}}, env={})
+    with Store(cfg.store_path) as store:
+        store.set_review(DATE, IDS[2], 1, ReviewStatus.REJECTED)
+    post = publish_day(cfg2).read_text(encoding="utf-8")
+    assert f"Title {IDS[2]}" not in post and f"Title {IDS[0]}" in post and f"Title {IDS[1]}" in post
+
+
+def test_cli_publish_refused_is_one_line_exit_5(cfg, capsys) -> None:
+    code = cli.main(["publish", "--date", str(DATE), "--out", str(cfg.out_dir), "--params",
+                     str(Path(__file__).resolve().parents[1] / "parameters" / "cs.SD+eess.AS.yaml")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 5 and len(err) == 1 and "3 papers" in err[0]
+
+
+def test_run_post_respects_rejections(cfg) -> None:
+    from digestlib.pipeline import build_digest, stored_selection
+
+    with Store(cfg.store_path) as store:
+        store.set_review(DATE, IDS[1], 1, ReviewStatus.REJECTED)
+        day = build_digest(cfg, store, stored_selection(cfg, store))
+    assert [e.paper.arxiv_id for e in day.entries] == [IDS[0], IDS[2]]
+    assert "本页显示：2 篇" in render_post(day)
+
+
+def test_migration_from_approvals_applies_once(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with Store(path) as store:
+        pass
+    db = sqlite3.connect(path)  # an old store: no migrations yet, an approval in the old table
+    db.execute("DROP TABLE reviews")
+    db.execute("DELETE FROM schema_migrations WHERE name='review-states'")
+    db.execute("CREATE TABLE edits2 AS SELECT arxiv_id, version, field, value, updated_at FROM edits")
+    db.execute("DROP TABLE edits")
+    db.execute("ALTER TABLE edits2 RENAME TO edits")
+    db.execute("INSERT INTO approvals VALUES ('2026-01-22', '2601.00001', 0, '2026-01-22T00:00:00')")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.reviews(DATE)["2601.00001"].status is ReviewStatus.REJECTED
+    with Store(path) as store:  # reopening applies nothing twice
+        names = [r[0] for r in store._query("SELECT name FROM schema_migrations")]
+    assert sorted(names) == sorted(name for name, _ in MIGRATIONS)
+
+
+PARAMS = str(Path(__file__).resolve().parents[1] / "parameters" / "cs.SD+eess.AS.yaml")
+
+
+def test_review_command_says_when_root_needs_the_flag_or_the_port_is_taken(cfg, capsys, monkeypatch) -> None:
+    import socket
+
+    import digestlib.review.launch as launch
+
+    monkeypatch.setattr(launch.os, "geteuid", lambda: 0)
+    base = ["review", "--date", str(DATE), "--out", str(cfg.out_dir), "--params", PARAMS]
+    assert cli.main(base) == 2
+    assert "pass --allow-root" in capsys.readouterr().err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert cli.main([*base, "--allow-root", "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"digest: error: port {port} on 127.0.0.1 is already in use: pass --port with a free port"
+
+
+def test_review_url_lands_on_the_days_notebook(cfg) -> None:
+    from digestlib.review.launch import lab_command
+
+    notebook = cfg.day_dir / "review.ipynb"
+    command, url = lab_command(cfg, notebook, port=8899, token="t0k", allow_root=True)
+    assert url == "http://127.0.0.1:8899/lab/tree/2026-01-22/review.ipynb?token=t0k"
+    assert "--ServerApp.ip=127.0.0.1" in command and "--allow-root" in command
+    assert "--ServerApp.default_url=/lab/tree/2026-01-22/review.ipynb" in command
+
+
+@pytest.mark.integration
+def test_regenerate_asks_again_with_the_instruction_and_keeps_the_edit(cfg, fake_openai) -> None:
+    cfg = build_config(date=DATE, out_dir=cfg.out_dir, params={"llm": {"model": "fake-model"}},
+                       env={"OPENAI_BASE_URL": fake_openai.url})
+    app = _app(cfg)
+    card = app.cards[IDS[0]]
+    card.abstract.value = "我改过的译文"
+    card.instruction.value = "术语保留英文"
+    card.regen_translation.click()
+    app.wait_for_jobs()
+    assert "data-done='translate'" in card.progress.value and "failed" not in card.progress.value
+    calls = [e for e in fake_openai.log() if e["kind"] == "translate"]
+    assert len(calls) == 1 and "术语保留英文" in calls[0]["last_user"]
+    item = app.session.get(IDS[0])
+    assert item.text("abstract_zh") == "我改过的译文" and item.newer_output("abstract_zh")
+    assert item.generated["abstract_zh"].startswith("【译】测试译文")
+    card.regen_translation.click()  # again: past the cache, a second real call
+    app.wait_for_jobs()
+    assert len([e for e in fake_openai.log() if e["kind"] == "translate"]) == 2

@@ -1,0 +1,215 @@
+"""The human gate in a real browser: `digest review` starts JupyterLab on 127.0.0.1, Debian's Chromium
+(driven by Playwright, no browser download) opens the printed URL, runs the review notebook, edits a
+translation, approves one paper, rejects another and regenerates one interpretation against the loopback
+fake OpenAI server; the store holds all of it; `digest publish` is refused while papers are pending, then
+writes a post with the edit and without the rejected paper. The report opened in Chromium shows its
+charts and table (checked in the DOM) and makes no request off the machine. Screenshots are kept under
+``output/test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from digestlib.models import ReviewStatus
+from digestlib.sample import SAMPLE_DATE, write_sample_snapshot
+from digestlib.store import Store
+from tests.fakes.fake_openai import start_fake_openai
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parents[1]
+DIGEST = str(Path(sys.executable).with_name("digest"))
+ARTIFACTS = ROOT / "output" / "test-artifacts"
+KEY = "sk-browser-test-5b1e0c7d9a"
+DATE = SAMPLE_DATE.isoformat()
+EDIT = "审稿人在浏览器里改过的译文。"
+INSTRUCTION = "请更简洁"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def chromium():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (make system-deps)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def day(tmp_path: Path) -> Iterator[dict]:
+    """The sample day run with the loopback fake LLM; its environment for the next commands."""
+    llm = start_fake_openai(api_key=KEY)
+    out = tmp_path / "out"
+    snapshot = write_sample_snapshot(tmp_path / "snapshot")
+    params = tmp_path / "params.yaml"
+    params.write_text("categories: [cs.SD, eess.AS]\nllm: {model: fake-model, concurrency: 4}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ARXIV_", "DIGEST_"))}
+    env.update(OPENAI_BASE_URL=llm.url, OPENAI_API_KEY=KEY, DIGEST_REVIEWER="browser-test")
+    try:
+        done = subprocess.run([DIGEST, "run", "--date", DATE, "--replay", str(snapshot), "--params", str(params),
+                               "--out", str(out), "-q"], env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
+        assert done.returncode in (0, 3), done.stderr
+        yield {"out": out, "params": params, "env": env, "llm": llm, "tmp": tmp_path}
+    finally:
+        llm.stop()
+
+
+def _digest(day: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([DIGEST, *args, "--date", DATE, "--out", str(day["out"]), "--params", str(day["params"])],
+                          env=day["env"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+@pytest.fixture
+def lab(day: dict) -> Iterator[str]:
+    """`digest review` running JupyterLab; yields the URL it printed."""
+    port = _free_port()
+    proc = subprocess.Popen([DIGEST, "review", "--date", DATE, "--out", str(day["out"]), "--params", str(day["params"]),
+                             "--port", str(port), *(["--allow-root"] if os.geteuid() == 0 else [])],
+                            env=day["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            start_new_session=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    try:
+        deadline = time.monotonic() + 180
+        url = None
+        while time.monotonic() < deadline and url is None:
+            match = next((re.search(r"open (http://127\.0\.0\.1:\d+/lab/tree/\S+)", line) for line in lines), None)
+            url = match.group(1) if match else None
+            if proc.poll() is not None:
+                pytest.fail(f"digest review exited {proc.returncode}: {proc.stderr.read()}")
+            time.sleep(0.2)
+        assert url, "digest review printed no URL"
+        assert url.startswith(f"http://127.0.0.1:{port}/lab/tree/{DATE}/review.ipynb?token=")
+        while time.monotonic() < deadline:  # JupyterLab listening
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_review_in_jupyterlab_then_publish(day: dict, lab: str, chromium) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with Store(day["out"] / "digest.sqlite") as store:
+        papers = [p for p in store.announcement(SAMPLE_DATE) if store.ledger_owner(p.arxiv_id) == SAMPLE_DATE]
+    assert len(papers) >= 3
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    off_machine: list[str] = []
+    page.on("request", lambda r: off_machine.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
+    page.goto(lab, wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook", timeout=90_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    select = page.locator(".jp-Dialog button", has_text=re.compile(r"^Select$"))
+    try:  # JupyterLab may ask which kernel to use for a notebook it did not start
+        select.wait_for(timeout=10_000)
+        select.click()
+    except Exception:
+        pass
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator, .jp-StatusBar-Widget", timeout=30_000)
+    page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=60_000)
+    try:
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "review-ui-failed.png"))
+        raise
+    try:
+        page.wait_for_selector(".digest-card", timeout=120_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "review-ui-failed.png"), full_page=True)
+        raise
+
+    first, second = (re.sub(r"[^0-9A-Za-z]", "-", p.arxiv_id) for p in (papers[0], papers[1]))
+    card1, card2 = page.locator(f".digest-card-{first}"), page.locator(f".digest-card-{second}")
+    card1.locator(".digest-abstract textarea").fill(EDIT)
+    card1.locator(".digest-abstract textarea").press("Tab")
+    card1.locator("button.digest-approve").click()
+    card2.locator("button.digest-reject").click()
+    interpret_calls = sum(1 for e in day["llm"].log() if e.get("kind") == "interpret")
+    card1.locator(".digest-instruction input").fill(INSTRUCTION)
+    card1.locator("button.digest-regen-interpretation").click()
+    page.wait_for_selector(f".digest-card-{first} [data-done='interpret']", timeout=120_000)
+    page.wait_for_function("document.querySelector('.digest-counts [data-rejected]').dataset.rejected === '1'")
+    page.screenshot(path=str(ARTIFACTS / "review-ui.png"), full_page=False)
+    assert "failed" not in card1.locator(".digest-progress").inner_text()
+
+    with Store(day["out"] / "digest.sqlite") as store:
+        reviews = store.reviews(SAMPLE_DATE)
+        assert reviews[papers[0].arxiv_id].status is ReviewStatus.APPROVED
+        assert reviews[papers[0].arxiv_id].reviewer == "browser-test"
+        assert reviews[papers[1].arxiv_id].status is ReviewStatus.REJECTED
+        assert store.edits(papers[0].arxiv_id, papers[0].version)["abstract_zh"] == EDIT
+        regenerated = store.get_result(papers[0].arxiv_id, papers[0].version, "interpret")
+        assert regenerated.content.get("regenerated") is True
+    after = sum(1 for e in day["llm"].log() if e.get("kind") == "interpret")
+    assert after > interpret_calls, "the regeneration asked the model again (past the cache)"
+
+    refused = _digest(day, "publish")  # papers still pending: the gate holds
+    assert refused.returncode == 5 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert re.search(r"\d+ papers? of " + DATE + " still await review", refused.stderr)
+
+    page.locator("button.digest-approve-all").click()
+    page.select_option(".digest-filter select", "pending")
+    for _ in range(len(papers)):
+        buttons = page.locator(".digest-card button.digest-approve")
+        if buttons.count() == 0:
+            break
+        buttons.first.click()
+        page.wait_for_timeout(500)
+    page.wait_for_function("document.querySelector('.digest-counts [data-pending]').dataset.pending === '0'",
+                           timeout=30_000)
+
+    site = day["tmp"] / "site"
+    site.mkdir()
+    published = _digest(day, "publish", "--site", str(site))
+    assert published.returncode == 0, published.stderr
+    post = (site / "_posts" / f"{DATE}-arxiv-daily.md").read_text(encoding="utf-8")
+    assert EDIT in post
+    assert papers[1].title.split(":")[0] not in post and papers[0].title.split(":")[0] in post
+
+    report = day["out"] / DATE / "report.html"
+    view = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    requests: list[str] = []
+    view.on("request", lambda r: requests.append(r.url))
+    view.goto(report.as_uri(), wait_until="load")
+    charts = view.evaluate("Array.from(document.images).filter(i => i.src.startsWith('data:image/png') && i.naturalWidth > 300).length")
+    rows = view.evaluate("document.querySelectorAll('table.digest-papers tr').length")
+    assert charts >= 1 and rows == len(papers) + 1
+    assert "rejected" in view.inner_text("table.digest-papers")
+    view.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+    leaving = [u for u in requests if not u.startswith(("file://", "data:"))]
+    assert not leaving, leaving
+    assert not off_machine, off_machine
