@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 
 from .atomic import atomic_write_text
 from .models import DayDigest, Paper
+from .source.ids import yymm_year
 
 __all__ = ["bib_name", "citation_key", "entry_for", "bib_for", "write_day_bib", "publish_bib"]
 
@@ -63,9 +64,9 @@ def _year(paper: Paper, fallback: dt.date | None = None) -> int:
     when = paper.published or paper.updated
     if when is not None:
         return when.year
-    match = re.match(r"(\d{2})(\d{2})\.", paper.arxiv_id)  # new-style ids start with yymm
-    if match:
-        return 2000 + int(match.group(1))
+    encoded = yymm_year(paper.arxiv_id)  # new-style ids start with yymm
+    if encoded is not None:
+        return encoded
     return (fallback or dt.date.today()).year
 
 

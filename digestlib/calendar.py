@@ -39,12 +39,15 @@ RSS timing. The listing pages switch at the 20:00 announcement, but rss.arxiv.or
 "daily at midnight Eastern" (feed ``updated`` 04:00Z in summer, 05:00Z in winter), about four hours
 later; :func:`rss_available_at` gives that instant. Between the two only the listing pages and (with
 some lag) the API know the new mailing.
+
+Owns: the schedule above, as pure functions of dates and instants. Must not: do I/O or read a clock;
+"now" is always passed in (the run's clock is ``Config.now``, read once by ``config.read_now``, which is
+where ``DIGEST_NOW`` fakes it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -102,23 +105,6 @@ SKIPPED_EVENINGS: frozenset[dt.date] = frozenset(
     [_skipped_evening(d) for days in PUBLISHED_HOLIDAYS.values() for d in days] + list(OBSERVED_SKIPPED_EVENINGS)
 )
 """ET dates on whose evening no announcement is made (derived from :data:`PUBLISHED_HOLIDAYS`)."""
-
-
-def now() -> dt.datetime:
-    """The current instant, tz-aware UTC. ``DIGEST_NOW`` (ISO 8601; naive means UTC) fakes the clock."""
-    fake = os.environ.get("DIGEST_NOW", "").strip()
-    if not fake:
-        return dt.datetime.now(UTC)
-    try:
-        value = dt.datetime.fromisoformat(fake.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"DIGEST_NOW must be an ISO date-time such as 2026-01-22T02:00:00Z, got {fake!r}") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-_clock = now
 
 
 def _as_date(d: dt.date | str) -> dt.date:
@@ -249,12 +235,13 @@ def why_no_mailing(d: dt.date | str) -> str | None:
     return None if is_mailing_date(d) else _why_none(d)
 
 
-def status_for(mailing_date: dt.date | str, now: dt.datetime | None = None) -> Status:
-    """"none" (no mailing that day), "not_yet" (before its announcement) or "announced"."""
+def status_for(mailing_date: dt.date | str, now: dt.datetime) -> Status:
+    """"none" (no mailing that day), "not_yet" (before its announcement, on the clock ``now``, tz-aware)
+    or "announced"."""
     at = announcement_time(mailing_date)
     if at is None:
         return "none"
-    current = now if now is not None else _clock()
+    current = now
     if current.tzinfo is None:
         raise ValueError("status_for needs a tz-aware datetime")
     return "announced" if current >= at else "not_yet"

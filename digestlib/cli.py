@@ -1,34 +1,24 @@
-"""The ``digest`` command: run / backfill / snapshot / publish / review / demo.
+"""The ``digest`` command: run / backfill / snapshot / publish / review / daily / check / demo.
 
-It holds no logic of its own beyond orchestration: validate input first (so bad input writes nothing),
-then papermill executes the notebook, then nbconvert's exporters write the post and the report, and
-the three files are moved into place atomically. Every error is one line on stderr, never a traceback.
+Owns: parsing the arguments, calling the module that does each command (``run.py`` for a date: validation,
+calendar gate, lock, summary, exit status; ``notebook.py`` executes and exports; ``daily.py``,
+``publish.py``, ``review/``, ``check.py``, ``source/snapshot``), printing what they report, and mapping
+errors to exit statuses: every error is one line on stderr, never a traceback.
+Must not: hold logic of its own (a decision here is a decision nobody else can reuse or test).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import shutil
 import sys
-import tempfile
-import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Sequence
 
 from . import calendar, errors
-from .atomic import atomic_write_text, umask
-from .config import (DEFAULT_PARAMS_FILE, Config, build_config, check_api_key, default_out_dir, parse_date,
-                     read_params_file)
-from .errors import DigestError, RunLockedError, UsageError
-from .redaction import redact_file
-
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "daily_digest.ipynb"
-# A date whose announcement is further ahead than a long weekend plus a holiday is a usage error (exit 2),
-# not "retry later" (exit 75): no scheduler retry will reach it.
-FUTURE_DATE_SLACK = dt.timedelta(days=4)
+from .config import DEFAULT_PARAMS_FILE, Config, default_out_dir, read_now
+from .errors import DigestError, UsageError
+from .run import backfill, load_run, params_dir_of, run_and_notify, run_date
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,217 +46,32 @@ def _seconds(value: str) -> float:
     return seconds
 
 
-def _notebook_path() -> Path:
-    if NOTEBOOK.is_file():
-        return NOTEBOOK
-    raise DigestError(f"the notebook {NOTEBOOK} is missing (is this a complete checkout?)")
-
-
-@contextmanager
-def run_lock(out_dir: Path, wait_seconds: float) -> Iterator[None]:
-    """One run per output folder at a time: the second waits up to ``wait_seconds`` or refuses."""
-    from filelock import FileLock, Timeout
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(out_dir / ".digest.lock"))
-    try:
-        lock.acquire(timeout=wait_seconds)
-    except Timeout:
-        raise RunLockedError(f"another digest run is using {out_dir}; try again when it has finished") from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def notebook_parameters(cfg: Config, params: dict, params_dir: Path) -> dict:
-    """What papermill injects: the run's paths and the parameter file's values (never a secret)."""
-    return {
-        "date": cfg.date.isoformat(),
-        "out_dir": str(cfg.out_dir),
-        "replay_dir": str(cfg.replay_dir) if cfg.replay_dir else None,
-        "params_dir": str(params_dir),
-        **params,
-    }
-
-
-def _kernel_error(exc: Exception) -> DigestError:
-    """Map an exception raised inside the notebook back to our error class (and exit status)."""
-    ename = getattr(exc, "ename", "")
-    evalue = getattr(exc, "evalue", "") or str(exc)
-    cls = getattr(errors, ename, None)
-    if isinstance(cls, type) and issubclass(cls, DigestError):
-        return cls(evalue)
-    return DigestError(f"the notebook failed: {ename or exc.__class__.__name__}: {evalue}".strip())
-
-
-def _sweep_stale(out_dir: Path, day_dir: Path) -> None:
-    """Remove what a killed run left behind: staging folders, half-written files (only under the run lock)."""
-    for path in out_dir.glob(".????-??-??-*"):
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-    if day_dir.is_dir():
-        for path in day_dir.glob(".*.tmp"):
-            path.unlink(missing_ok=True)
-
-
-def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = False) -> Path:
-    """papermill + exporters into a temporary folder, then move the three files into ``<out>/<date>/``
-    (the folder itself the first time, so that its files appear together). Called under the run lock."""
-    import papermill as pm
-    from papermill.exceptions import PapermillException, PapermillExecutionError
-
-    from .exporters import export_post, export_report
-
-    cfg.out_dir.mkdir(parents=True, exist_ok=True)
-    _sweep_stale(cfg.out_dir, cfg.day_dir)
-    staging = Path(tempfile.mkdtemp(prefix=f".{cfg.date}-", dir=cfg.out_dir))
-    try:
-        executed = staging / "digest.ipynb"
-        try:
-            # The kernel's stderr (the pipeline's tqdm bars) is relayed live to this terminal.
-            pm.execute_notebook(
-                str(_notebook_path()), str(executed), parameters=notebook_parameters(cfg, params, params_dir),
-                kernel_name="python3", progress_bar=not quiet, log_output=False,
-                stderr_file=None if quiet else sys.stderr, cwd=str(Path.cwd()),
-                # The kernel app's own messages are not the user's business (start-up warnings, and the
-                # "KeyboardInterrupt caught in kernel" that jupyter_client's interrupt-then-shutdown can
-                # cause): the notebook's own errors come back through papermill, as one line.
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-            )
-        except PapermillExecutionError as exc:
-            raise _kernel_error(exc) from None
-        except PapermillException as exc:
-            raise DigestError(f"papermill could not run the notebook: {exc}") from None
-        # One redaction step for every output: the key, key-shaped tokens, URL credentials.
-        redact_file(executed)
-        post = errors.redact(export_post(executed))
-        report = errors.redact(export_report(executed))
-        atomic_write_text(staging / cfg.post_name, post)
-        atomic_write_text(staging / "report.html", report)
-        from .bibtex import bib_name, write_run_bib
-
-        write_run_bib(cfg, staging)  # <date>.bib: one BibTeX entry per paper shown, linked from the post
-        day_dir = cfg.day_dir
-        if not day_dir.exists():  # the first time, the folder appears with its three files at once
-            os.chmod(staging, 0o777 & ~umask())  # mkdtemp made it 0700
-            os.rename(staging, day_dir)
-        else:  # a re-run replaces each file whole: readers see the old file or the new one
-            for name in (cfg.post_name, "report.html", "digest.ipynb", bib_name(cfg.date)):
-                os.replace(staging / name, day_dir / name)
-        return day_dir
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _params_dir(args: argparse.Namespace) -> Path:
-    """Where relative paths in the parameter file (the glossary) resolve: the file's own folder."""
-    return Path(args.params).resolve().parent
-
-
 def _load(args: argparse.Namespace, date: dt.date | str) -> tuple[Config, dict]:
-    """Validate everything the user gave before anything is written."""
-    params = read_params_file(args.params)
-    cfg = build_config(date=date, out_dir=args.out, params=params, replay_dir=getattr(args, "replay", None),
-                       params_dir=_params_dir(args))
-    if cfg.replay_dir is not None and not cfg.replay_dir.is_dir():
-        raise UsageError(f"snapshot folder not found: {cfg.replay_dir}")
-    check_api_key(cfg.llm)  # a key with "\r" or a space: one clear line (exit 2), before any call
-    return cfg, params
+    return load_run(args.params, args.out, date, getattr(args, "replay", None))
 
 
-def _run_one(cfg: Config, params: dict, args: argparse.Namespace) -> int:
-    status = calendar.status_for(cfg.date, calendar.now())
-    if status == "none":
-        print(f"No arXiv announcement is dated {cfg.date} (weekend or arXiv holiday): no post written.")
-        if cfg.no_announcement_post:
-            from .render import render_no_announcement
-
-            path = cfg.day_dir / cfg.post_name
-            reason = "周末" if cfg.date.weekday() >= 5 else "arXiv 节假日"
-            atomic_write_text(path, render_no_announcement(cfg.date, cfg.categories, reason))
-            print(f"Wrote a short no-announcement post: {path}")
-        return 0
-    if status == "not_yet" and cfg.replay_dir is None:
-        expected = calendar.expected_at(cfg.date)
-        if expected is not None and expected - calendar.now() > FUTURE_DATE_SLACK:  # not "retry later": a date no retry will reach soon
-            raise UsageError(f"{cfg.date} is in the future: its announcement is expected at "
-                             f"{expected:%Y-%m-%d %H:%M %Z}; give a date that has been announced")
-        raise errors.NotYetAnnouncedError(
-            f"the announcement dated {cfg.date} is not out yet; expected at {expected:%Y-%m-%d %H:%M %Z}")
-    from .outcome import run_started
-
-    started, since = time.monotonic(), run_started()
-    with run_lock(cfg.out_dir, args.wait):
-        try:
-            day_dir = execute_day(cfg, params, _params_dir(args), quiet=args.quiet)
-        except errors.LLMFatalError:
-            _print_summary(cfg, since, started)  # the breaker: no post, but the run's numbers still
-            raise
-    print(f"Wrote {day_dir / cfg.post_name}, {day_dir / 'report.html'} and {day_dir / 'digest.ipynb'}")
-    from .exporters import collect_notes
-
-    for note in collect_notes(day_dir / "digest.ipynb"):  # what a scheduler's log should show too
-        print(f"Note: {note}")
-    outcome = _print_summary(cfg, since, started)
-    if outcome.budget_pending:  # the day's LLM budget stopped the run: incomplete, the rest pending
-        line = (f"Incomplete: the day's LLM budget was reached; {outcome.budget_pending} paper(s) left pending "
-                "(run the date again with a larger llm.max_cost_per_day / llm.max_tokens_per_day)")
-        print(line)
-        from .notify import notify_day
-
-        notify_day(cfg, "incomplete", detail=line)
-    return outcome.exit_code  # 0 complete or legitimately pending; 3 some task failed; 4 budget reached
+def _run(args: argparse.Namespace) -> Callable[[Config, dict], int]:
+    """``run.run_date`` with this command line's options: what backfill, demo and daily run per date."""
+    return lambda cfg, params: run_date(cfg, params, params_dir_of(args.params), wait_seconds=args.wait,
+                                        quiet=args.quiet)
 
 
-def _print_summary(cfg: Config, since: str, started: float):
-    """The run's one-line summary, read back from the store (the same numbers the notebook shows)."""
-    from .outcome import compute_outcome
-    from .store import Store
-
-    with Store(cfg.store_path) as store:
-        outcome = compute_outcome(store, cfg.date, since=since, prices=cfg.llm.prices,
-                                  seconds=time.monotonic() - started)
-    print(f"Summary: {outcome.summary()}")
-    return outcome
+def _warn(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg, params = _load(args, args.date)
-    try:
-        return _run_one(cfg, params, args)
-    except DigestError as exc:
-        if exc.exit_code != errors.EXIT_TEMPFAIL:  # "not announced yet" is not a failure to report
-            from .notify import notify_day
-
-            notify_day(cfg, "failed", detail=f"digest run failed: {exc}")
-        raise
+    return run_and_notify(cfg, params, params_dir_of(args.params), wait_seconds=args.wait, quiet=args.quiet)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    start, end = parse_date(args.date_from), parse_date(args.date_to)
-    if end < start:
-        raise UsageError(f"--to {end} is before --from {start}")
-    dates = calendar.mailing_dates(start, end)
-    first, _ = _load(args, start)  # validate the parameters before doing anything
-    print(f"Backfilling {len(dates)} announcement day(s) from {start} to {end}.")
-    if first.no_announcement_post:  # every date, as `digest run` does it: the others get their short post
-        dates = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
-    statuses = []
-    for date in dates:  # a day that fails says so in one line; the others still run
-        cfg, params = _load(args, date)
-        try:
-            statuses.append(_run_one(cfg, params, args))
-        except errors.LLMFatalError:
-            raise  # the endpoint is unusable: the later days would fail the same way
-        except DigestError as exc:
-            print(f"digest: error: {date}: {exc}", file=sys.stderr)
-            statuses.append(exc.exit_code)
-    return errors.worst_exit_code(statuses)
+    return backfill(args.date_from, args.date_to, load=lambda date: _load(args, date), run=_run(args),
+                    warn=_warn)
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    from .snapshot import record_day
+    from .source.snapshot import record_day
 
     cfg, _ = _load(args, args.date)
     folder = Path(args.dir)
@@ -293,15 +98,15 @@ def cmd_daily(args: argparse.Namespace) -> int:
     from .publish import publish_day
     from .site import push_site
 
-    _load(args, calendar.latest_mailing_date(calendar.now()))  # a bad parameter file: exit 2, nothing written
+    now = read_now()
+    _load(args, calendar.latest_mailing_date(now))  # a bad parameter file: exit 2, nothing written
     site = Path(args.site) if args.site else None
     if site is not None and not site.is_dir():
         raise UsageError(f"Jekyll site folder not found: {site}")
     if args.push and site is None:
         raise UsageError("--push needs --site")
     report = run_daily(
-        out_dir=Path(args.out), now=calendar.now(), load=lambda date: _load(args, date),
-        run=lambda cfg, params: _run_one(cfg, params, args), site_dir=site,
+        out_dir=Path(args.out), now=now, load=lambda date: _load(args, date), run=_run(args), site_dir=site,
         publish=(lambda cfg: publish_day(cfg, site)) if site is not None else None,
         push=(lambda: push_site(site)) if args.push else None,
     )
@@ -320,7 +125,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Reachable, key accepted, model found, structured output, context window, latency (logic in check.py)."""
     from .check import check_endpoint
 
-    cfg, _ = _load(args, calendar.now().date())
+    cfg, _ = _load(args, read_now().date())
     if not cfg.llm.configured:
         raise UsageError("no LLM endpoint configured: set OPENAI_API_KEY and/or OPENAI_BASE_URL (see README)")
     lines = check_endpoint(cfg)
@@ -339,7 +144,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cfg, params = _load(args, SAMPLE_DATE)
     print(f"Demo: the bundled sample day {SAMPLE_DATE}, replayed offline"
           f"{'' if cfg.llm.configured else ' with no LLM endpoint (abstracts stay in English, labelled)'}.")
-    return _run_one(cfg, params, args)
+    return _run(args)(cfg, params)
 
 
 def build_parser() -> argparse.ArgumentParser:

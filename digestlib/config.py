@@ -1,8 +1,19 @@
 """Parameters (YAML file, papermill parameters) + environment -> one immutable, validated ``Config``.
 
-Secrets never enter a ``Config``: it records only the *name* of the environment variable holding the
-API key, because the config is shown in notebooks and reports. YAML dates arrive as strings through
-papermill, so the date is parsed here and nowhere else.
+This is the one module that reads the process environment (``os.environ``): :func:`build_config` takes
+one snapshot of it (:class:`Environment`) and the clock (:func:`read_now`: ``DIGEST_NOW`` or the real
+clock), both kept in the ``Config`` and passed from there to whoever needs them (the calendar, the LLM
+client, notifications, the review UI). Secrets never enter what a ``Config`` shows or saves: it records
+only the *name* of the variable holding the API key, its ``environ`` snapshot is left out of its repr
+and of :meth:`Config.public_dict`, because the config is shown in notebooks and reports. The one live
+read left is :func:`secret_env_value`, through which the redaction step learns the secrets' values at the
+moment it redacts. YAML dates arrive as strings through papermill, so the date is parsed here and nowhere
+else.
+
+Must not: do network I/O, or put a secret's value into anything shown, stored or rendered.
+
+Why over 500 lines: one frozen dataclass per parameter section and the validation of each key with its
+own message (arXiv's category taxonomy included) belong together: the file is the parameter reference.
 """
 
 from __future__ import annotations
@@ -28,6 +39,65 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PARAMS_FILE = PROJECT_ROOT / "parameters" / "cs.SD+eess.AS.yaml"
 DEFAULT_POST_SLUG = "arxiv-daily"
 LANGUAGES = ("zh",)  # the output language (post labels, LLM answers); en and ja: prompts + labels still to do
+UTC = dt.timezone.utc
+
+
+class Environment(Mapping[str, str]):
+    """An immutable snapshot of the process environment, taken once (:func:`read_environment`).
+
+    It holds secrets (the API key, an SMTP password, a webhook URL), so its repr names only how many
+    variables it holds, and it is never part of what a config shows or stores."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self._values = dict(values or {})
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Environment(<{len(self._values)} variables>)"
+
+    def __deepcopy__(self, memo: dict) -> "Environment":
+        return self  # immutable
+
+
+def read_environment() -> Environment:
+    """The process environment, read now, as an immutable snapshot (the only read of ``os.environ``
+    besides :func:`secret_env_value`)."""
+    return Environment(os.environ)
+
+
+def secret_env_value(name: str) -> str | None:
+    """The current value of the secret variable ``name``: what the redaction step removes from every
+    output (read live, because a secret never enters a config object)."""
+    return os.environ.get(name)
+
+
+def read_now(env: Mapping[str, str] | None = None) -> dt.datetime:
+    """The run's clock, read once: tz-aware UTC. ``DIGEST_NOW`` (ISO 8601; naive means UTC) fakes it."""
+    env = read_environment() if env is None else env
+    fake = (env.get("DIGEST_NOW") or "").strip()
+    if not fake:
+        return dt.datetime.now(UTC)
+    try:
+        value = dt.datetime.fromisoformat(fake.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"DIGEST_NOW must be an ISO date-time such as 2026-01-22T02:00:00Z, got {fake!r}") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _real_now() -> dt.datetime:
+    return dt.datetime.now(UTC)
 
 
 def default_out_dir(params_file: str | os.PathLike[str]) -> Path:
@@ -105,11 +175,13 @@ class LLMSettings:
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # model -> {prompt, completion} per 1M tokens
     max_cost_per_day: float = 0.0  # budget of a day's digest in the priced currency (0 = no cap)
     max_tokens_per_day: int = 0  # budget of a day's digest in tokens paid for (0 = no cap)
+    # Derived, not a parameter: whether the environment read by build_config held a key (never the key).
+    api_key_set: bool = field(default=False, repr=False, compare=False, metadata={"derived": True})
 
     @property
     def configured(self) -> bool:
         """True when an endpoint is configured; otherwise the run completes offline."""
-        return bool(self.base_url) or bool(os.environ.get(self.api_key_env))
+        return bool(self.base_url) or self.api_key_set
 
     @property
     def text_budget_tokens(self) -> int:
@@ -196,6 +268,9 @@ class Config:
     interests: InterestSettings = field(default_factory=InterestSettings)
     order: str = "listing"  # listing: arXiv's order (the seed's); relevance: the most relevant first
     notify: NotifySettings = field(default_factory=NotifySettings)
+    # Read once by build_config, not parameters: the run's clock and the environment (secrets: never shown).
+    now: dt.datetime = field(default_factory=_real_now, compare=False)
+    environ: Environment = field(default_factory=Environment, repr=False, compare=False)
 
     # Everything a run writes lives under out_dir (two output folders never share state).
     @property
@@ -222,6 +297,7 @@ class Config:
     def public_dict(self) -> dict[str, Any]:
         """The config as plain data, safe to show or store (holds no secret by construction)."""
         data = asdict(self)
+        del data["environ"], data["now"], data["llm"]["api_key_set"]  # not parameters (and secrets)
         data["date"] = self.date.isoformat()
         for key in ("out_dir", "glossary_file", "replay_dir"):
             data[key] = str(data[key]) if data[key] is not None else None
@@ -233,7 +309,7 @@ class Config:
 # Keys a parameter file may hold (top level), mapped to the settings dataclass for nested ones.
 _NESTED = {"arxiv": ArxivSettings, "fulltext": FulltextSettings, "llm": LLMSettings, "publish": PublishSettings}
 _NESTED.update(interests=InterestSettings, notify=NotifySettings)
-_TOP_LEVEL = {f.name for f in fields(Config)} - {"date", "out_dir", "replay_dir", *_NESTED}
+_TOP_LEVEL = {f.name for f in fields(Config)} - {"date", "out_dir", "replay_dir", "now", "environ", *_NESTED}
 PARAMETER_KEYS = tuple(sorted(_TOP_LEVEL | set(_NESTED)))
 
 # Environment variables that override the parameter file: variable -> (section, key).
@@ -326,7 +402,7 @@ def _build_section(section: str, cls: type, given: Any, env: Mapping[str, str]) 
         given = {}
     if not isinstance(given, Mapping):
         raise ConfigError(f"parameter {section!r} must be a mapping")
-    known = {f.name: f for f in fields(cls)}
+    known = {f.name: f for f in fields(cls) if not f.metadata.get("derived")}
     if section == "llm" and str(given.get("context_tokens", "")).strip().lower() == "auto":
         given = {**given, "context_tokens": 0}  # found at run time: the server's window, or a known model's
     unknown = sorted(set(given) - set(known))
@@ -344,6 +420,7 @@ def _build_section(section: str, cls: type, given: Any, env: Mapping[str, str]) 
     if section == "llm":
         _validate_prices(values.get("prices", {}))
         register_secret_env(values.get("api_key_env"))  # its value is redacted from every output
+        values["api_key_set"] = bool(env.get(values.get("api_key_env", known["api_key_env"].default)))
     for key in ("api_url", "rss_url", "files_url", "base_url"):
         url = values.get(key)
         if url and not re.match(r"^https?://", url):
@@ -464,7 +541,7 @@ def build_config(
     ``params_dir`` is where relative paths in the parameters (the glossary) are resolved;
     it defaults to ``parameters/`` under the current directory.
     """
-    env = os.environ if env is None else env
+    env = read_environment() if env is None else Environment(env)
     params = copy.deepcopy(dict(params or {}))
     unknown = sorted(set(params) - set(PARAMETER_KEYS))
     if unknown:
@@ -502,6 +579,8 @@ def build_config(
         date=parse_date(date),
         out_dir=Path(out_dir).resolve(),
         replay_dir=Path(replay_dir).resolve() if replay_dir else None,
+        now=read_now(env),
+        environ=env,
         **values,
     )
 
@@ -527,7 +606,7 @@ def check_api_key(settings: LLMSettings, env: Mapping[str, str] | None = None) -
     """Validate the API key before the first call: a key with whitespace or a control character (a
     trailing ``\\r`` from a file saved on Windows, a pasted newline) is refused in one clear line rather
     than sent hundreds of times. The key itself is never shown, only where the bad character sits."""
-    env = os.environ if env is None else env
+    env = read_environment() if env is None else env
     key = env.get(settings.api_key_env)
     if not key:
         return

@@ -1,6 +1,6 @@
 """``digest daily``: the one command a scheduler calls, as often as it likes.
 
-What it does, on the clock it is given (``now``; the CLI passes :func:`calendar.now`, so ``DIGEST_NOW``
+What it does, on the clock it is given (``now``; the CLI passes ``Config.now``, so ``DIGEST_NOW``
 fakes it):
 
 1. works out the announcement that is due (the newest mailing announced by ``now``) and the days it must
@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from . import calendar, errors
 from .config import Config
-from .errors import DailyBusyError, DigestError
+from .errors import DigestError
+from .locks import daily_lock
 from .models import ResultStatus
 from .store import Store
 
@@ -82,24 +82,6 @@ def _status_word(status: int) -> str:
         errors.EXIT_INCOMPLETE: "written, stopped early (rest pending)", errors.EXIT_TEMPFAIL: "not out yet",
         errors.EXIT_UNAVAILABLE: "LLM unavailable, no post", errors.EXIT_USAGE: "bad input",
     }.get(status, f"failed (exit {status})")
-
-
-@contextmanager
-def daily_lock(out_dir: Path) -> Iterator[None]:
-    """One ``digest daily`` per output folder: a second one refuses at once (exit 75), never waits."""
-    from filelock import FileLock, Timeout
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(out_dir / ".daily.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise DailyBusyError(f"another `digest daily` is working on {out_dir}; this one did nothing "
-                             "(a scheduler retries later)") from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def is_posted(cfg: Config) -> bool:

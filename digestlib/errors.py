@@ -1,12 +1,18 @@
-"""One exception root for the project.
+"""One exception root for the project: every exception class digestlib defines lives here.
 
-Every failure a user can meet is a ``DigestError`` carrying the exit status the CLI
-should return and a one-line message; third-party exceptions are wrapped at the
-boundary of the module that calls the third party.
+Every failure a user can meet is a ``DigestError`` carrying the exit status the CLI should return, a
+one-line (redacted) message and the fields a caller needs to act on it (url, status, paper id, task,
+path...), all keyword arguments with defaults, so ``SomeError("message")`` always works (the CLI rebuilds
+an error raised inside the notebook from its class name and message). Third-party exceptions are wrapped
+at the boundary of the module that calls the third party. Modules keep private control-flow exceptions
+(a retry signal inside one function) to themselves; nothing else raised on purpose is defined elsewhere.
+
+Must not: import anything from the project but ``redaction`` (every module imports this one).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Iterable
 
 from . import redaction as _redaction
@@ -51,25 +57,118 @@ class UsageError(DigestError):
 
 
 class ConfigError(UsageError):
-    """A parameter file or environment variable is missing, unknown or of the wrong type."""
+    """A parameter file or environment variable is missing, unknown or of the wrong type.
+
+    ``path`` is the file concerned (if any), ``key`` the parameter or variable (if known)."""
+
+    def __init__(self, message: str, *, path: str | None = None, key: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.key = key
+
+
+class YAMLRefused(ConfigError, ValueError):
+    """A YAML text too large or using aliases (safe_yaml.py); ``reason`` says which (with the line)."""
+
+    def __init__(self, reason: str, *, path: str | None = None) -> None:
+        super().__init__(reason, path=path)
+        self.reason = reason
+
+
+class PortTakenError(UsageError):
+    """The port asked for JupyterLab is already in use on 127.0.0.1 (``port``)."""
+
+    def __init__(self, message: str, *, port: int | None = None) -> None:
+        super().__init__(message)
+        self.port = port
 
 
 class NotYetAnnouncedError(DigestError):
-    """The announcement for the date is expected but not out yet; retry later."""
+    """The announcement for ``date`` is expected (at ``expected_at``) but not out yet; retry later."""
 
     exit_code = EXIT_TEMPFAIL
 
+    def __init__(self, message: str, *, date: dt.date | None = None,
+                 expected_at: dt.datetime | None = None) -> None:
+        super().__init__(message)
+        self.date = date
+        self.expected_at = expected_at
+
 
 class SourceError(DigestError):
-    """arXiv (RSS, API) answered badly, emptily or not at all."""
+    """arXiv (RSS, API) answered badly, emptily or not at all: ``url`` asked, HTTP ``status`` if any."""
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class EmptyAnswerError(SourceError):
+    """The API answered with no entries where papers were expected (after retries)."""
+
+
+class MalformedAnswerError(SourceError):
+    """An answer that is not the feed asked for (cut short, garbled, an error page): retried like a 503."""
 
 
 class FulltextError(DigestError):
-    """A paper's full text could not be obtained or read."""
+    """A paper's full text could not be obtained or read: ``paper_id``, the ``url`` and HTTP ``status``."""
+
+    def __init__(self, message: str, *, paper_id: str | None = None, url: str | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.paper_id = paper_id
+        self.url = url
+        self.status = status
 
 
 class LLMError(DigestError):
-    """The OpenAI-compatible endpoint failed for one request."""
+    """The OpenAI-compatible endpoint failed for one request (``task``: translate, interpret, check...)."""
+
+    def __init__(self, message: str, *, task: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.task = task
+        self.status = status
+
+
+class LLMTransientError(LLMError):
+    """A failure worth retrying (429, 5xx, timeout, connection); ``retry_after`` is the server's wish."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None,
+                 task: str | None = None) -> None:
+        super().__init__(message, task=task, status=status)
+        self.retry_after = retry_after
+
+
+class LLMTruncatedError(LLMTransientError):
+    """The answer stopped at the token limit (``finish_reason == "length"``); ``content`` is the partial answer."""
+
+    def __init__(self, message: str, *, content: str = "", task: str | None = None) -> None:
+        super().__init__(message, task=task)
+        self.content = content
+
+
+class LLMMalformedError(LLMTransientError):
+    """The answer was not the JSON object asked for (or not a chat completion); ``content`` is what came."""
+
+    def __init__(self, message: str, *, content: str = "", task: str | None = None) -> None:
+        super().__init__(message, task=task)
+        self.content = content
+
+
+class LLMRefusalError(LLMError):
+    """The model refused (``message.refusal`` or ``finish_reason == "content_filter"``); not retried."""
+
+
+class LLMContextOverflowError(LLMError):
+    """The prompt did not fit the model's context window; ``window`` is the size the server named (if any).
+
+    Not retried as is: the caller shrinks the paper text and asks once more."""
+
+    def __init__(self, message: str, *, window: int | None = None, task: str | None = None) -> None:
+        super().__init__(message, task=task)
+        self.window = window
 
 
 class LLMFatalError(LLMError):
@@ -93,17 +192,29 @@ class LLMUnavailableError(LLMFatalError):
 
 
 class TasksFailedError(DigestError):
-    """The day was written, but some task failed (its label in the post names the cause)."""
+    """The day was written, but ``failed`` tasks failed (their labels in the post name the cause)."""
 
     exit_code = EXIT_TASKS_FAILED
 
+    def __init__(self, message: str, *, failed: int = 0) -> None:
+        super().__init__(message)
+        self.failed = failed
+
 
 class StoreError(DigestError):
-    """The SQLite store is unusable (corrupt, wrong schema, locked)."""
+    """The SQLite store at ``path`` is unusable (corrupt, wrong schema, locked)."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class RunLockedError(DigestError):
-    """Another run of the same output folder holds the lock."""
+    """Another run of the same output folder (``path``) holds the lock."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class ReviewPendingError(DigestError):
@@ -117,7 +228,11 @@ class ReviewPendingError(DigestError):
 
 
 class RenderError(DigestError):
-    """A post could not be rendered or parsed."""
+    """A post could not be rendered or parsed (``paper_id`` when one paper is the cause)."""
+
+    def __init__(self, message: str, *, paper_id: str | None = None) -> None:
+        super().__init__(message)
+        self.paper_id = paper_id
 
 
 class BudgetExhaustedError(DigestError):
@@ -132,11 +247,19 @@ class BudgetExhaustedError(DigestError):
 
 
 class NotifyError(DigestError):
-    """A notification (e-mail, webhook) could not be sent: reported in one line, never fatal."""
+    """A notification could not be sent over ``channel`` (email, webhook): one line, never fatal."""
+
+    def __init__(self, message: str, *, channel: str | None = None) -> None:
+        super().__init__(message)
+        self.channel = channel
 
 
 class SiteError(DigestError):
-    """The Jekyll site could not take the post (git refused to commit or push)."""
+    """The Jekyll site at ``path`` could not take the post (git refused to commit or push)."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class DailyBusyError(RunLockedError):

@@ -22,18 +22,20 @@ returns a validated ``Completion``; everything around the HTTP call is ours:
 * **accounting**: ``usage`` of every response is recorded through ``LLMCache.record_call``;
   ``estimate_cost`` prices tokens with ``LLMSettings.prices`` (USD per 1M tokens).
 
-The API key is read from ``env[settings.api_key_env]`` in ``LLMClient.__init__`` and kept only inside
-the private SDK client; it never reaches an attribute that is printed, pickled or saved, and every
-error message is redacted.
+The API key is read from ``env[settings.api_key_env]`` in ``LLMClient.__init__`` (``env`` is
+``Config.environ``, the snapshot config.py took; this module never reads the environment itself) and kept
+only inside the private SDK client; it never reaches an attribute that is printed, pickled or saved, and
+every error message is redacted.
+
+Must not: know about papers, or read the environment. Why over 500 lines: one client and the machinery
+it alone uses (limiter, capabilities, modes, cache key); a split into ``llm/`` (client, limiter,
+capabilities, cache) is the next step when it grows.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import os
-import random
 import re
 import threading
 import time
@@ -44,10 +46,11 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 import openai
 import tenacity
 
-from .config import LLMSettings, check_api_key
+from .config import LLMSettings, check_api_key, read_environment
 from .intents import begin_intent
-from .errors import ConfigError, LLMError, LLMFatalError, redact
-from .politeness import parse_retry_after as parse_retry_after_value
+from .errors import (ConfigError, LLMContextOverflowError, LLMError, LLMFatalError, LLMMalformedError,
+                     LLMRefusalError, LLMTransientError, LLMTruncatedError, redact)
+from .http import backoff_wait, parse_retry_after
 
 __all__ = [
     "Completion",
@@ -69,49 +72,6 @@ MODES = ("json_schema", "json_object", "text")  # structured-output modes, best 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 KEY_PLACEHOLDER = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) accept any key
 CACHE_FORMAT = 1  # bump when the cached response layout changes
-
-
-# ----------------------------------------------------------------------------------------------
-# errors raised by this module (all ``LLMError``; the fatal one is ``errors.LLMFatalError``)
-
-
-class LLMTransientError(LLMError):
-    """A failure worth retrying (429, 5xx, timeout, connection); ``retry_after`` is the server's wish."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.status = status
-
-
-class LLMTruncatedError(LLMTransientError):
-    """The answer stopped at the token limit (``finish_reason == "length"``); ``content`` is the partial answer."""
-
-    def __init__(self, message: str, *, content: str = "") -> None:
-        super().__init__(message)
-        self.content = content
-
-
-class LLMMalformedError(LLMTransientError):
-    """The answer was not the JSON object asked for (or not a chat completion); ``content`` is what came."""
-
-    def __init__(self, message: str, *, content: str = "") -> None:
-        super().__init__(message)
-        self.content = content
-
-
-class LLMRefusalError(LLMError):
-    """The model refused (``message.refusal`` or ``finish_reason == "content_filter"``); not retried."""
-
-
-class LLMContextOverflowError(LLMError):
-    """The prompt did not fit the model's context window; ``window`` is the size the server named (if any).
-
-    Not retried as is: the caller shrinks the paper text and asks once more."""
-
-    def __init__(self, message: str, *, window: int | None = None) -> None:
-        super().__init__(message)
-        self.window = window
 
 
 class AdaptiveLimiter:
@@ -190,6 +150,9 @@ class LLMCache(Protocol):
     def record_call(self, *, day: str, task: str, model: str, prompt_tokens: int, completion_tokens: int,
                     cached: bool, seconds: float) -> None: ...
 
+    # optional (the client looks it up with getattr): a call that got no usable answer
+    # def record_failed_call(self, *, day, task, model, status: str, cause: str, seconds: float) -> None
+
 
 class MemoryCache:
     """A thread-safe in-memory ``LLMCache`` (tests, benchmarks, throw-away runs)."""
@@ -198,6 +161,7 @@ class MemoryCache:
         self._lock = threading.Lock()
         self.entries: dict[str, dict] = {}
         self.calls: list[dict] = []
+        self.failed_calls: list[dict] = []  # HTTP calls without a usable answer (record_failed_call)
 
     def cache_get(self, key: str) -> dict | None:
         with self._lock:
@@ -215,6 +179,12 @@ class MemoryCache:
         with self._lock:
             self.calls.append({"day": day, "task": task, "model": model, "prompt_tokens": prompt_tokens,
                                "completion_tokens": completion_tokens, "cached": cached, "seconds": seconds})
+
+    def record_failed_call(self, *, day: str, task: str, model: str, status: str, cause: str,
+                           seconds: float) -> None:
+        with self._lock:
+            self.failed_calls.append({"day": day, "task": task, "model": model, "status": status,
+                                      "cause": cause, "seconds": seconds})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -285,21 +255,6 @@ def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int,
         table = prices[max(candidates, key=len)]
     return (prompt_tokens * float(table.get("prompt", 0.0))
             + completion_tokens * float(table.get("completion", 0.0))) / 1_000_000
-
-
-def parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from ``retry-after-ms``, ``Retry-After`` (seconds or HTTP-date); ``None`` if absent."""
-    if not headers:
-        return None
-    lower = {str(k).lower(): str(v) for k, v in headers.items()}
-    value = lower.get("retry-after-ms")
-    if value is not None:
-        try:
-            return max(0.0, float(value) / 1000.0)
-        except ValueError:
-            pass
-    when = None if now is None else dt.datetime.fromtimestamp(now, dt.timezone.utc)
-    return parse_retry_after_value(lower.get("retry-after"), now=when)
 
 
 _FENCE_RE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.S)
@@ -407,7 +362,7 @@ class LLMClient:
     unreachable_threshold = 3  # consecutive connection (refused, DNS, TLS) failures that trip it
     shape_retries = 2  # extra tries for truncated / malformed answers (within settings.max_retries)
 
-    def __init__(self, settings: LLMSettings, cache: LLMCache, *, env: Mapping[str, str] = os.environ,
+    def __init__(self, settings: LLMSettings, cache: LLMCache, *, env: Mapping[str, str] | None = None,
                  day: str = "", backoff_initial: float = 1.0, backoff_max: float = 30.0,
                  retry_after_cap: float = 120.0, sleep: Callable[[float], None] = time.sleep,
                  http_client: Any = None) -> None:
@@ -419,6 +374,7 @@ class LLMClient:
         self.backoff_max = backoff_max
         self.retry_after_cap = retry_after_cap
         self._sleep = sleep
+        env = read_environment() if env is None else env  # callers pass Config.environ
         key = env.get(settings.api_key_env) or ""
         check_api_key(settings, env)  # no whitespace or control character: refused before the first call
         if not key and not settings.base_url:
@@ -619,6 +575,14 @@ class LLMClient:
         if self._fatal is not None:
             raise self._fatal
 
+    def _record_failure(self, task: str, model: str, status: str, cause: str, started: float) -> None:
+        """Account for an HTTP call that got no usable answer (the report's usage table shows them):
+        through the cache's optional ``record_failed_call``; the cause redacted and cut short."""
+        record = getattr(self.cache, "record_failed_call", None)
+        if record is not None:
+            record(day=self.day, task=task, model=model, status=status, cause=self._redact(cause)[:200],
+                   seconds=round(time.monotonic() - started, 3))
+
     def _from_cache(self, key: str, task: str, model: str, accept: Callable[[Completion], bool] | None) -> Completion | None:
         response = self.cache.cache_get(key)
         if not response:
@@ -653,14 +617,10 @@ class LLMClient:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         if isinstance(exc, (LLMTruncatedError, LLMMalformedError)):
             return 0.0  # the answer came; asking again needs no backoff
-        n = retry_state.attempt_number
-        backoff = min(self.backoff_max, self.backoff_initial * (2 ** (n - 1)))
-        backoff = backoff * (0.5 + random.random() * 0.5)  # jitter: 50-100 % of the step
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            # the server's wish, plus a little jitter upward (never shorter than asked)
-            return min(self.retry_after_cap, retry_after) + random.random() * min(0.25, 0.1 * retry_after + 0.01)
-        return backoff
+        # jitter: 50-100 % of the backoff step; the server's wish capped, plus a little (never shorter than asked)
+        return backoff_wait(retry_state.attempt_number, initial=self.backoff_initial, maximum=self.backoff_max,
+                            retry_after=getattr(exc, "retry_after", None), retry_after_cap=self.retry_after_cap,
+                            jitter=True)
 
     def _count_retry(self, retry_state: tenacity.RetryCallState) -> None:
         with self._lock:
@@ -782,6 +742,10 @@ class LLMClient:
                        state: _CallState) -> dict[str, Any]:
         with self._lock:
             quirks = self._quirks.get((self.base_url, model), frozenset())
+            known = self._modes.get((self.base_url, model), 0)
+        if schema is not None and MODES.index(state.mode) < known:
+            # another request found the mode refused while this one waited for a slot: don't ask again
+            state.mode = MODES[known]
         request: dict[str, Any] = {"model": model}
         if "no_temperature" not in quirks:
             request["temperature"] = self.settings.temperature
@@ -813,20 +777,26 @@ class LLMClient:
                 response = self._openai.chat.completions.create(**request, timeout=self.settings.timeout_seconds)
             except openai.APIStatusError as exc:
                 state.seconds += time.monotonic() - started
+                self._record_failure(task, model, f"HTTP {exc.status_code}", str(exc.message), started)
                 self._handle_status_error(exc, state, schema, model)
                 raise AssertionError("unreachable")  # pragma: no cover
             except openai.APITimeoutError:
                 state.seconds += time.monotonic() - started
+                self._record_failure(task, model, "timeout",
+                                     f"no answer within {self.settings.timeout_seconds:g} s", started)
                 self.limiter.overload()  # the server is slower than we ask of it: fewer at once
                 with self._lock:
                     self._stats["timeouts"] += 1
                 raise LLMTransientError(f"request timed out after {self.settings.timeout_seconds:g} s") from None
             except openai.APIConnectionError as exc:
                 state.seconds += time.monotonic() - started
+                self._record_failure(task, model, "unreachable", f"connection error: {exc.__class__.__name__}", started)
                 self._count_unreachable(exc)
                 raise LLMTransientError(self._redact(f"connection error: {exc.__class__.__name__}")) from None
             except (openai.APIResponseValidationError, ValueError, TypeError) as exc:
                 state.seconds += time.monotonic() - started
+                self._record_failure(task, model, "bad response", f"unreadable response: {exc.__class__.__name__}",
+                                     started)
                 state.shape_failures += 1
                 raise LLMMalformedError(f"unreadable response: {exc.__class__.__name__}") from None
         seconds = time.monotonic() - started

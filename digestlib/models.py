@@ -92,6 +92,23 @@ class ResultStatus(str, Enum):
     FAILED = "failed"  # gave up after retries; shown with a clean note
 
 
+class PendingReason(str, Enum):
+    """Why a task is PENDING (stored as ``content["reason"]``; render.py picks the words readers see)."""
+
+    FULLTEXT = "fulltext"  # the PDF is not out yet
+    LLM = "llm"  # not tried yet
+    QUOTA = "quota"  # the provider refused the key or the quota: calls stopped
+    BUDGET = "budget"  # the day's LLM budget is spent
+
+
+class FailureCause(str, Enum):
+    """Why a task FAILED (stored as ``content["cause"]``; render.py picks the words readers see)."""
+
+    VALIDATION = "validation"  # an answer came, and it was not one we can publish
+    UNREACHABLE = "unreachable"  # the provider could not be reached
+    PROVIDER = "provider"  # the provider answered with an error
+
+
 class ReviewStatus(str, Enum):
     """A reviewer's decision on one paper of one post (the words users read are chosen in review/)."""
 

@@ -6,7 +6,7 @@ failed or incomplete run (when ``notify.events`` asks for it) the same message s
 
 Rules:
 
-* Credentials come from the environment only: the SMTP user and password from the variables named by
+* Credentials come from the environment only (the ``env`` mapping given: ``Config.environ``): the SMTP user and password from the variables named by
   ``notify.smtp_username_env`` / ``smtp_password_env``, the webhook URL (Slack and Telegram URLs carry a
   token) from ``notify.webhook_url_env``. Their values are registered for redaction before anything runs.
 * STARTTLS is used whenever the server offers it (``smtp_starttls: auto``), demanded with ``required``;
@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
-import os
 import smtplib
 import socket
 import ssl
@@ -104,7 +103,7 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def send_email(settings: NotifySettings, news: DayNews, env: Mapping[str, str] = os.environ) -> None:
+def send_email(settings: NotifySettings, news: DayNews, env: Mapping[str, str]) -> None:
     """One message to ``notify.email_to`` through ``notify.smtp_host``; raises NotifyError on any failure."""
     subject, body = message(news)
     msg = EmailMessage()
@@ -171,7 +170,7 @@ def webhook_payload(kind: str, news: DayNews, *, telegram_chat_id: str | None = 
     }
 
 
-def send_webhook(settings: NotifySettings, news: DayNews, env: Mapping[str, str] = os.environ,
+def send_webhook(settings: NotifySettings, news: DayNews, env: Mapping[str, str],
                  *, transport: httpx.BaseTransport | None = None) -> None:
     """One POST to the URL held by ``notify.webhook_url_env``; raises NotifyError on any failure."""
     url = env.get(settings.webhook_url_env) or ""
@@ -213,7 +212,7 @@ def _register_secrets(settings: NotifySettings) -> None:
         register_secret_env(name)
 
 
-def channels(settings: NotifySettings, env: Mapping[str, str] = os.environ) -> list[str]:
+def channels(settings: NotifySettings, env: Mapping[str, str]) -> list[str]:
     """The configured channels: ``email`` when recipients and a host are set, ``webhook`` when its URL is."""
     out = []
     if settings.email_to and settings.smtp_host:
@@ -223,7 +222,7 @@ def channels(settings: NotifySettings, env: Mapping[str, str] = os.environ) -> l
     return out
 
 
-def send_all(settings: NotifySettings, news: DayNews, *, env: Mapping[str, str] = os.environ,
+def send_all(settings: NotifySettings, news: DayNews, *, env: Mapping[str, str],
              report: Callable[[str], None] | None = None) -> list[Outcome]:
     """Send ``news`` on every configured channel, once each, if ``news.event`` is among ``notify.events``.
 
@@ -285,9 +284,11 @@ def _day_cost(cfg: Any) -> float | None:
 
 
 def notify_day(cfg: Any, event: str, *, detail: str = "", day: Any = None,
-               env: Mapping[str, str] = os.environ) -> list[Outcome]:
+               env: Mapping[str, str] | None = None) -> list[Outcome]:
     """The CLI's hook (after publish, a failed or an incomplete run): send if ``notify.events`` asks for
-    ``event``. Never raises; a failure is one line on stderr."""
+    ``event``. Never raises; a failure is one line on stderr. ``env`` defaults to ``cfg.environ`` (the
+    snapshot config.py took: this module never reads the environment itself)."""
+    env = cfg.environ if env is None else env
     settings = getattr(cfg, "notify", None)
     if settings is None or event not in settings.events or not channels(settings, env):
         return []

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 from .errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_TASKS_FAILED
-from .models import ResultStatus
+from .models import PendingReason, ResultStatus
 
 if "ipykernel" in sys.modules:
     # In the notebook's kernel: when papermill shuts the kernel down right after an error (the breaker),
@@ -86,9 +86,9 @@ def compute_outcome(store: Any, date: dt.date, *, since: str, prices: Mapping[st
         interpreted += it is not None and it.status is ResultStatus.DONE
         if ResultStatus.FAILED in statuses:
             failed += 1
-        elif it is not None and it.status is ResultStatus.PENDING and it.content.get("reason") == "fulltext":
+        elif it is not None and it.status is ResultStatus.PENDING and it.content.get("reason") == PendingReason.FULLTEXT:
             pending_pdf += 1
-        elif any(r is not None and r.status is ResultStatus.PENDING and r.content.get("reason") == "budget"
+        elif any(r is not None and r.status is ResultStatus.PENDING and r.content.get("reason") == PendingReason.BUDGET
                  for r in (tr, it)):
             budget_pending += 1
         elif ResultStatus.PENDING in statuses:

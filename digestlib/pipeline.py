@@ -24,8 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from tqdm import tqdm  # text bars: relayed to the terminal by papermill, dropped from the report
 
-from . import calendar, intake, render
-from .arxiv_source import ArxivSource, make_transport
+from . import calendar, render
 from .bibtex import bib_name
 from .budget import Budget
 from .interests import by_relevance, most_relevant, score_paper
@@ -34,8 +33,9 @@ from .errors import DigestError, LLMUnavailableError, UsageError
 from .fulltext import DownloadResult, FulltextFetcher, budgeted_text, count_tokens
 from .intents import interrupted_note
 from .llm import LLMClient
-from .models import DayDigest, FullText, Paper, PaperEntry, ResultStatus, ReviewStatus, TextStatus
+from .models import DayDigest, FullText, Paper, PaperEntry, PendingReason, ResultStatus, ReviewStatus, TextStatus
 from .outcome import RunOutcome, compute_outcome, run_started
+from .source import ArxivSource, intake, make_transport
 from .store import Store
 from .tasks import (
     interpret_paper,
@@ -155,7 +155,7 @@ def load_announcement(cfg: Config, store: Store, notes: RunNotes | None = None) 
                 notes.add(note)
         return kept
     with ArxivSource(cfg.arxiv, cfg.categories, replay_dir=cfg.replay_dir) as source:
-        announcement = source.fetch_announcement(cfg.date)
+        announcement = source.fetch_announcement(cfg.date, now=cfg.now)
     # Validated and normalised before anything is stored: one bad entry is skipped with a note, never the day.
     papers, skipped = intake.normalise_papers(announcement.papers)
     for note in skipped:
@@ -175,7 +175,7 @@ class _DayWorker:
     def __init__(self, cfg: Config, store: Store, notes: RunNotes) -> None:
         self.cfg, self.store, self.notes = cfg, store, notes
         self.glossary = load_glossary(cfg.glossary_file) if cfg.glossary_file else {}
-        self.client = LLMClient(cfg.llm, store, day=cfg.date.isoformat()) if cfg.llm.configured else None
+        self.client = LLMClient(cfg.llm, store, env=cfg.environ, day=cfg.date.isoformat()) if cfg.llm.configured else None
         # llm.max_cost_per_day / max_tokens_per_day: consulted before each LLM task (budget.py)
         self.budget = Budget(cfg.llm, store, cfg.date.isoformat()) if self.client is not None else None
         self.abstract_only: set[tuple[str, int]] = set()  # fulltext.top_n: papers interpreted from the abstract
@@ -195,7 +195,7 @@ class _DayWorker:
         if record and record.fulltext.status is not TextStatus.PENDING:
             return record.fulltext
         text = fetcher.complete(paper, download if download is not None else fetcher.download(paper))
-        now = calendar.now()
+        now = self.cfg.now  # the run's clock, read once by config (DIGEST_NOW fakes it)
         self.store.save_fulltext(text, at=now)
         if text.status is TextStatus.PENDING:
             first = record.first_attempt_at if record else now
@@ -232,7 +232,7 @@ class _DayWorker:
     def interpret(self, paper: Paper, text: FullText) -> None:
         if text.status is TextStatus.PENDING:
             self.store.save_result(paper.arxiv_id, paper.version, INTERPRET, ResultStatus.PENDING,
-                                   content={"reason": "fulltext"}, detail=text.detail)
+                                   content={"reason": PendingReason.FULLTEXT}, detail=text.detail)
             return
         if text.status is TextStatus.OK:
             paper_text = budgeted_text(text, self.client.text_budget_tokens() if self.client
@@ -280,7 +280,7 @@ class _DayWorker:
         ticket = budget.reserve(task, count_tokens(text))
         if ticket is None:
             self.store.save_result(paper.arxiv_id, paper.version, task, ResultStatus.PENDING,
-                                   content={"reason": "budget", **({"text": paper.abstract} if task == TRANSLATE else {})},
+                                   content={"reason": PendingReason.BUDGET, **({"text": paper.abstract} if task == TRANSLATE else {})},
                                    detail=f"not called: {budget.stopped_reason}")
             self.notes.add(f"stopped calling the LLM: {budget.stopped_reason}; the rest stays pending "
                            "(run the date again with a larger budget)")
@@ -297,8 +297,8 @@ class _DayWorker:
         fatal = self.client.fatal_error if self.client else None
         if fatal is not None:
             self.notes.add(f"stopped calling the LLM ({fatal}); the remaining papers stay pending for the next run")
-            return {"reason": "quota"}
-        return {"reason": "llm"}
+            return {"reason": PendingReason.QUOTA}
+        return {"reason": PendingReason.LLM}
 
     # -- both stages, pipelined --------------------------------------------------------------------
     def process(self, papers: list[Paper], *, label: str) -> None:

@@ -65,7 +65,7 @@ def publish_day(cfg: Config, site: Path | None = None, *, push: bool = False, wa
     """Check the gate under the run lock, then write the post, the report and the site's copy (committed
     when the site is a git repository, pushed when asked: ``site.write_post``).
     Returns the site's post when a site is given, else the post in ``<out>/<date>/``."""
-    from .cli import run_lock
+    from .locks import run_lock
     from .report import write_report
     from .site import write_post
 

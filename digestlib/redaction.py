@@ -5,7 +5,9 @@ Three kinds of secret are removed: the configured API key (the value of every se
 variable, including the one named by ``llm.api_key_env``), any *key-shaped* token (``sk-...``, a
 ``Bearer`` token) even when it is not ours (a model may echo some other key it saw), and the
 credentials of a URL (``https://user:pass@host`` -> ``https://***@host``), e.g. in ``OPENAI_BASE_URL``.
-This module imports nothing from the project so that every other module can use it.
+This module imports nothing from the project at import time, so that every other module can use it;
+the secrets' current values come from ``config.secret_env_value`` (config.py is the one reader of the
+environment), looked up when a text is redacted.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ MASK = "***"
 # Names of environment variables whose values are secrets and must never be written anywhere.
 SECRET_ENV_VARS: list[str] = ["OPENAI_API_KEY", "DIGEST_API_KEY", "DIGEST_TRANSLATE_API_KEY",
                               "DIGEST_INTERPRET_API_KEY"]
-_extra_secrets: set[str] = set()
 _lock = threading.Lock()
 
 # sk-..., sk-proj-..., pk-/rk- keys of OpenAI-like providers: 16+ token characters after the prefix.
@@ -37,15 +38,10 @@ def register_secret_env(name: str | None) -> None:
             SECRET_ENV_VARS.append(name)
 
 
-def register_secret(value: str | None) -> None:
-    """Treat ``value`` as a secret (a key read from somewhere else than the usual variables)."""
-    if value and len(value) >= 4:
-        with _lock:
-            _extra_secrets.add(value)
-
-
 def _secrets() -> list[str]:
-    values = {os.environ.get(name) or "" for name in SECRET_ENV_VARS} | set(_extra_secrets)
+    from .config import secret_env_value  # late: config imports this module
+
+    values = {secret_env_value(name) or "" for name in SECRET_ENV_VARS}
     found: set[str] = set()
     for value in values:
         for variant in (value, value.strip()):  # a key with a stray "\r" is still the key

@@ -1,4 +1,4 @@
-"""The post in the seed's layout, and the escaping that keeps paper and LLM text inert.
+"""The post in the seed's layout, and the words readers see for each status.
 
 Layout (see ``/work/shared/seed/2026-01-22-arxiv-daily.md``)::
 
@@ -9,24 +9,16 @@ Layout (see ``/work/shared/seed/2026-01-22-arxiv-daily.md``)::
 
 ``render_post(day) == front_matter(day) + "".join(render_chunks(day))``.
 
-Escaping (issue 6). Jekyll runs Liquid over the post, then kramdown (GFM input) over the result, and
-JupyterLab / the HTML report render the same chunks with a CommonMark renderer. Two kinds of field:
+Escaping lives in markup.py (:func:`~digestlib.markup.escape_text` for plain fields,
+:func:`~digestlib.markup.escape_markdown` for Markdown fields, after
+:func:`~digestlib.markup.restrict_links`); this module decides which field gets which.
 
-* **plain text** (title, authors, categories, update titles, notes' details): :func:`escape_text`
-  collapses white space, entity-encodes ``& < >``, backslash-escapes every Markdown-active character
-  (``\\ ` * _ [ ] # | $ ! ~``) and entity-encodes a ``{`` that would open Liquid (``{{``, ``{%``) or a
-  kramdown extension / attribute list (``{:``). It is reversed exactly by :func:`unescape_text`.
-* **Markdown** (``abstract_zh``, ``details_md``): :func:`sanitize_markdown` keeps emphasis, lists and
-  ``http(s)`` links but makes everything else inert: ``& < >`` (unless already an entity) become
-  entities so no HTML element can be created; ``{`` before ``{ % :`` becomes ``&#123;`` (inside code
-  spans, where entities would show, ``{{``/``{%`` become the Liquid string literals ``{{ "{{" }}`` /
-  ``{{ "{%" }}``, which Jekyll prints verbatim); ``$`` is escaped (no kramdown ``$$`` math); ``[`` that
-  does not open an ``[text](http(s)://...)`` link is escaped (no ``javascript:`` links, reference
-  definitions, footnotes or abbreviations); images become links; ``|`` is escaped except on lines that
-  start with a pipe (tables); lines that would be headings (``#``), setext underlines or rules
-  (``---``, ``===``, ``***``), code fences (an unbalanced fence would swallow the following papers)
-  or definition lists (``: ``) get a leading backslash. It is idempotent, so a parsed post renders
-  back unchanged, and text without these characters passes through untouched (the seed round trip).
+Statuses arrive as ``models.ResultStatus`` / ``PendingReason`` / ``FailureCause``; the Chinese words
+readers see for them are chosen here (and in review/), nowhere else.
+
+Owns: the post's layout, labels and notes, the notebook display of the post, and the mapping from stored
+task results to a ``PaperEntry`` (:func:`entry_from_results`). Must not: fetch anything, read the store,
+or read a post back (no library code does; tests/postparse.py parses posts for the tests).
 
 No ``{% raw %}`` is used anywhere: a raw block spanning the excerpt separator makes Jekyll warn, and a
 literal ``{% endraw %}`` in the text would end it early.
@@ -40,20 +32,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
-from zoneinfo import ZoneInfo
 
 from .errors import RenderError
-from .linkguard import restrict_links
+from .markup import escape_markdown, escape_text, restrict_links
+from .source.ids import is_arxiv_id
 from .models import (
-    AnnounceType,
     DayDigest,
+    FailureCause,
     Interpretation,
     Paper,
     PaperEntry,
+    PendingReason,
     ResultStatus,
-    Window,
 )
 
 __all__ = [
@@ -61,10 +52,6 @@ __all__ = [
     "EMPTY_DAY_NOTE",
     "EXTRACTIVE_LABEL",
     "UNTRANSLATED_LABEL",
-    "ParsedPaper",
-    "ParsedPost",
-    "ParsedUpdate",
-    "digest_from_parsed",
     "display_post",
     "display_post_text",
     "escape_text",
@@ -73,16 +60,13 @@ __all__ = [
     "front_matter",
     "interpretation_markdown",
     "offline_note",
-    "parse_post",
     "pending_note",
     "post_outputs",
     "post_title",
     "render_chunks",
     "render_no_announcement",
     "render_post",
-    "sanitize_markdown",
     "split_front_matter",
-    "unescape_text",
     "untranslated_abstract",
 ]
 
@@ -97,10 +81,10 @@ ABSTRACT_BY_CHOICE_LABEL = "（本解读仅依据摘要生成：全文解读只�
 EMPTY_DAY_NOTE = "本日无新论文。"
 
 _PENDING_NOTES = {
-    "fulltext": "（全文尚未发布，解读将在 PDF 可用后补全。）",
-    "llm": "（解读尚未生成，将在下次运行时补全。）",
-    "quota": "（LLM 服务暂不可用（认证或额度问题），解读将在下次运行时补全。）",
-    "budget": "（已达本日 LLM 预算，解读将在预算允许的下次运行时补全。）",
+    PendingReason.FULLTEXT: "（全文尚未发布，解读将在 PDF 可用后补全。）",
+    PendingReason.LLM: "（解读尚未生成，将在下次运行时补全。）",
+    PendingReason.QUOTA: "（LLM 服务暂不可用（认证或额度问题），解读将在下次运行时补全。）",
+    PendingReason.BUDGET: "（已达本日 LLM 预算，解读将在预算允许的下次运行时补全。）",
 }
 _OFFLINE_NOTES = {
     "interpretation": "（未配置 LLM 端点，暂无详细解读。）",
@@ -110,7 +94,7 @@ _FAILED_NOTE = "（详细解读生成失败，将在下次运行时重试。）"
 _FAILED_NOTE_DETAIL = "（详细解读生成失败：{detail}。将在下次运行时重试。）"
 _MISSING_ABSTRACT = "（暂无摘要。）"
 _MISSING_DETAILS = "（暂无详细解读。）"
-_UNKNOWN_AUTHORS = "（作者未知）"
+UNKNOWN_AUTHORS = "（作者未知）"
 
 # Text that looks like a raw exception / traceback / URL must never reach a post.
 _EXCEPTION_LIKE = re.compile(
@@ -118,12 +102,12 @@ _EXCEPTION_LIKE = re.compile(
 )
 
 
-def pending_note(reason: str = "fulltext") -> str:
+def pending_note(reason: str = PendingReason.FULLTEXT) -> str:
     """The 详细解读 placeholder while a paper waits: ``fulltext`` (PDF not out yet), ``llm``, ``quota``."""
     try:
         return _PENDING_NOTES[reason]
     except KeyError:
-        raise ValueError(f"unknown pending reason {reason!r}; one of {sorted(_PENDING_NOTES)}") from None
+        raise ValueError(f"unknown pending reason {reason!r}; one of {sorted(r.value for r in PendingReason)}") from None
 
 
 def offline_note(what: str = "interpretation") -> str:
@@ -181,206 +165,8 @@ def interpretation_markdown(interp: Interpretation, *, abstract_only: bool = Fal
 
 
 # --------------------------------------------------------------------------------------------------
-# Escaping
-
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
-_PLAIN_SPECIAL = set("\\`*_[]#|$!~")
-_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-LIQUID_OPEN_BRACE = "&#123;"
-
-
-def escape_text(text: str) -> str:
-    """Plain text -> inline Markdown that shows exactly this text in Jekyll (Liquid + kramdown) and
-    in Jupyter. White space (including newlines) is collapsed to single spaces."""
-    text = _CONTROL_CHARS.sub(" ", str(text))
-    text = " ".join(text.split())
-    out: list[str] = []
-    n = len(text)
-    for i, ch in enumerate(text):
-        if ch in _PLAIN_SPECIAL:
-            out.append("\\" + ch)
-        elif ch == "&":
-            out.append("&amp;")
-        elif ch == "<":
-            out.append("&lt;")
-        elif ch == ">":
-            out.append("&gt;")
-        elif ch == "{" and i + 1 < n and text[i + 1] in "{%:":
-            out.append(LIQUID_OPEN_BRACE)
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def unescape_text(text: str) -> str:
-    """Inverse of :func:`escape_text` (for parsing a post back)."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\\" and i + 1 < n and text[i + 1] in _PLAIN_SPECIAL:
-            out.append(text[i + 1])
-            i += 2
-            continue
-        if ch == "&":
-            for entity, char in (("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"), (LIQUID_OPEN_BRACE, "{")):
-                if text.startswith(entity, i):
-                    out.append(char)
-                    i += len(entity)
-                    break
-            else:
-                out.append(ch)
-                i += 1
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-def _escaped(text: str, i: int) -> bool:
-    """True when ``text[i]`` is preceded by an odd number of backslashes (already escaped)."""
-    k = i - 1
-    while k >= 0 and text[k] == "\\":
-        k -= 1
-    return (i - 1 - k) % 2 == 1
-
-
-# Inline code spans (backtick runs). Approximate on purpose: a mismatch with kramdown only changes
-# how a brace or dollar looks, never safety (HTML is entity-encoded everywhere).
-_CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
-_LIQUID_LITERAL = re.compile(r'\{\{ "\{[{%]" \}\}|\{[{%]')
-_LIQUID_LITERALS = ('{{ "{{" }}', '{{ "{%" }}')
-# Only well-formed http(s) links survive; the URL may not hold braces, pipes, quotes or brackets.
-_LINK = re.compile(r"\[([^\[\]\n]*)\]\((https?://[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+)\)", re.IGNORECASE)
-
-
-def _sanitize_code(segment: str) -> str:
-    """Inside a code span: HTML entities (safety first) and Liquid string literals for ``{{``/``{%``."""
-    segment = _escape_html(segment)
-
-    def repl(m: re.Match[str]) -> str:
-        tok = m.group(0)
-        return tok if len(tok) > 2 else '{{ "' + tok + '" }}'
-
-    return _LIQUID_LITERAL.sub(repl, segment)
-
-
-def _escape_html(text: str) -> str:
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "&":
-            m = _ENTITY.match(text, i)
-            if m:
-                out.append(m.group(0))
-                i = m.end()
-                continue
-            out.append("&amp;")
-        elif ch == "<":
-            out.append("&lt;")
-        elif ch == ">":
-            out.append("&gt;")
-        else:
-            out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-def _sanitize_prose(segment: str) -> str:
-    """Outside code spans: HTML, Liquid/kramdown braces, dollars, brackets, images, pipes."""
-    segment = _escape_html(segment)
-    links = {m.start(): m for m in _LINK.finditer(segment)}
-    out: list[str] = []
-    i, n = 0, len(segment)
-    while i < n:
-        ch = segment[i]
-        if ch == "{" and segment.startswith(_LIQUID_LITERALS, i):
-            out.append(segment[i : i + 10])  # already a Liquid string literal: inert, keep it
-            i += 10
-            continue
-        if ch == "{" and i + 1 < n and segment[i + 1] in "{%:":
-            out.append(LIQUID_OPEN_BRACE)
-        elif ch == "$" and not _escaped(segment, i):
-            out.append("\\$")
-        elif ch == "!" and i + 1 < n and segment[i + 1] == "[" and not _escaped(segment, i):
-            out.append("\\!")  # an image would load a remote resource: show a link instead
-        elif ch == "[" and not _escaped(segment, i):
-            m = links.get(i)
-            if m is not None:
-                out.append(f"[{_sanitize_prose(m.group(1))}]({m.group(2)})")  # keep a well-formed http(s) link
-                i = m.end()
-                continue
-            out.append("\\[")
-        else:
-            out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-_LIST_PREFIX = r"^((?:[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+)*[ \t]*)"
-_HEADING_LINE = re.compile(_LIST_PREFIX + r"(#)")
-# A code fence could open in one field and close in another, swallowing the <details> structure
-# between them: fences never survive. A leading ": " would start a kramdown definition list.
-_FENCE_LINE = re.compile(_LIST_PREFIX + r"(`{3,}|~{3,})")
-_DEFLIST_LINE = re.compile(_LIST_PREFIX + r"(:)(?=[ \t]|$)")
-
-
-def _escape_fences(text: str) -> str:
-    """Runs before code-span detection, so a second pass detects the same spans (idempotence)."""
-    lines = text.split("\n")
-    for k, line in enumerate(lines):
-        m = _FENCE_LINE.match(line)
-        if m:
-            lines[k] = line[: m.start(2)] + "\\" + line[m.start(2):]
-    return "\n".join(lines)
-_RULE_LINE = re.compile(r"^([ \t]*)(?:(-[ \t]*)+|(=[ \t]*)+|(\*[ \t]*){3,}|(_[ \t]*){3,})$")
-_TABLE_LINE = re.compile(r"^[ \t]*\|")
-
-
-def _sanitize_lines(text: str) -> str:
-    lines = text.split("\n")
-    for k, line in enumerate(lines):
-        m = _RULE_LINE.match(line)
-        if m and line.strip():
-            lines[k] = m.group(1) + "\\" + line[len(m.group(1)):]
-            continue
-        m = _DEFLIST_LINE.match(line)
-        if m:
-            lines[k] = line[: m.start(2)] + "\\" + line[m.start(2):]
-            line = lines[k]
-        m = _HEADING_LINE.match(line)
-        if m:
-            lines[k] = line[: m.start(2)] + "\\" + line[m.start(2):]
-            line = lines[k]
-        if "|" in line and not _TABLE_LINE.match(line):
-            lines[k] = "".join(
-                "\\|" if ch == "|" and not _escaped(line, i) else ch for i, ch in enumerate(line)
-            )
-    return "\n".join(lines)
-
-
-def sanitize_markdown(text: str) -> str:
-    """Markdown from papers or the LLM -> Markdown that cannot inject HTML, Liquid, kramdown extensions,
-    non-http links or page structure. Idempotent; text without special characters is unchanged."""
-    text = _CONTROL_CHARS.sub(" ", str(text).replace("\r\n", "\n").replace("\r", "\n"))
-    text = _escape_fences(text)
-    out: list[str] = []
-    pos = 0
-    for m in _CODE_SPAN.finditer(text):
-        if "\n\n" in m.group(0):
-            continue  # code spans never cross a blank line
-        out.append(_sanitize_prose(text[pos : m.start()]))
-        out.append(m.group(1) + _sanitize_code(m.group(2)) + m.group(1))
-        pos = m.end()
-    out.append(_sanitize_prose(text[pos:]))
-    return _sanitize_lines("".join(out))
-
-
-# --------------------------------------------------------------------------------------------------
 # Rendering
 
-_ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})$")
 _CATEGORY = re.compile(r"^[A-Za-z][A-Za-z0-9.-]*$")
 _HHMM = "%Y-%m-%d %H:%M"
 
@@ -410,11 +196,22 @@ def front_matter(day: DayDigest) -> str:
     return _front_matter(day.date, day.categories, day.title, day.tags)
 
 
+def header_holds(day: DayDigest) -> str:
+    """What the header says the post holds, truly: 中文译文 only when every abstract shown is translated
+    (the seed's words); 英文原文 when none is (offline, or every translation failed); else how many are not."""
+    untranslated = sum(1 for e in day.entries if e.translation_status is not ResultStatus.DONE)
+    if not untranslated:
+        return "中文译文"
+    if untranslated == len(day.entries):
+        return "（摘要未翻译，为英文原文）"
+    return f"中文译文（其中 {untranslated} 篇摘要未翻译，为英文原文）"
+
+
 def _header(day: DayDigest) -> str:
     w = day.window
     label, zone = escape_text(w.tz_label), escape_text(w.tz_name_zh)
     return (
-        f"以下为 {day.date.isoformat()}（{label}，{zone}）窗口内更新的论文中文译文：\n"
+        f"以下为 {day.date.isoformat()}（{label}，{zone}）窗口内更新的论文{header_holds(day)}：\n"
         f"- 时间窗口（锚点 {escape_text(w.anchor)} {label}）：{w.start.strftime(_HHMM)} — {w.end.strftime(_HHMM)}\n"
         f"- 抓取总数：{int(day.fetched_count)} 篇 | 本页显示：{day.shown_count} 篇（去重/过滤后）\n"
         + (f"- {BIB_LABEL}：[{escape_text(day.bib_href)}]({_bib_target(day.bib_href)})\n" if day.bib_href else "")
@@ -441,7 +238,7 @@ def _mark_line(entry: PaperEntry) -> str:
 
 
 def _paper_urls(paper: Paper) -> tuple[str, str]:
-    if not _ARXIV_ID.match(paper.arxiv_id) or int(paper.version) < 1:
+    if not is_arxiv_id(paper.arxiv_id) or int(paper.version) < 1:
         raise RenderError(f"invalid arXiv id {paper.arxiv_id!r} v{paper.version!r}: cannot link it")
     return paper.abs_url, paper.pdf_url
 
@@ -449,11 +246,11 @@ def _paper_urls(paper: Paper) -> tuple[str, str]:
 def _paper_block(entry: PaperEntry) -> str:
     paper = entry.paper
     abs_url, pdf_url = _paper_urls(paper)
-    authors = ", ".join(a for a in (escape_text(x) for x in paper.authors) if a) or _UNKNOWN_AUTHORS
+    authors = ", ".join(a for a in (escape_text(x) for x in paper.authors) if a) or UNKNOWN_AUTHORS
     categories = ", ".join(escape_text(c) for c in paper.categories)
-    # links only to the paper's own arXiv pages (linkguard); anything else becomes plain text
-    abstract = _strip_block(sanitize_markdown(restrict_links(entry.abstract_zh, paper))) or _MISSING_ABSTRACT
-    details = _strip_block(sanitize_markdown(restrict_links(entry.details_md, paper))) or _MISSING_DETAILS
+    # links only to the paper's own arXiv pages (markup.restrict_links); anything else becomes plain text
+    abstract = _strip_block(escape_markdown(restrict_links(entry.abstract_zh, paper))) or _MISSING_ABSTRACT
+    details = _strip_block(escape_markdown(restrict_links(entry.details_md, paper))) or _MISSING_DETAILS
     title = escape_text(paper.title) or escape_text(paper.versioned_id)
     return (
         f"## {title}\n"
@@ -479,12 +276,12 @@ def _paper_block(entry: PaperEntry) -> str:
     )
 
 
-_UPDATES_HEADING = "## 更新"
-_UPDATES_INTRO = "以下论文在本窗口内发布了新版本（仅列出，不重复解读）："
+UPDATES_HEADING = "## 更新"
+UPDATES_INTRO = "以下论文在本窗口内发布了新版本（仅列出，不重复解读）："
 
 
 def _updates_block(updates: Sequence[PaperEntry]) -> str:
-    lines = [_UPDATES_HEADING, "", _UPDATES_INTRO, ""]
+    lines = [UPDATES_HEADING, "", UPDATES_INTRO, ""]
     for entry in updates:
         paper = entry.paper
         abs_url, _ = _paper_urls(paper)
@@ -567,272 +364,23 @@ def split_front_matter(post: str) -> tuple[str, str]:
     return m.group(0), post[m.end():]
 
 
+DRAFT_LINE = "published: false  # a draft, not reviewed: `digest publish --date {date}` writes the post"
+
+
+def draft_post(post: str, date: dt.date) -> str:
+    """The run's own post, marked as a draft until ``digest publish``: one last front-matter line
+    ``published: false`` (Jekyll does not build such a post, should it be copied into a site by hand)
+    with a comment naming the command that writes the reviewed post. Nothing else changes, so the
+    published post is this text without that line."""
+    fm, body = split_front_matter(post)
+    closing = fm.rindex("---\n")
+    return fm[:closing] + DRAFT_LINE.format(date=date.isoformat()) + "\n" + fm[closing:] + body
+
+
 def display_post_text(post: str, date: dt.date) -> None:
     """Display an already rendered post (e.g. :func:`render_no_announcement`) as one post chunk."""
     fm, body = split_front_matter(post)
     _display(_bundles([body], fm, date))
-
-
-# --------------------------------------------------------------------------------------------------
-# Parsing a post back
-
-
-@dataclass(frozen=True)
-class ParsedPaper:
-    title: str  # unescaped plain text
-    authors: tuple[str, ...]
-    categories: tuple[str, ...]
-    versioned_id: str
-    arxiv_id: str
-    version: int
-    abstract_zh: str  # Markdown as in the post
-    details_md: str  # Markdown as in the post
-    interest_terms: tuple[str, ...] = ()  # the ★ mark's terms, unescaped
-
-
-@dataclass(frozen=True)
-class ParsedUpdate:
-    title: str
-    versioned_id: str
-    arxiv_id: str
-    version: int
-
-
-@dataclass(frozen=True)
-class ParsedPost:
-    date: dt.date
-    layout: str
-    title: str
-    categories: tuple[str, ...]
-    tz_label: str
-    tz_name_zh: str
-    anchor: str
-    window_start: dt.datetime  # naive, as written (in the anchor's zone)
-    window_end: dt.datetime
-    fetched_count: int
-    shown_count: int
-    papers: tuple[ParsedPaper, ...]
-    updates: tuple[ParsedUpdate, ...] = ()
-    bib_href: str | None = None  # the header's BibTeX link, when there is one
-
-
-_FM_LINES = re.compile(
-    r'\A---\nlayout: (?P<layout>[^\n]*)\ntitle: "(?P<title>arXiv Daily – (?P<date>\d{4}-\d{2}-\d{2}))"\n'
-    r"tags: \[arxiv(?P<tags>(?:, [^,\]\n]+)*)\]\n---\n\n"
-)
-_HEADER = re.compile(
-    r"以下为 (?P<date>\d{4}-\d{2}-\d{2})（(?P<label>[^，\n]*)，(?P<zone>[^）\n]*)）窗口内更新的论文中文译文：\n"
-    r"- 时间窗口（锚点 (?P<anchor>[^ \n]+) (?P=label)）：(?P<start>\d{4}-\d{2}-\d{2} \d{2}:\d{2}) — "
-    r"(?P<end>\d{4}-\d{2}-\d{2} \d{2}:\d{2})\n"
-    r"- 抓取总数：(?P<fetched>\d+) 篇 \| 本页显示：(?P<shown>\d+) 篇（去重/过滤后）\n"
-    r"(?:- BibTeX 引用：\[[^\]\n]*\]\((?P<bib>[^)\n]+)\)\n)?"
-)
-_PAPER = re.compile(
-    r"## (?P<title>[^\n]*)\n"
-    r"- \*\*Authors\*\*: (?P<authors>[^\n]*)\n"
-    r"- \*\*Categories\*\*: (?P<cats>[^\n]*)\n"
-    r"(?:- \*\*★ 关注\*\*: (?P<mark>[^\n]*)\n)?"
-    r"- \*\*arXiv\*\*: \[https://arxiv\.org/abs/(?P<vid>[^\]\n]+)\]\(https://arxiv\.org/abs/(?P=vid)\)\n"
-    r"- \*\*PDF\*\*: \[https://arxiv\.org/pdf/(?P=vid)\]\(https://arxiv\.org/pdf/(?P=vid)\)\n"
-    r"\n"
-    r"(?P<abstract>.*?)\n"
-    r"\n"
-    r"<details>\n<summary>详细解读</summary>\n\n<div markdown=\"1\">\n\n"
-    r"(?P<details>.*?)\n"
-    r"</div>\n\n</details>\n\n---\n",
-    re.DOTALL,
-)
-_UPDATE_LINE = re.compile(
-    r"- (?P<title>.*)（\[(?P<vid>[^\]\n]+)\]\(https://arxiv\.org/abs/(?P=vid)\)，第 (?P<n>\d+) 版）"
-)
-_VID = re.compile(r"^(?P<id>.+)v(?P<v>[1-9]\d*)$")
-
-# Reverse lookup of the header's zone name, for digest_from_parsed.
-ZONES_BY_NAME = {
-    "北京时间": "Asia/Shanghai",
-    "协调世界时": "UTC",
-    "UTC": "UTC",
-    "美东时间": "America/New_York",
-    "美国东部时间": "America/New_York",
-    "东京时间": "Asia/Tokyo",
-    "伦敦时间": "Europe/London",
-}
-
-
-def _split_vid(vid: str, where: str) -> tuple[str, int]:
-    m = _VID.match(vid)
-    if not m or not _ARXIV_ID.match(m.group("id")):
-        raise RenderError(f"{where}: invalid versioned arXiv id {vid!r}")
-    return m.group("id"), int(m.group("v"))
-
-
-def _line_of(text: str, pos: int) -> int:
-    return text.count("\n", 0, pos) + 1
-
-
-def parse_post(text: str) -> ParsedPost:
-    """Parse a post in the seed's layout (as written by :func:`render_post`). Raises ``RenderError``
-    naming the line where the text stops following the layout."""
-    fm = _FM_LINES.match(text)
-    if not fm:
-        raise RenderError("line 1: front matter is not in the digest layout (layout/title/tags)")
-    pos = fm.end()
-    hd = _HEADER.match(text, pos)
-    if not hd:
-        raise RenderError(f"line {_line_of(text, pos)}: header (intro, window, counts) not in the digest layout")
-    if hd.group("date") != fm.group("date"):
-        raise RenderError(f"line {_line_of(text, pos)}: header date {hd.group('date')} != title date {fm.group('date')}")
-    pos = hd.end()
-
-    def expect_sep() -> None:
-        nonlocal pos
-        if text.startswith("\n", pos):
-            pos += 1
-        else:
-            raise RenderError(f"line {_line_of(text, pos)}: expected a blank line")
-
-    papers: list[ParsedPaper] = []
-    updates: list[ParsedUpdate] = []
-    if pos < len(text):
-        expect_sep()
-    while pos < len(text):
-        if text.startswith(EMPTY_DAY_NOTE + "\n", pos) and not papers:
-            pos += len(EMPTY_DAY_NOTE) + 1
-        elif text.startswith(_UPDATES_HEADING + "\n", pos):
-            pos = _parse_updates(text, pos, updates)
-        else:
-            m = _PAPER.match(text, pos)
-            if not m:
-                raise RenderError(f"line {_line_of(text, pos)}: expected a paper block ('## title' … '---')")
-            where = f"line {_line_of(text, pos)}"
-            arxiv_id, version = _split_vid(m.group("vid"), where)
-            authors = m.group("authors")
-            papers.append(
-                ParsedPaper(
-                    title=unescape_text(m.group("title")),
-                    authors=() if authors == _UNKNOWN_AUTHORS else tuple(unescape_text(a) for a in authors.split(", ")),
-                    categories=tuple(unescape_text(c) for c in m.group("cats").split(", ")) if m.group("cats") else (),
-                    versioned_id=m.group("vid"),
-                    arxiv_id=arxiv_id,
-                    version=version,
-                    abstract_zh=m.group("abstract"),
-                    details_md=m.group("details"),
-                    interest_terms=tuple(unescape_text(t) for t in m.group("mark").split(" · "))
-                    if m.group("mark") else (),
-                )
-            )
-            pos = m.end()
-        if pos < len(text):
-            expect_sep()
-    return ParsedPost(
-        date=dt.date.fromisoformat(fm.group("date")),
-        layout=fm.group("layout"),
-        title=fm.group("title"),
-        categories=tuple(t for t in fm.group("tags").split(", ") if t),
-        tz_label=unescape_text(hd.group("label")),
-        tz_name_zh=unescape_text(hd.group("zone")),
-        anchor=unescape_text(hd.group("anchor")),
-        window_start=dt.datetime.strptime(hd.group("start"), _HHMM),
-        window_end=dt.datetime.strptime(hd.group("end"), _HHMM),
-        fetched_count=int(hd.group("fetched")),
-        shown_count=int(hd.group("shown")),
-        papers=tuple(papers),
-        updates=tuple(updates),
-        bib_href=hd.group("bib"),
-    )
-
-
-def _parse_updates(text: str, pos: int, updates: list[ParsedUpdate]) -> int:
-    head = f"{_UPDATES_HEADING}\n\n{_UPDATES_INTRO}\n\n"
-    if not text.startswith(head, pos):
-        raise RenderError(f"line {_line_of(text, pos)}: updates section not in the digest layout")
-    pos += len(head)
-    while pos < len(text) and text.startswith("- ", pos):
-        end = text.find("\n", pos)
-        end = len(text) if end < 0 else end
-        m = _UPDATE_LINE.fullmatch(text, pos, end)
-        if not m:
-            raise RenderError(f"line {_line_of(text, pos)}: malformed update line")
-        arxiv_id, version = _split_vid(m.group("vid"), f"line {_line_of(text, pos)}")
-        if version != int(m.group("n")):
-            raise RenderError(f"line {_line_of(text, pos)}: version {m.group('n')} != id {m.group('vid')}")
-        updates.append(ParsedUpdate(unescape_text(m.group("title")), m.group("vid"), arxiv_id, version))
-        pos = min(end + 1, len(text))
-    return pos
-
-
-def _status_of_details(details: str) -> ResultStatus:
-    if details.startswith(tuple(_PENDING_NOTES.values())):
-        return ResultStatus.PENDING
-    if details.startswith((_OFFLINE_NOTES["interpretation"], EXTRACTIVE_LABEL)):
-        return ResultStatus.OFFLINE
-    if details.startswith(_FAILED_NOTE[:8]):
-        return ResultStatus.FAILED
-    return ResultStatus.DONE
-
-
-def digest_from_parsed(parsed: ParsedPost) -> DayDigest:
-    """A ``DayDigest`` that renders back to the parsed post. The English abstracts are not in a post, so
-    ``Paper.abstract`` is empty; statuses are inferred from the notes' labels."""
-    if parsed.shown_count != len(parsed.papers):
-        raise RenderError(
-            f"the header says {parsed.shown_count} papers are shown but the post has {len(parsed.papers)}"
-        )
-    zone = ZONES_BY_NAME.get(parsed.tz_name_zh) or ZONES_BY_NAME.get(parsed.tz_label)
-    tzinfo = ZoneInfo(zone) if zone else None
-    window = Window(
-        start=parsed.window_start.replace(tzinfo=tzinfo),
-        end=parsed.window_end.replace(tzinfo=tzinfo),
-        anchor=parsed.anchor,
-        tz_label=parsed.tz_label,
-        tz_name_zh=parsed.tz_name_zh,
-    )
-    entries = tuple(
-        PaperEntry(
-            paper=Paper(
-                arxiv_id=p.arxiv_id,
-                version=p.version,
-                title=p.title,
-                authors=p.authors,
-                categories=p.categories,
-                abstract="",
-                listing_order=k,
-            ),
-            abstract_zh=p.abstract_zh,
-            details_md=p.details_md,
-            translation_status=(
-                ResultStatus.OFFLINE if p.abstract_zh.startswith(UNTRANSLATED_LABEL) else ResultStatus.DONE
-            ),
-            interpretation_status=_status_of_details(p.details_md),
-            interest_terms=p.interest_terms,
-        )
-        for k, p in enumerate(parsed.papers)
-    )
-    updates = tuple(
-        PaperEntry(
-            paper=Paper(
-                arxiv_id=u.arxiv_id,
-                version=u.version,
-                title=u.title,
-                authors=(),
-                categories=(),
-                abstract="",
-                announce_type=AnnounceType.REPLACE,
-            ),
-            abstract_zh="",
-            details_md="",
-        )
-        for u in parsed.updates
-    )
-    return DayDigest(
-        date=parsed.date,
-        categories=parsed.categories,
-        window=window,
-        fetched_count=parsed.fetched_count,
-        entries=entries,
-        updates=updates,
-        bib_href=parsed.bib_href,
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -842,11 +390,12 @@ TRANSLATION_FAILED_LABEL = "（译文未通过校验，以下为英文原文）"
 TRANSLATION_PENDING_LABEL = "（译文尚未生成，以下为英文原文；将在下次运行时补全）"
 # A failed task's label names its real cause (content["cause"], set by the pipeline from tasks.failure_cause).
 TRANSLATION_FAILED_LABELS = {
-    "validation": TRANSLATION_FAILED_LABEL,
-    "unreachable": "（翻译失败：无法连接 LLM 服务，以下为英文原文；将在下次运行时重试）",
-    "provider": "（翻译失败：LLM 服务返回错误，以下为英文原文；将在下次运行时重试）",
+    FailureCause.VALIDATION: TRANSLATION_FAILED_LABEL,
+    FailureCause.UNREACHABLE: "（翻译失败：无法连接 LLM 服务，以下为英文原文；将在下次运行时重试）",
+    FailureCause.PROVIDER: "（翻译失败：LLM 服务返回错误，以下为英文原文；将在下次运行时重试）",
 }
-FAILURE_CAUSES_ZH = {"validation": "回答未通过校验", "unreachable": "无法连接 LLM 服务", "provider": "LLM 服务返回错误"}
+FAILURE_CAUSES_ZH = {FailureCause.VALIDATION: "回答未通过校验", FailureCause.UNREACHABLE: "无法连接 LLM 服务",
+                     FailureCause.PROVIDER: "LLM 服务返回错误"}
 
 
 def _labelled_english(label: str, abstract: str) -> str:
@@ -870,7 +419,7 @@ def _abstract_zh(paper: Paper, translation: Any) -> tuple[str, ResultStatus]:
 
 def _details_md(interpretation: Any) -> tuple[str, ResultStatus]:
     if interpretation is None:
-        return pending_note("llm"), ResultStatus.PENDING
+        return pending_note(PendingReason.LLM), ResultStatus.PENDING
     status, content = interpretation.status, interpretation.content
     parts = [content.get(k) for k in ("background", "method", "results")]
     if status in (ResultStatus.DONE, ResultStatus.OFFLINE) and all(parts):
@@ -879,7 +428,7 @@ def _details_md(interpretation: Any) -> tuple[str, ResultStatus]:
             body = ABSTRACT_BY_CHOICE_LABEL + body[len(ABSTRACT_ONLY_LABEL):]
         return (f"{EXTRACTIVE_LABEL}\n\n{body}" if status is ResultStatus.OFFLINE else body), status
     if status is ResultStatus.PENDING:
-        return pending_note(content.get("reason", "llm")), status
+        return pending_note(content.get("reason", PendingReason.LLM)), status
     cause = FAILURE_CAUSES_ZH.get(content.get("cause", ""))
     return failed_note(cause or interpretation.detail), ResultStatus.FAILED
 

@@ -22,9 +22,13 @@ DAY_COLUMNS = [
 ]
 REVIEW_COLUMNS = ["id", "title", "number"]
 USAGE_COLUMNS = [
-    "task", "model", "calls", "cached_calls", "prompt_tokens", "completion_tokens", "cost_usd", "cache_hit_rate",
+    "task", "model", "calls", "cached_calls", "failed_calls", "prompt_tokens", "completion_tokens", "cost_usd",
+    "cache_hit_rate",
 ]
-_INT_FIELDS = ("calls", "cached_calls", "prompt_tokens", "completion_tokens")
+# calls: answers received (cache hits included); failed_calls: HTTP calls without a usable answer
+# (store.failed_call_rows: status and cause), counted apart so that the hit rate and the tokens stay true
+_INT_FIELDS = ("calls", "cached_calls", "failed_calls", "prompt_tokens", "completion_tokens")
+FAILED_CALL_COLUMNS = ["task", "model", "status", "calls", "cause"]
 
 
 def _status(value: Any) -> str:
@@ -50,17 +54,6 @@ def day_table(day: DayDigest, *, include_updates: bool = True) -> pd.DataFrame:
     all categories, announce type, translation and interpretation status, unverified numbers count."""
     entries = list(day.entries) + (list(day.updates) if include_updates else [])
     return pd.DataFrame([_entry_row(e) for e in entries], columns=DAY_COLUMNS)
-
-
-def status_counts(day: DayDigest) -> pd.DataFrame:
-    """How many papers are in each state, per task (rows: statuses, columns: translation/interpretation)."""
-    rows = {s.value: {"translation": 0, "interpretation": 0} for s in ResultStatus}
-    for e in day.entries:
-        rows.setdefault(_status(e.translation_status), {"translation": 0, "interpretation": 0})["translation"] += 1
-        rows.setdefault(_status(e.interpretation_status), {"translation": 0, "interpretation": 0})["interpretation"] += 1
-    df = pd.DataFrame.from_dict(rows, orient="index", columns=["translation", "interpretation"])
-    df.index.name = "status"
-    return df
 
 
 def review_table(day: DayDigest) -> pd.DataFrame:
@@ -92,6 +85,19 @@ def _normalise(rows: Iterable[Mapping[str, Any]], prices: Mapping[str, Mapping[s
         r["cost_usd"] = None if cost is None else float(cost)
         out.append(r)
     return out
+
+
+def with_failed_calls(usage: Iterable[Mapping[str, Any]], failed: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The usage rows plus one row per (task, model, status) of failed calls (``failed_calls``, their
+    seconds, no tokens): a task whose every call failed still gets its line in the usage table."""
+    return [dict(r) for r in usage] + [
+        {"task": r["task"], "model": r["model"], "failed_calls": int(_num(r.get("calls"))),
+         "seconds": _num(r.get("seconds"))} for r in failed]
+
+
+def failed_calls_table(failed: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Failed LLM calls per task, model and status, with the last cause the endpoint gave."""
+    return pd.DataFrame([{c: r.get(c, "") for c in FAILED_CALL_COLUMNS} for r in failed], columns=FAILED_CALL_COLUMNS)
 
 
 def usage_table(rows: Iterable[Mapping[str, Any]], prices: Mapping[str, Mapping[str, float]] | None = None,
@@ -133,22 +139,22 @@ def cost_summary(rows: Iterable[Mapping[str, Any]],
     return summary
 
 
-def cost_markdown(summary: Mapping[str, Any]) -> str:
-    """One Markdown line for the notebook, e.g. ``LLM：12 次调用（缓存 4 次），输入 10,000 / 输出 2,000 tokens，约 $0.0042``."""
-    cost = summary.get("cost_usd")
-    cost_text = "费用未知（无价格）" if cost is None else f"约 ${cost:.4f}" + ("（部分模型无价格）" if summary.get("cost_partial") else "")
-    return (
-        f"LLM：{summary.get('calls', 0):,} 次调用（缓存 {summary.get('cached_calls', 0):,} 次），"
-        f"输入 {summary.get('prompt_tokens', 0):,} / 输出 {summary.get('completion_tokens', 0):,} tokens，{cost_text}"
-    )
-
-
 def store_usage(cfg: Any) -> list[dict[str, Any]]:
-    """The day's LLM usage rows from the store, for :func:`usage_table` (calls, cache hits, tokens)."""
+    """The day's LLM usage rows from the store, for :func:`usage_table` (calls, cache hits, failed
+    calls, tokens)."""
     from .store import Store
 
     with Store(cfg.store_path) as store:
-        return store.usage_rows(cfg.date.isoformat())
+        day = cfg.date.isoformat()
+        return with_failed_calls(store.usage_rows(day), store.failed_call_rows(day))
+
+
+def store_failed_calls(cfg: Any) -> list[dict[str, Any]]:
+    """The day's failed LLM calls per task, model and status, with the last cause."""
+    from .store import Store
+
+    with Store(cfg.store_path) as store:
+        return store.failed_call_rows(cfg.date.isoformat())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -177,14 +183,18 @@ def day_numbers(cfg: Any, store: Any) -> dict[str, Any]:
             result = store.get_result(paper.arxiv_id, paper.version, task)
             if result is not None and result.status is ResultStatus.FAILED:
                 failures.append((paper.versioned_id, task, result.detail or "no reason recorded"))
-    usage = store.usage_rows(cfg.date.isoformat())
+    failed_calls = store.failed_call_rows(cfg.date.isoformat())
+    usage = with_failed_calls(store.usage_rows(cfg.date.isoformat()), failed_calls)
     summary = cost_summary(usage, cfg.llm.prices)
+    seconds: dict[str, float] = {}
+    for row in usage:  # the time failed calls took counts too
+        seconds[str(row["task"])] = seconds.get(str(row["task"]), 0.0) + _num(row.get("seconds"))
     return {
         "announced": selection.fetched_count, "selected": len(selection.new),
         "shown": sum(1 for s in statuses if s != "rejected"),
         "approved": statuses.count("approved"), "rejected": statuses.count("rejected"),
         "pending": statuses.count("pending"), "failures": failures, "usage": usage, "summary": summary,
-        "seconds": {str(r["task"]): float(r.get("seconds") or 0.0) for r in usage},
+        "failed_calls": failed_calls, "seconds": seconds,
         "papers": selection.new, "reviews": reviews,
     }
 
@@ -234,6 +244,7 @@ def numbers_html(numbers: Mapping[str, Any]) -> str:
             ("shown in the post", numbers["shown"]), ("approved", numbers["approved"]),
             ("rejected", numbers["rejected"]), ("pending review", numbers["pending"]),
             ("failed tasks", len(numbers["failures"])), ("LLM calls (cache hits)", f"{s['calls']} ({s['cached_calls']})"),
+            ("LLM calls failed (no usable answer)", s["failed_calls"]),
             ("tokens in / out", f"{s['prompt_tokens']:,} / {s['completion_tokens']:,}"), ("cost", cost)]
     rows += [(f"LLM time, {task}", f"{sec:.1f} s") for task, sec in numbers["seconds"].items()]
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
@@ -242,7 +253,19 @@ def numbers_html(numbers: Mapping[str, Any]) -> str:
         out += "<h3 lang='en'>Failed tasks</h3><table class='digest-failures' lang='en'><tr><th>paper</th><th>task</th><th>cause</th></tr>" + "".join(
             f"<tr><td>{html.escape(i)}</td><td>{html.escape(t)}</td><td>{html.escape(c)}</td></tr>"
             for i, t, c in numbers["failures"]) + "</table>"
+    if numbers.get("failed_calls"):
+        out += "<h3 lang='en'>Failed LLM calls</h3>" + failed_calls_html(numbers["failed_calls"])
     return out
+
+
+def failed_calls_html(failed: Iterable[Mapping[str, Any]]) -> str:
+    """Failed calls per task, model and status with the last cause (escaped; the causes are redacted)."""
+    import html
+
+    head = "".join(f"<th>{c}</th>" for c in FAILED_CALL_COLUMNS)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in FAILED_CALL_COLUMNS)
+                   + "</tr>" for r in failed)
+    return f"<table class='digest-failed-calls' lang='en'><tr>{head}</tr>{rows}</table>"
 
 
 def papers_html(cfg: Any, store: Any, numbers: Mapping[str, Any]) -> str:
@@ -343,4 +366,11 @@ def display_table(df: pd.DataFrame, empty: str) -> None:
 
 
 def display_usage(cfg: Any) -> None:
+    """The usage table (failed calls in their own column), then the failed calls with their causes."""
     display_table(usage_display(store_usage(cfg), cfg.llm.prices), "No LLM call was made for this day.")
+    failed = store_failed_calls(cfg)
+    if failed:
+        from IPython.display import Markdown, display
+
+        display(Markdown("Failed LLM calls (no usable answer), with the last cause the endpoint gave:"))
+        display(failed_calls_table(failed))

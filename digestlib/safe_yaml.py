@@ -10,16 +10,10 @@ from typing import Any
 
 import yaml
 
+from .errors import YAMLRefused
+
 MAX_YAML_BYTES = 1_000_000  # a parameter file or glossary is a few KB; 1 MB is generous
 EXCERPT_CHARS = 60
-
-
-class YAMLRefused(ValueError):
-    """The YAML text is too large or uses aliases; ``reason`` says which (with the line)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class _NoAliasLoader(yaml.SafeLoader):

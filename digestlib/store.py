@@ -4,6 +4,9 @@ the LLM response cache and call accounting, review edits.
 Every stage reads from and writes to the store, so a killed run resumes where it stopped and nothing
 is paid twice. Each write is its own transaction (WAL journal): a SIGKILL loses at most the write in
 flight, never the file. The store holds no secret: callers pass redacted text only.
+
+Owns: the schema, its migrations and every query. Must not: render, fetch or call anything. Why over 500
+lines: every query in one place is the point (DESIGN.md: "store.py: SQLite schema and every query").
 """
 
 from __future__ import annotations
@@ -160,6 +163,20 @@ MIGRATIONS: list[tuple[str, str]] = [
             sent_at TEXT NOT NULL
         )
     """),
+    ("llm-failed-calls", """
+        CREATE TABLE IF NOT EXISTS llm_failed_calls (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            day TEXT NOT NULL,
+            task TEXT NOT NULL,
+            model TEXT NOT NULL,
+            status TEXT NOT NULL,           -- "HTTP 429", "timeout", "unreachable", "bad response"
+            cause TEXT NOT NULL,            -- the endpoint's message, redacted, at most 200 characters
+            seconds REAL NOT NULL,
+            at TEXT NOT NULL
+        )
+    """),
+    # results.input_hash was never written by anything (SQLite >= 3.35 drops a column).
+    ("drop-results-input-hash", "ALTER TABLE results DROP COLUMN input_hash"),
 ]
 
 
@@ -221,7 +238,6 @@ class ResultRecord:
     content: dict[str, Any]
     detail: str
     unverified: tuple[str, ...]
-    input_hash: str
     model: str
 
 
@@ -466,16 +482,17 @@ class Store:
     # -- task results -----------------------------------------------------------------------------
     def save_result(self, arxiv_id: str, version: int, task: str, status: ResultStatus, *,
                     content: dict[str, Any] | None = None, detail: str = "", unverified: Iterable[str] = (),
-                    input_hash: str = "", model: str = "", regenerate: bool = False) -> bool:
+                    model: str = "", regenerate: bool = False) -> bool:
         """Store a task's result. A ``done`` result is paid for and final: a later run never replaces it
         (only ``regenerate=True``, an explicit request, does). Returns whether the row was written."""
         keep_done = "" if regenerate else " WHERE results.status != 'done'"
         cursor = self._execute(
-            "INSERT INTO results VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (arxiv_id, version, task) DO UPDATE SET "
+            "INSERT INTO results (arxiv_id, version, task, status, content, detail, unverified, model, updated_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (arxiv_id, version, task) DO UPDATE SET "
             "status=excluded.status, content=excluded.content, detail=excluded.detail, unverified=excluded.unverified,"
-            " input_hash=excluded.input_hash, model=excluded.model, updated_at=excluded.updated_at" + keep_done,
+            " model=excluded.model, updated_at=excluded.updated_at" + keep_done,
             (arxiv_id, version, task, status.value, redact(json.dumps(content or {}, ensure_ascii=False)), redact(detail),
-             json.dumps(list(unverified), ensure_ascii=False), input_hash, model, _now()),
+             json.dumps(list(unverified), ensure_ascii=False), model, _now()),
         )
         return bool(cursor.rowcount)
 
@@ -485,7 +502,7 @@ class Store:
             return None
         r = rows[0]
         return ResultRecord(r["arxiv_id"], r["version"], r["task"], ResultStatus(r["status"]), json.loads(r["content"]),
-                            r["detail"], tuple(json.loads(r["unverified"])), r["input_hash"], r["model"])
+                            r["detail"], tuple(json.loads(r["unverified"])), r["model"])
 
     # -- the LLM cache and accounting (llm.LLMCache protocol) ---------------------------------------
     def cache_get(self, key: str) -> dict | None:
@@ -503,6 +520,26 @@ class Store:
         self._execute("INSERT INTO llm_calls (day, task, model, prompt_tokens, completion_tokens, cached, seconds, at)"
                       " VALUES (?,?,?,?,?,?,?,?)",
                       (day, task, model, prompt_tokens, completion_tokens, int(cached), seconds, _now()))
+
+    def record_failed_call(self, *, day: str, task: str, model: str, status: str, cause: str,
+                           seconds: float) -> None:
+        """An HTTP call that got no usable answer (llm.LLMClient's hook): kept apart from ``llm_calls``,
+        whose rows are the answers received (tokens, budget, cache hits)."""
+        self._execute("INSERT INTO llm_failed_calls (day, task, model, status, cause, seconds, at)"
+                      " VALUES (?,?,?,?,?,?,?)", (day, task, model, status, redact(cause)[:200], seconds, _now()))
+
+    def failed_call_rows(self, day: str | None = None) -> list[dict[str, Any]]:
+        """Per task, model and status: how many calls failed, the time they took, and the last cause."""
+        where, params = ("WHERE day=?", (day,)) if day else ("", ())
+        rows = self._query(
+            f"""SELECT task, model, status, COUNT(*) AS calls, SUM(seconds) AS seconds,
+                (SELECT f2.cause FROM llm_failed_calls f2 WHERE f2.task=f.task AND f2.model=f.model
+                 AND f2.status=f.status {'AND f2.day=f.day' if day else ''} ORDER BY f2.id DESC LIMIT 1) AS cause
+                FROM llm_failed_calls f {where.replace('day', 'f.day')} GROUP BY task, model, status
+                ORDER BY task, model, status""",
+            params,
+        )
+        return [dict(r) for r in rows]
 
     def claimed_papers(self, post_date: dt.date | str) -> list[tuple[str, int]]:
         """(arxiv_id, version) of the papers new in the post of ``post_date`` (the ledger's claims)."""

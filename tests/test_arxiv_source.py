@@ -12,19 +12,17 @@ import httpx
 import pytest
 
 from digestlib import calendar
-from digestlib.arxiv_source import (
+from digestlib.config import ArxivSettings
+from digestlib.errors import EmptyAnswerError, NotYetAnnouncedError, SourceError, UsageError
+from digestlib.http import RateLimiter, parse_retry_after
+from digestlib.source import (
     ArxivSource,
-    EmptyAnswerError,
-    RateLimiter,
     make_transport,
     parse_api_feed,
-    parse_retry_after,
     parse_rss,
     request_key,
     split_id,
 )
-from digestlib.config import ArxivSettings
-from digestlib.errors import NotYetAnnouncedError, SourceError, UsageError
 from digestlib.models import AnnounceType
 from tests.fakes.fake_arxiv import (  # noqa: F401  (fake_arxiv is a fixture)
     SHARED_MAILING,

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from digestlib import calendar
+from digestlib.config import build_config, read_now
 from digestlib.errors import UsageError
 
 UTC = dt.timezone.utc
@@ -169,17 +170,20 @@ def test_latest_mailing_and_rss_time():
 
 
 def test_now_honours_digest_now(monkeypatch):
-    monkeypatch.setenv("DIGEST_NOW", "2026-01-22T02:00:00Z")
-    assert calendar.now() == utc(2026, 1, 22, 2)
-    monkeypatch.setenv("DIGEST_NOW", "2026-01-22T10:00:00+08:00")
-    assert calendar.now() == utc(2026, 1, 22, 2) and calendar.now().tzinfo == UTC
-    monkeypatch.setenv("DIGEST_NOW", "2026-01-22T02:00:00")  # naive means UTC
-    assert calendar.now() == utc(2026, 1, 22, 2)
-    assert calendar.status_for(D(2026, 1, 22)) == "announced"
-    monkeypatch.setenv("DIGEST_NOW", "2026-01-21T23:00:00Z")
-    assert calendar.status_for(D(2026, 1, 22)) == "not_yet"
-    monkeypatch.setenv("DIGEST_NOW", "yesterday")
+    """The clock is read once, by config (``DIGEST_NOW`` fakes it), and passed to the calendar."""
+    now = read_now
+    assert now({"DIGEST_NOW": "2026-01-22T02:00:00Z"}) == utc(2026, 1, 22, 2)
+    env = {"DIGEST_NOW": "2026-01-22T10:00:00+08:00"}
+    assert now(env) == utc(2026, 1, 22, 2) and now(env).tzinfo == UTC
+    env = {"DIGEST_NOW": "2026-01-22T02:00:00"}  # naive means UTC
+    assert now(env) == utc(2026, 1, 22, 2)
+    assert calendar.status_for(D(2026, 1, 22), now(env)) == "announced"
+    assert calendar.status_for(D(2026, 1, 22), now({"DIGEST_NOW": "2026-01-21T23:00:00Z"})) == "not_yet"
     with pytest.raises(UsageError, match="DIGEST_NOW"):
-        calendar.now()
+        now({"DIGEST_NOW": "yesterday"})
+    monkeypatch.setenv("DIGEST_NOW", "2026-01-22T02:00:00Z")  # no mapping given: the process environment
+    assert now() == utc(2026, 1, 22, 2)
+    assert build_config(date="2026-01-22", env={"DIGEST_NOW": "2026-01-22T02:00:00Z"}).now == utc(2026, 1, 22, 2)
     monkeypatch.delenv("DIGEST_NOW")
-    assert abs(calendar.now() - dt.datetime.now(UTC)) < dt.timedelta(seconds=5)
+    assert abs(now() - dt.datetime.now(UTC)) < dt.timedelta(seconds=5)
+    assert abs(now({}) - dt.datetime.now(UTC)) < dt.timedelta(seconds=5)

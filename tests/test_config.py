@@ -89,8 +89,12 @@ def test_llm_configured_by_base_url_or_key(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert not build_config(date="2026-01-22", env={}).llm.configured
     assert build_config(date="2026-01-22", env={"OPENAI_BASE_URL": "http://127.0.0.1:1/v1"}).llm.configured
-    monkeypatch.setenv("OPENAI_API_KEY", "k-123456")
-    assert build_config(date="2026-01-22", env={}).llm.configured
+    monkeypatch.setenv("OPENAI_API_KEY", "k-123456")  # the environment is read once, from the mapping given
+    assert not build_config(date="2026-01-22", env={}).llm.configured
+    assert build_config(date="2026-01-22", env={"OPENAI_API_KEY": "k-123456"}).llm.configured
+    assert build_config(date="2026-01-22").llm.configured  # no mapping: the process environment
+    cfg = build_config(date="2026-01-22", env={"OPENAI_API_KEY": "k-123456"})
+    assert "k-123456" not in repr(cfg) and "k-123456" not in repr(cfg.public_dict())
 
 
 def test_parameter_keys_cover_the_default_file() -> None:

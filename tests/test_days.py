@@ -28,7 +28,7 @@ from digestlib import calendar
 from digestlib.config import build_config
 from digestlib.models import AnnounceType, Paper
 from digestlib.pipeline import DayResult, run_day, select_papers, stored_selection
-from digestlib.render import ParsedPost, parse_post
+from tests.postparse import ParsedPost, parse_post
 from digestlib.store import Store
 from tests.fakes.fake_arxiv import SHARED_MAILING, FakeArxivProcess, prepare_mailing, start_fake_arxiv, synthesize_week
 
@@ -108,7 +108,7 @@ def _run_in_process(monkeypatch: pytest.MonkeyPatch, fake: FakeArxivProcess, now
         monkeypatch.delenv(name)
     monkeypatch.setenv("DIGEST_NOW", now)
     params = {"arxiv": {"api_delay_seconds": 0.02}, "fulltext": {"requests_per_second": 100}, **params}
-    return run_day(build_config(date=date, out_dir=out, env=fake.env(), params=params))
+    return run_day(build_config(date=date, out_dir=out, env={**fake.env(), "DIGEST_NOW": now}, params=params))
 
 
 def _post_path(out: Path, date: str) -> Path:

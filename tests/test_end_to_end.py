@@ -16,7 +16,7 @@ from typing import Iterator
 import nbformat
 import pytest
 
-from digestlib.render import parse_post
+from tests.postparse import parse_post, published_form
 from digestlib.store import Store
 from tests.fakes.fake_arxiv import FakeArxivProcess, start_fake_arxiv
 from tests.fakes.fake_openai import FakeOpenAI, start_fake_openai
@@ -99,6 +99,8 @@ def test_digest_run_end_to_end(world: World, tmp_path: Path) -> None:
     assert all(p.abstract_zh.startswith("【译】测试译文") for p in parsed.papers)
     assert all(p.details_md.startswith("1)  \n") and "\n\n3)  \n" in p.details_md for p in parsed.papers)
     assert "Error" not in post and "Traceback" not in post
+    # A draft until `digest publish` (issue 11): one front-matter line, Jekyll would not build it.
+    assert parsed.draft and f"published: false  # a draft, not reviewed: `digest publish --date {DATE}`" in post
 
     # The report: tables and the post, no code, no progress bars.
     report = report_path.read_text(encoding="utf-8")
@@ -127,12 +129,12 @@ def test_digest_run_end_to_end(world: World, tmp_path: Path) -> None:
     assert post_path.read_text(encoding="utf-8") == post
     assert world.llm.calls() == calls
 
-    # The post builds with real Jekyll: no warning, each paper an <h2> followed by its <details>.
+    # The post as published builds with real Jekyll: no warning, each paper an <h2> followed by its <details>.
     if jekyll_binary() is None:
         if os.environ.get("CI"):
             pytest.fail("jekyll is not installed (make test installs it with apt-get)")
         return
-    built = build_site({post_path.name: post}, tmp_path / "jekyll")
+    built = build_site({post_path.name: published_form(post)}, tmp_path / "jekyll")
     assert built.returncode == 0 and built.problems == [], built.log
     papers = check_paper_structure(content(built, post_path.name), 25, updates=False)
     # kramdown's typography turns "--" into an en dash, as it does for the seed.

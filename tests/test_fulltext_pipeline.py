@@ -25,10 +25,11 @@ from digestlib import pipeline, render
 from digestlib.config import build_config
 from digestlib.fulltext import DETAIL, DownloadResult
 from digestlib.models import FullText, ResultStatus, TextStatus
-from digestlib.render import ABSTRACT_ONLY_LABEL, parse_post, pending_note
+from digestlib.render import ABSTRACT_ONLY_LABEL, pending_note
 from digestlib.sample import sample_papers, sample_sections
 from digestlib.store import Store
 from tests.fakes.fake_arxiv import start_fake_arxiv
+from tests.postparse import parse_post
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGEST = str(Path(sys.executable).with_name("digest"))

@@ -18,6 +18,7 @@ from digestlib.interests import by_relevance, most_relevant, score_paper
 from digestlib.models import Paper
 from digestlib.pipeline import _in_post_order, _with_interests
 from digestlib.sample import sample_papers
+from tests import postparse
 from tests.jekyll_site import seed_path, small_day
 
 SAMPLE_INTERESTS = {
@@ -106,10 +107,10 @@ def test_mark_line_only_for_matching_papers_and_round_trips() -> None:
     assert text.count("- **★ 关注**: ") == 1
     assert "- **★ 关注**: speech enhancement · a\\_b \\*c\\*\n" in text
     assert "- BibTeX 引用：[2026-01-22.bib](2026-01-22.bib)\n" in text
-    parsed = render.parse_post(text)
+    parsed = postparse.parse_post(text)
     assert parsed.papers[0].interest_terms == ("speech enhancement", "a_b *c*")
     assert parsed.bib_href == "2026-01-22.bib"
-    assert render.render_post(render.digest_from_parsed(parsed)) == text
+    assert render.render_post(postparse.digest_from_parsed(parsed)) == text
 
 
 def test_without_interests_entries_are_untouched_and_the_seed_renders_byte_for_byte() -> None:
@@ -120,7 +121,7 @@ def test_without_interests_entries_are_untouched_and_the_seed_renders_byte_for_b
     if seed is None:
         pytest.skip("seed post not found")
     text = seed.read_text(encoding="utf-8")
-    assert render.render_post(render.digest_from_parsed(render.parse_post(text))) == text
+    assert render.render_post(postparse.digest_from_parsed(postparse.parse_post(text))) == text
     assert "★" not in text
 
 

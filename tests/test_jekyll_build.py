@@ -12,6 +12,7 @@ import os
 import pytest
 
 from digestlib import render
+from tests import postparse
 from tests.jekyll_site import (
     PAYLOADS,
     SITE_TITLE,
@@ -50,7 +51,7 @@ def _posts() -> dict[str, str]:
     }
     if SEED is not None:
         seed = SEED.read_text(encoding="utf-8")
-        ours = render.render_post(render.digest_from_parsed(render.parse_post(seed)))
+        ours = render.render_post(postparse.digest_from_parsed(postparse.parse_post(seed)))
         assert ours == seed
         posts["2026-01-22-arxiv-daily.md"] = ours
     return posts

@@ -133,11 +133,16 @@ def test_retry_after_ms_on_503(fake_openai):
 
 def test_500_then_success(fake_openai):
     fake_openai.control({"status": 500}, {"status": 502})
-    client = make_client(fake_openai.url)
+    cache = MemoryCache()
+    client = make_client(fake_openai.url, cache)
     c = client.complete("translate", TRANSLATE)
     assert "测试译文" in c.content
     assert [e["status"] for e in fake_openai.log()] == [500, 502, 200]
     assert client.stats["retries"] == 2
+    # the failed calls are accounted too (the report's usage table shows them), apart from the answers
+    assert [(f["task"], f["status"], f["day"]) for f in cache.failed_calls] == [
+        ("translate", "HTTP 500", "2026-01-22"), ("translate", "HTTP 502", "2026-01-22")]
+    assert all(f["cause"] and f["seconds"] >= 0 for f in cache.failed_calls) and len(cache.calls) == 1
 
 
 def test_5xx_exhausts_retries(fake_openai):
@@ -162,10 +167,12 @@ def test_connection_refused_is_retried_then_raised():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    client = make_client(f"http://127.0.0.1:{port}/v1", max_retries=1)
+    cache = MemoryCache()
+    client = make_client(f"http://127.0.0.1:{port}/v1", cache, max_retries=1)
     with pytest.raises(LLMTransientError, match="connection"):
         client.complete("translate", TRANSLATE)
     assert client.stats["http_calls"] == 2
+    assert [f["status"] for f in cache.failed_calls] == ["unreachable", "unreachable"] and not cache.calls
 
 
 def test_malformed_json_is_retried(fake_openai):

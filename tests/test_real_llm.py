@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from digestlib import render
-from digestlib.render import parse_post
+from tests.postparse import parse_post
 from digestlib.sample import SAMPLE_DATE, write_sample_snapshot
 from tests.test_real_providers import _summary
 

@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-from digestlib import render
+from digestlib import markup, render
 from digestlib.errors import RenderError
 from digestlib.models import DayDigest, Interpretation, Paper, PaperEntry, ResultStatus
+from tests import postparse
 from tests.jekyll_site import PAYLOADS, payload_day, seed_path, small_day
 
 SEED = seed_path()
@@ -28,14 +29,14 @@ def seed_text() -> str:
 
 @needs_seed
 def test_seed_round_trip_is_byte_identical(seed_text):
-    day = render.digest_from_parsed(render.parse_post(seed_text))
+    day = postparse.digest_from_parsed(postparse.parse_post(seed_text))
     out = render.render_post(day)
     assert out.encode("utf-8") == seed_text.encode("utf-8")
 
 
 @needs_seed
 def test_seed_chunks_join_to_body(seed_text):
-    day = render.digest_from_parsed(render.parse_post(seed_text))
+    day = postparse.digest_from_parsed(postparse.parse_post(seed_text))
     chunks = render.render_chunks(day)
     fm = render.front_matter(day)
     assert seed_text == fm + "".join(chunks)
@@ -48,7 +49,7 @@ def test_seed_chunks_join_to_body(seed_text):
 
 @needs_seed
 def test_seed_parsed_fields(seed_text):
-    parsed = render.parse_post(seed_text)
+    parsed = postparse.parse_post(seed_text)
     assert parsed.date == dt.date(2026, 1, 22)
     assert parsed.layout == "post" and parsed.title == "arXiv Daily – 2026-01-22"
     assert parsed.categories == ("cs.SD", "eess.AS")
@@ -65,16 +66,16 @@ def test_seed_parsed_fields(seed_text):
     assert first.abstract_zh.startswith("随着生成式人工智能的进步")
     assert parsed.papers[1].details_md.startswith("1)  \n- **研究背景**")
     assert parsed.papers[1].details_md.endswith("实现了8倍的存储和计算节省。")
-    day = render.digest_from_parsed(parsed)
+    day = postparse.digest_from_parsed(parsed)
     assert day.window.start.utcoffset() == dt.timedelta(hours=8)
     assert day.shown_count == 18
 
 
 @needs_seed
 def test_seed_fields_pass_escaping_unchanged(seed_text):
-    for p in render.parse_post(seed_text).papers:
-        assert render.sanitize_markdown(p.abstract_zh) == p.abstract_zh
-        assert render.sanitize_markdown(p.details_md) == p.details_md
+    for p in postparse.parse_post(seed_text).papers:
+        assert markup.escape_markdown(p.abstract_zh) == p.abstract_zh
+        assert markup.escape_markdown(p.details_md) == p.details_md
         assert render.escape_text(p.title) == p.title.replace("#", "\\#")  # no seed title has a '#'
 
 
@@ -90,6 +91,44 @@ def test_header_lines_format():
         "- 抓取总数：7 篇 | 本页显示：2 篇（去重/过滤后）\n"
         "\n"
     )
+
+
+def test_header_says_what_the_post_holds():
+    """中文译文 only when the abstracts are translated (issue 11): offline or all failed says English;
+    a partly translated day says how many are not. Each variant parses and renders back unchanged."""
+    from dataclasses import replace
+
+    day = small_day()
+    first = lambda d: render.render_chunks(d)[0].splitlines()[0]  # noqa: E731
+    offline = replace(day, entries=tuple(replace(e, abstract_zh=render.untranslated_abstract("An English abstract."),
+                                                 translation_status=ResultStatus.OFFLINE) for e in day.entries))
+    assert first(offline) == "以下为 2026-01-23（CST，北京时间）窗口内更新的论文（摘要未翻译，为英文原文）："
+    failed = replace(day, entries=(replace(day.entries[0], translation_status=ResultStatus.FAILED,
+                                           abstract_zh=render.TRANSLATION_FAILED_LABEL + "\nText."), day.entries[1]))
+    assert first(failed) == "以下为 2026-01-23（CST，北京时间）窗口内更新的论文中文译文（其中 1 篇摘要未翻译，为英文原文）："
+    assert "中文译文" not in first(offline)
+    for variant in (offline, failed):
+        post = render.render_post(variant)
+        assert render.render_post(postparse.digest_from_parsed(postparse.parse_post(post))) == post
+
+
+@needs_seed
+def test_run_post_is_a_draft_until_published(seed_text):
+    """The run writes the post with one more front-matter line, `published: false` (Jekyll skips such a
+    post) and a comment naming `digest publish`; without that line it is the seed, byte for byte."""
+    import yaml
+
+    day = postparse.digest_from_parsed(postparse.parse_post(seed_text))
+    draft = render.draft_post(render.render_post(day), day.date)
+    assert draft != seed_text and postparse.published_form(draft) == seed_text
+    fm, body = render.split_front_matter(draft)
+    assert yaml.safe_load(fm.strip().strip("-")) == {"layout": "post", "title": "arXiv Daily – 2026-01-22",
+                                                     "tags": ["arxiv", "cs.SD", "eess.AS"], "published": False}
+    assert "`digest publish --date 2026-01-22`" in fm and body == render.split_front_matter(seed_text)[1]
+    parsed = postparse.parse_post(draft)
+    assert parsed.draft and not postparse.parse_post(seed_text).draft
+    with pytest.raises(RenderError):
+        postparse.published_form(seed_text)
 
 
 def test_paper_block_exact_bytes():
@@ -126,7 +165,7 @@ def test_updates_section_after_papers_and_round_trip():
     )
     assert chunks[-2].endswith("---\n\n")
     post = render.render_post(day)
-    again = render.render_post(render.digest_from_parsed(render.parse_post(post)))
+    again = render.render_post(postparse.digest_from_parsed(postparse.parse_post(post)))
     assert again == post
     no_updates = dataclasses.replace(day, updates=())
     assert "## 更新" not in render.render_post(no_updates)
@@ -137,11 +176,11 @@ def test_empty_day_has_header_and_note():
     day = dataclasses.replace(small_day(), entries=(), updates=(), fetched_count=3)
     post = render.render_post(day)
     assert post.endswith("- 抓取总数：3 篇 | 本页显示：0 篇（去重/过滤后）\n\n本日无新论文。\n")
-    assert render.render_post(render.digest_from_parsed(render.parse_post(post))) == post
+    assert render.render_post(postparse.digest_from_parsed(postparse.parse_post(post))) == post
     with_updates = dataclasses.replace(small_day(), entries=())
     post = render.render_post(with_updates)
     assert "本日无新论文。\n\n## 更新\n" in post
-    assert render.render_post(render.digest_from_parsed(render.parse_post(post))) == post
+    assert render.render_post(postparse.digest_from_parsed(postparse.parse_post(post))) == post
 
 
 def test_no_announcement_post():
@@ -167,12 +206,12 @@ def test_parse_errors_name_the_line():
     post = render.render_post(small_day())
     broken = post.replace("- **Categories**: cs.SD\n", "- **Kategorien**: cs.SD\n")
     with pytest.raises(RenderError, match=r"line \d+"):
-        render.parse_post(broken)
+        postparse.parse_post(broken)
     with pytest.raises(RenderError):
-        render.parse_post("no front matter")
-    parsed = render.parse_post(post)
+        postparse.parse_post("no front matter")
+    parsed = postparse.parse_post(post)
     with pytest.raises(RenderError, match="header says"):
-        render.digest_from_parsed(dataclasses.replace(parsed, shown_count=5))
+        postparse.digest_from_parsed(dataclasses.replace(parsed, shown_count=5))
 
 
 # ---------------------------------------------------------------------------------------- notes
@@ -202,7 +241,7 @@ def test_notes_are_clean_and_labelled():
 
 def test_statuses_inferred_when_parsing():
     post = render.render_post(small_day())
-    day = render.digest_from_parsed(render.parse_post(post))
+    day = postparse.digest_from_parsed(postparse.parse_post(post))
     assert day.entries[0].interpretation_status is ResultStatus.PENDING
     assert day.entries[1].interpretation_status is ResultStatus.DONE
 
@@ -225,7 +264,7 @@ def has_unsafe_link(text: str) -> bool:
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_plain_text_escape_is_inert_and_reversible(payload):
     esc = render.escape_text(payload)
-    assert render.unescape_text(esc) == " ".join(payload.split())
+    assert postparse.unescape_text(esc) == " ".join(payload.split())
     assert "<" not in esc and ">" not in esc
     assert not liquid_tokens(esc)
     assert "{:" not in esc
@@ -236,8 +275,8 @@ def test_plain_text_escape_is_inert_and_reversible(payload):
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_markdown_sanitizer_is_inert_and_idempotent(payload):
     for text in (payload, f"前文 {payload} 后文", f"行一\n{payload}\n行三"):
-        out = render.sanitize_markdown(text)
-        assert render.sanitize_markdown(out) == out
+        out = markup.escape_markdown(text)
+        assert markup.escape_markdown(out) == out
         assert "<" not in out and ">" not in out
         assert set(liquid_tokens(out)) <= _ALLOWED_LIQUID
         assert "{:" not in out and not has_unsafe_link(out)
@@ -252,13 +291,13 @@ def test_markdown_sanitizer_is_inert_and_idempotent(payload):
 
 def test_sanitizer_keeps_markdown_and_http_links():
     text = "- **粗体** 与 *斜体*\n  - 子项 [论文](https://example.org/a?b=1&c=2)\n\n1)  \n结果"
-    out = render.sanitize_markdown(text)
+    out = markup.escape_markdown(text)
     assert out == text.replace("&c=", "&amp;c=")
-    assert render.sanitize_markdown("`{{ x }}` and {{ y }}") == '`{{ "{{" }} x }}` and &#123;{ y }}'
-    assert render.sanitize_markdown("![a](https://e.org/x.png)") == "\\![a](https://e.org/x.png)"
-    assert render.sanitize_markdown("[a](https://e.org/{{x}})") == "\\[a](https://e.org/&#123;{x}})"
-    assert render.sanitize_markdown("| a | b |\n|---|---|\nx | y") == "| a | b |\n|---|---|\nx \\| y"
-    assert render.sanitize_markdown("R&D &amp; &#123;") == "R&amp;D &amp; &#123;"
+    assert markup.escape_markdown("`{{ x }}` and {{ y }}") == '`{{ "{{" }} x }}` and &#123;{ y }}'
+    assert markup.escape_markdown("![a](https://e.org/x.png)") == "\\![a](https://e.org/x.png)"
+    assert markup.escape_markdown("[a](https://e.org/{{x}})") == "\\[a](https://e.org/&#123;{x}})"
+    assert markup.escape_markdown("| a | b |\n|---|---|\nx | y") == "| a | b |\n|---|---|\nx \\| y"
+    assert markup.escape_markdown("R&D &amp; &#123;") == "R&amp;D &amp; &#123;"
 
 
 def test_payload_post_keeps_its_structure():
@@ -267,13 +306,13 @@ def test_payload_post_keeps_its_structure():
     assert "<script" not in post and "<img" not in post and "onerror=alert(1)>" not in post
     assert set(liquid_tokens(post)) <= _ALLOWED_LIQUID
     assert not has_unsafe_link(post)
-    parsed = render.parse_post(post)
+    parsed = postparse.parse_post(post)
     assert len(parsed.papers) == len(PAYLOADS)
     for paper, entry in zip(parsed.papers, day.entries):
         assert paper.title == " ".join(entry.paper.title.split())
         assert paper.authors == tuple(" ".join(a.split()) for a in entry.paper.authors)
     assert [u.title for u in parsed.updates] == ["Upd {{ x }} <b>bold</b> [l](javascript:x)"]
-    assert render.render_post(render.digest_from_parsed(parsed)) == post
+    assert render.render_post(postparse.digest_from_parsed(parsed)) == post
     # only our own structural lines start a block
     assert re.findall(r"^#.*$", post, flags=re.M) == [f"## {render.escape_text(e.paper.title)}" for e in day.entries] + ["## 更新"]
     assert post.count("\n---\n") == len(PAYLOADS) + 1  # front matter end + one rule per paper

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from digestlib import render
-from digestlib.render import parse_post
+from tests.postparse import parse_post
 from digestlib.tasks import neutralize_tags
 from tests.fakes.fake_arxiv import FakeArxivProcess, prepare_mailing, sample_pdf, start_fake_arxiv
 from tests.fakes.fake_openai import FakeOpenAI, start_fake_openai

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from digestlib import cli
+from digestlib.locks import run_lock
 from digestlib.config import build_config
 from digestlib.errors import EXIT_REVIEW_PENDING, ReviewPendingError, RunLockedError
 from digestlib.models import AnnounceType, Interpretation, Paper, ResultStatus, ReviewStatus
@@ -98,6 +99,27 @@ def test_a_new_model_output_is_kept_beside_the_edit(cfg) -> None:
     assert app.cards[IDS[0]].details.value == interpretation_markdown(Interpretation("新背景。", "新方法。", "新结果。"))
 
 
+def test_bibtex_button_shows_the_papers_entry(cfg) -> None:
+    """Issue 16: a BibTeX button on each card shows the entry of the day's .bib (copyable), and hides it."""
+    import html
+    import re
+
+    import bibtexparser
+
+    from digestlib.bibtex import entry_for
+
+    card = _app(cfg).cards[IDS[0]]
+    assert card.bibtex_entry.layout.display == "none" and "digest-bibtex" in card.bibtex._dom_classes
+    card.bibtex.click()
+    assert card.bibtex_entry.layout.display == "" and card.bibtex.description == "Hide BibTeX"
+    shown = html.unescape(re.sub(r"<[^>]+>", "", card.bibtex_entry.value))
+    assert shown == entry_for(_paper(IDS[0])) and "user-select:all" in card.bibtex_entry.value
+    (entry,) = bibtexparser.parse_string(shown).entries
+    assert entry.fields_dict["eprint"].value == IDS[0] and entry.fields_dict["archivePrefix"].value == "arXiv"
+    card.bibtex.click()
+    assert card.bibtex_entry.layout.display == "none" and card.bibtex.description == "BibTeX"
+
+
 def test_publish_gate(cfg, tmp_path: Path) -> None:
     with pytest.raises(ReviewPendingError, match=r"^3 papers of 2026-01-22 still await review") as info:
         publish_day(cfg)
@@ -108,7 +130,7 @@ def test_publish_gate(cfg, tmp_path: Path) -> None:
     app.cards[IDS[0]].approve.click()
     app.cards[IDS[1]].reject.click()
     app.cards[IDS[2]].approve.click()
-    with cli.run_lock(cfg.out_dir, 0):  # a run holds the folder: refused
+    with run_lock(cfg.out_dir, 0):  # a run holds the folder: refused
         with pytest.raises(RunLockedError):
             publish_day(cfg)
     site = tmp_path / "site"
@@ -118,6 +140,7 @@ def test_publish_gate(cfg, tmp_path: Path) -> None:
     assert path == site / "_posts" / cfg.post_name
     assert "审稿人改过的译文" in post and f"Title {IDS[1]}" not in post and f"Title {IDS[0]}" in post
     assert "抓取总数：3 篇 | 本页显示：2 篇" in post
+    assert "published: false" not in post  # the run's draft marker: the published post has none
     assert (cfg.day_dir / cfg.post_name).read_text(encoding="utf-8") == post
     report = (cfg.day_dir / "report.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in report and "digest-papers" in report and "<script" not in report
@@ -137,6 +160,35 @@ def test_cli_publish_refused_is_one_line_exit_5(cfg, capsys) -> None:
                      str(Path(__file__).resolve().parents[1] / "parameters" / "cs.SD+eess.AS.yaml")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 5 and len(err) == 1 and "3 papers" in err[0]
+
+
+def test_failed_llm_calls_are_in_the_usage_table_and_the_report(cfg, tmp_path: Path) -> None:
+    """Issue 11: calls that got no usable answer are accounted (status, cause) and shown, even for a task
+    whose every call failed; the causes are redacted."""
+    from digestlib import report
+
+    with Store(cfg.store_path) as store:
+        store.record_call(day=str(DATE), task="translate", model="m", prompt_tokens=10, completion_tokens=5,
+                          cached=False, seconds=1.0)
+        store.record_failed_call(day=str(DATE), task="translate", model="m", status="HTTP 429",
+                                 cause="Rate limit reached", seconds=0.5)
+        for _ in range(2):
+            store.record_failed_call(day=str(DATE), task="interpret", model="m", status="timeout",
+                                     cause="no answer within 5 s, key sk-abcdefghijklmnopqrstuvwx", seconds=5.0)
+        assert store.count_llm_calls() == 1  # the answers: the failures are counted apart
+    table = report.usage_display(report.store_usage(cfg)).set_index("task")
+    assert table.loc["translate", "calls"] == 1 and table.loc["translate", "failed_calls"] == 1
+    assert table.loc["interpret", "calls"] == 0 and table.loc["interpret", "failed_calls"] == 2
+    assert table.loc["total", "failed_calls"] == 3
+    failed = report.failed_calls_table(report.store_failed_calls(cfg))
+    assert failed.to_dict("records") == [
+        {"task": "interpret", "model": "m", "status": "timeout", "calls": 2, "cause": failed.loc[0, "cause"]},
+        {"task": "translate", "model": "m", "status": "HTTP 429", "calls": 1, "cause": "Rate limit reached"}]
+    assert "sk-abcdefghijklmnopqrstuvwx" not in failed.loc[0, "cause"]
+    report.write_report(cfg, tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Failed LLM calls" in page and "digest-failed-calls" in page and "Rate limit reached" in page
+    assert "LLM calls failed (no usable answer)" in page
 
 
 def test_run_post_respects_rejections(cfg) -> None:
@@ -198,6 +250,28 @@ def test_review_url_lands_on_the_days_notebook(cfg) -> None:
     assert url == "http://127.0.0.1:8899/lab/tree/2026-01-22/review.ipynb?token=t0k"
     assert "--ServerApp.ip=127.0.0.1" in command and "--allow-root" in command
     assert "--ServerApp.default_url=/lab/tree/2026-01-22/review.ipynb" in command
+    assert f"--LabApp.app_settings_dir={cfg.out_dir / '.jupyterlab' / 'settings'}" in command
+
+
+def test_review_session_asks_no_news_question_and_names_the_installed_kernel(cfg) -> None:
+    """JupyterLab's "official Jupyter news?" toast and update check are turned off by the session's
+    overrides.json; the notebook's metadata names the installed python3 kernel (no "Select Kernel")."""
+    import json
+
+    import nbformat
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from digestlib.review.launch import REVIEW_NOTEBOOK, stamp_kernelspec, write_lab_settings
+
+    overrides = json.loads((write_lab_settings(cfg) / "overrides.json").read_text(encoding="utf-8"))
+    assert overrides["@jupyterlab/apputils-extension:notification"] == {"fetchNews": "false", "checkForUpdates": False}
+    notebook = cfg.day_dir / "review.ipynb"
+    notebook.parent.mkdir(parents=True, exist_ok=True)
+    notebook.write_text(REVIEW_NOTEBOOK.read_text(encoding="utf-8"), encoding="utf-8")
+    stamp_kernelspec(notebook)
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    assert nbformat.read(notebook, as_version=4).metadata.kernelspec == {
+        "name": "python3", "display_name": spec.display_name, "language": "python"}
 
 
 @pytest.mark.integration

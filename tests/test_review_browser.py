@@ -129,17 +129,18 @@ def test_review_in_jupyterlab_then_publish(day: dict, lab: str, chromium) -> Non
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     off_machine: list[str] = []
     page.on("request", lambda r: off_machine.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
+    # every dialog and toast JupyterLab shows is remembered: the notebook must open with its own kernel
+    # (no "Select Kernel") and `digest review` turns off the "official Jupyter news?" question
+    page.add_init_script("""window.__seen = [];
+        new MutationObserver(() => document.querySelectorAll('.jp-Dialog, .Toastify__toast').forEach(d => {
+            const text = d.innerText.slice(0, 200); if (!window.__seen.includes(text)) window.__seen.push(text); }))
+        .observe(document, {childList: true, subtree: true});""")
     page.goto(lab, wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook", timeout=90_000)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-    select = page.locator(".jp-Dialog button", has_text=re.compile(r"^Select$"))
-    try:  # JupyterLab may ask which kernel to use for a notebook it did not start
-        select.wait_for(timeout=10_000)
-        select.click()
-    except Exception:
-        pass
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator, .jp-StatusBar-Widget", timeout=30_000)
     page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=60_000)
+    page.get_by_text("Python 3 (arxiv-digest)").first.wait_for(timeout=10_000)  # the notebook's own kernel
     try:
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
@@ -158,6 +159,9 @@ def test_review_in_jupyterlab_then_publish(day: dict, lab: str, chromium) -> Non
     card1.locator(".digest-abstract textarea").press("Tab")
     card1.locator("button.digest-approve").click()
     card2.locator("button.digest-reject").click()
+    card2.locator("button.digest-bibtex").click()  # the entry shows, to copy (issue 16)
+    card2.locator(".digest-bibtex-entry pre").wait_for(timeout=30_000)
+    assert f"eprint        = {{{papers[1].arxiv_id}}}" in card2.locator(".digest-bibtex-entry pre").inner_text()
     interpret_calls = sum(1 for e in day["llm"].log() if e.get("kind") == "interpret")
     card1.locator(".digest-instruction input").fill(INSTRUCTION)
     card1.locator("button.digest-regen-interpretation").click()
@@ -165,6 +169,8 @@ def test_review_in_jupyterlab_then_publish(day: dict, lab: str, chromium) -> Non
     page.wait_for_function("document.querySelector('.digest-counts [data-rejected]').dataset.rejected === '1'")
     page.screenshot(path=str(ARTIFACTS / "review-ui.png"), full_page=False)
     assert "failed" not in card1.locator(".digest-progress").inner_text()
+    seen = page.evaluate("window.__seen")
+    assert not [t for t in seen if "Select Kernel" in t or "Jupyter news" in t], seen
 
     with Store(day["out"] / "digest.sqlite") as store:
         reviews = store.reviews(SAMPLE_DATE)

@@ -11,13 +11,13 @@ from digestlib.fulltext import ExtractionPool, extract_many, html_to_fulltext
 from digestlib.models import AnnounceType, TextStatus
 from digestlib.sample import (
     SAMPLE_DATE,
-    make_html,
     make_pdf,
     pending_ids,
     sample_papers,
     sample_sections,
     write_sample_pdfs,
 )
+from tests.fakes.sample_html import make_html
 
 ALL_SECTIONS = {"abstract", "introduction", "method", "experiments", "conclusion", "references"}
 
@@ -125,7 +125,7 @@ def test_sample_sections_and_html():
 
 def test_sample_snapshot_replays(tmp_path):
     """``digest demo`` replays this snapshot: the feed, the metadata and the files, with no network."""
-    from digestlib.arxiv_source import ArxivSource, make_transport
+    from digestlib.source import ArxivSource, make_transport
     from digestlib.config import ArxivSettings, FulltextSettings
     from digestlib.fulltext import FulltextFetcher
     from digestlib.sample import write_sample_snapshot

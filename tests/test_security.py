@@ -20,6 +20,7 @@ import pytest
 from digestlib import cli, errors, render
 from tests.jekyll_site import SITE_TITLE, build_site, jekyll_binary, parse_html
 from tests.test_jekyll_build import check_inert, check_paper_structure, content
+from tests.postparse import published_form
 from tests.test_resilience import (  # noqa: F401 - day_factory is a fixture
     DATE,
     KEY,
@@ -328,7 +329,7 @@ def test_hostile_paper_and_model_text_stays_inert(day_factory, tmp_path: Path) -
         if os.environ.get("CI"):
             pytest.fail("jekyll is not installed (make test installs it with apt-get)")
         pytest.skip("jekyll is not installed")
-    built = build_site({POST: post}, tmp_path / "jekyll")
+    built = build_site({POST: published_form(post)}, tmp_path / "jekyll")  # the run's post is a draft
     assert built.returncode == 0 and built.problems == [], built.log
     div = content(built, POST)
     check_inert(div)
@@ -448,7 +449,7 @@ def test_2_9_hostile_feed_entries_cost_one_entry_never_the_day(day_factory, tmp_
 
 
 def test_9_a_nul_byte_in_the_feed_costs_no_entry() -> None:
-    from digestlib.arxiv_source import parse_rss
+    from digestlib.source import parse_rss
 
     def entry(vid: str, title: str) -> str:
         return (f"<entry><id>oai:arXiv.org:{vid}</id><title>{title}</title>"
@@ -467,7 +468,7 @@ def test_9_a_nul_byte_in_the_feed_costs_no_entry() -> None:
 
 
 def test_2_entries_are_validated_and_normalised_before_they_are_stored() -> None:
-    from digestlib import intake
+    from digestlib.source import intake
 
     def paper(arxiv_id: str, version: int, title: str = "T") -> Paper:
         return Paper(arxiv_id, version, title, ("A\u200bB",), ("cs.SD", "bad cat"), "x\u202ey")
@@ -569,9 +570,7 @@ def test_4_a_huge_answer_is_refused_per_task() -> None:
     assert problems and "上限" in problems[0]
     short_source = "We propose a method."
     assert any("上限" in p for p in tasks.translation_violations(short_source, huge))
-    from digestlib import linkguard
-
-    assert linkguard.answer_too_long("translate", "好" * 100) is None
+    assert tasks.answer_too_long("translate", "好" * 100) is None
 
 
 def test_4_the_other_tasks_answer_and_think_text_are_rejected() -> None:

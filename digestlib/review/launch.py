@@ -12,16 +12,12 @@ import sys
 from pathlib import Path
 
 from ..config import Config
-from ..errors import DigestError, UsageError
+from ..errors import DigestError, PortTakenError, UsageError
 from ..pipeline import stored_selection
 from ..store import Store
 
 REVIEW_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "review.ipynb"
 HOST = "127.0.0.1"
-
-
-class PortTakenError(UsageError):
-    """The port asked for JupyterLab is already in use on 127.0.0.1."""
 
 
 def port_is_free(port: int) -> bool:
@@ -62,6 +58,54 @@ def prepare_review(cfg: Config, params_file: str | None = None) -> Path:
     return target
 
 
+KERNEL_NAME = "python3"  # the kernel `make install` registers in the venv (papermill runs with it too)
+# JupyterLab settings for the review session: no "Would you like to get notified about official Jupyter
+# news?" question and no update check (both would fetch from the internet; the review is on loopback).
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+
+
+def lab_settings_dir(cfg: Config) -> Path:
+    """``<out>/.jupyterlab/settings``: JupyterLab's app settings folder for `digest review`."""
+    return cfg.out_dir / ".jupyterlab" / "settings"
+
+
+def write_lab_settings(cfg: Config) -> Path:
+    """Fill :func:`lab_settings_dir`: what the environment's own app settings folder holds (if anything),
+    with :data:`LAB_OVERRIDES` merged into its ``overrides.json``. The user's own settings are untouched."""
+    import json
+
+    from jupyterlab.commands import get_app_dir
+
+    target = lab_settings_dir(cfg)
+    default = Path(get_app_dir()) / "settings"
+    if default.is_dir():
+        shutil.copytree(default, target, dirs_exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / "overrides.json"
+    overrides = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    for plugin, values in LAB_OVERRIDES.items():
+        overrides.setdefault(plugin, {}).update(values)
+    path.write_text(json.dumps(overrides, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def stamp_kernelspec(notebook: Path) -> None:
+    """Name in the notebook's metadata exactly the kernel JupyterLab will find (name, display name,
+    language of the installed ``python3`` kernelspec), so that it opens with its kernel; JupyterLab
+    asks "Select Kernel" when the named kernel is not among the server's kernelspecs."""
+    import nbformat
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        raise DigestError(f"the {KERNEL_NAME!r} Jupyter kernel is not installed in this environment "
+                          "(run `make install`)") from None
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": spec.display_name, "language": spec.language}
+    nbformat.write(nb, notebook)
+
+
 def lab_command(cfg: Config, notebook: Path, *, port: int, token: str, allow_root: bool) -> tuple[list[str], str]:
     """The JupyterLab command line and the URL that lands on the notebook."""
     jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable)) or shutil.which("jupyter")
@@ -71,7 +115,8 @@ def lab_command(cfg: Config, notebook: Path, *, port: int, token: str, allow_roo
     relative = notebook.resolve().relative_to(root.resolve()).as_posix()
     command = [jupyter, "lab", f"--ServerApp.ip={HOST}", f"--ServerApp.port={port}",
                "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}", f"--ServerApp.token={token}",
-               f"--ServerApp.default_url=/lab/tree/{relative}", "--ServerApp.open_browser=False"]
+               f"--ServerApp.default_url=/lab/tree/{relative}", "--ServerApp.open_browser=False",
+               f"--LabApp.app_settings_dir={lab_settings_dir(cfg)}"]
     if allow_root:
         command.append("--allow-root")
     return command, f"http://{HOST}:{port}/lab/tree/{relative}?token={token}"
@@ -84,8 +129,10 @@ def launch_review(cfg: Config, *, port: int = 8888, allow_root: bool = False, pa
     if hasattr(os, "geteuid") and os.geteuid() == 0 and not allow_root:
         raise UsageError("JupyterLab refuses to run as root: pass --allow-root (or run as another user)")
     if not port_is_free(port):
-        raise PortTakenError(f"port {port} on {HOST} is already in use: pass --port with a free port")
+        raise PortTakenError(f"port {port} on {HOST} is already in use: pass --port with a free port", port=port)
     notebook = prepare_review(cfg, params_file)
+    stamp_kernelspec(notebook)
+    write_lab_settings(cfg)
     token = token or secrets.token_urlsafe(24)
     command, url = lab_command(cfg, notebook, port=port, token=token, allow_root=allow_root)
     print(f"Review {cfg.date}: open {url}\n(run the notebook's cells to get the live widgets; Ctrl-C stops JupyterLab)",

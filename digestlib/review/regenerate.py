@@ -37,6 +37,9 @@ class _FreshCache:
     def record_call(self, **kw: Any) -> None:
         self.store.record_call(**kw)
 
+    def record_failed_call(self, **kw: Any) -> None:
+        self.store.record_failed_call(**kw)
+
 
 class _InstructedClient:
     """An ``LLMClient`` whose requests carry the reviewer's extra instruction in the last user message."""
@@ -68,7 +71,7 @@ def regenerate_task(cfg: Config, store: Store, paper: Paper, task: str, instruct
         raise DigestError("no LLM endpoint is configured (OPENAI_BASE_URL / OPENAI_API_KEY): cannot regenerate")
     instruction = " ".join((instruction or "").split())[:MAX_INSTRUCTION_CHARS]
     glossary = load_glossary(cfg.glossary_file) if cfg.glossary_file else {}
-    with LLMClient(cfg.llm, _FreshCache(store), day=cfg.date.isoformat()) as raw:
+    with LLMClient(cfg.llm, _FreshCache(store), env=cfg.environ, day=cfg.date.isoformat()) as raw:
         client: Any = _InstructedClient(raw, instruction)
         if task == TRANSLATE:
             result = translate_abstract(paper, client, glossary)

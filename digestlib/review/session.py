@@ -8,14 +8,13 @@ when), so nothing depends on a Save button, a kernel that stays alive, or the no
 from __future__ import annotations
 
 import getpass
-import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from ..config import Config
+from ..config import Config, read_environment
 from ..errors import DigestError
 from ..fulltext import budgeted_text
-from ..models import Paper, PaperEntry, ResultStatus, ReviewStatus, TextStatus
+from ..models import Paper, PaperEntry, PendingReason, ResultStatus, ReviewStatus, TextStatus
 from ..pipeline import INTERPRET, TRANSLATE, stored_selection
 from ..render import entry_from_results
 from ..store import Store
@@ -24,9 +23,10 @@ FIELDS = ("abstract_zh", "details_md")
 _TASK_OF_FIELD = {"abstract_zh": TRANSLATE, "details_md": INTERPRET}
 
 
-def reviewer_name() -> str:
-    """Who decides: ``DIGEST_REVIEWER`` when set, else the login name."""
-    name = os.environ.get("DIGEST_REVIEWER", "").strip()
+def reviewer_name(env: Mapping[str, str] | None = None) -> str:
+    """Who decides: ``DIGEST_REVIEWER`` when set (in ``env``: ``Config.environ``), else the login name."""
+    env = read_environment() if env is None else env
+    name = (env.get("DIGEST_REVIEWER") or "").strip()
     if name:
         return name
     try:
@@ -68,7 +68,7 @@ def _flags(entry: PaperEntry, translation: Any, interpretation: Any, fulltext_st
         flags.append("numbers not found in the paper: " + ", ".join(entry.unverified_numbers))
     if fulltext_status is TextStatus.PENDING or (
             interpretation is not None and interpretation.status is ResultStatus.PENDING
-            and interpretation.content.get("reason") == "fulltext"):
+            and interpretation.content.get("reason") == PendingReason.FULLTEXT):
         flags.append("PDF pending (not on arXiv yet)")
     if interpretation is not None and interpretation.content.get("source") == "abstract":
         flags.append("interpreted from the abstract only")
@@ -87,7 +87,7 @@ class ReviewSession:
 
     def __init__(self, cfg: Config, *, reviewer: str | None = None) -> None:
         self.cfg = cfg
-        self.reviewer = reviewer or reviewer_name()
+        self.reviewer = reviewer or reviewer_name(cfg.environ)
         if not cfg.store_path.is_file():  # opening the store would create it (and the output folder)
             raise DigestError(f"nothing is stored for {cfg.date} in {cfg.out_dir}: "
                               f"run `digest run --date {cfg.date}` first")

@@ -2,7 +2,8 @@
 
 A header with live counts and a status filter, then one page of paper cards at a time. Each card:
 title, links, categories, flags, the English abstract beside the editable Chinese one, the editable
-详细解读 with a rendered preview, Approve / Reject / Reset, and Regenerate (translation or
+详细解读 with a rendered preview, Approve / Reject / Reset, a BibTeX button (the paper's entry, to copy),
+and Regenerate (translation or
 interpretation, with an optional extra instruction) running in a background thread. Every change is
 stored at once; there is no Save button to forget. CSS classes (``digest-*``) name the parts for tests.
 """
@@ -37,10 +38,10 @@ def markdown_preview(text: str) -> str:
     from nbconvert.filters.markdown import markdown2html
 
     from ..exporters import _NUMBERED_PARAGRAPH, clean_report_html
-    from ..render import sanitize_markdown
+    from ..markup import escape_markdown
 
     # "1)  " is text in kramdown (the post), an empty list item in CommonMark (this preview): escape it
-    return clean_report_html(markdown2html(_NUMBERED_PARAGRAPH.sub(r"\1\\)", sanitize_markdown(text))))
+    return clean_report_html(markdown2html(_NUMBERED_PARAGRAPH.sub(r"\1\\)", escape_markdown(text))))
 
 
 class PaperCard:
@@ -93,6 +94,13 @@ class PaperCard:
         self.regen_interpretation.on_click(lambda _: self.regenerate(INTERPRET))
         self.progress = widgets.HTML()
         self.progress.add_class("digest-progress")
+        # issue 16: cite straight from the card; the entry is the one in the day's .bib (bibtex.entry_for),
+        # shown on click in a block that one click selects whole, for copying
+        self.bibtex = widgets.Button(description="BibTeX", icon="quote-right", tooltip="show the BibTeX entry")
+        self.bibtex.add_class("digest-bibtex")
+        self.bibtex_entry = widgets.HTML(layout=widgets.Layout(display="none", width="100%"))
+        self.bibtex_entry.add_class("digest-bibtex-entry")
+        self.bibtex.on_click(lambda _: self.toggle_bibtex())
 
         self.refresh()
         self.abstract.observe(lambda ch: self._edited("abstract_zh", ch["new"]), names="value")
@@ -102,7 +110,7 @@ class PaperCard:
             widgets.HBox([self.english, self.abstract], layout=wide),
             widgets.HBox([self.details, self.preview], layout=wide),
             self.newer, widgets.HBox([self.take_abstract, self.take_details]),
-            widgets.HBox([self.approve, self.reject, self.reset]),
+            widgets.HBox([self.approve, self.reject, self.reset, self.bibtex]), self.bibtex_entry,
             widgets.HBox([self.instruction, self.regen_translation, self.regen_interpretation, self.progress]),
             widgets.HTML("<hr>"),
         ], layout=wide)
@@ -113,6 +121,21 @@ class PaperCard:
     @property
     def item(self) -> PaperReview:
         return self.app.session.get(self.arxiv_id)
+
+    def toggle_bibtex(self) -> None:
+        """Show (or hide again) the paper's BibTeX entry, as the day's .bib file holds it."""
+        from ..bibtex import entry_for
+
+        if self.bibtex_entry.layout.display == "none":
+            self.bibtex_entry.value = (
+                "<pre style='user-select:all;white-space:pre-wrap;font-size:0.85em;margin:0.3em 0;padding:0.4em;"
+                f"background:var(--jp-layout-color2,#f5f5f5)' title='click to select, then copy'>"
+                f"{html.escape(entry_for(self.item.paper))}</pre>")
+            self.bibtex_entry.layout.display = ""
+            self.bibtex.description = "Hide BibTeX"
+        else:
+            self.bibtex_entry.layout.display = "none"
+            self.bibtex.description = "BibTeX"
 
     def refresh(self) -> None:
         """Show what the session holds now (after a decision, a regeneration, a reload)."""

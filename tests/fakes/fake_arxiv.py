@@ -17,7 +17,7 @@ prints one line ``LISTENING http://127.0.0.1:PORT`` and serves (127.0.0.1 only) 
 * ``GET /pdf/<id>v<n>``, ``GET /html/<id>v<n>`` -- bytes from ``--files DIR`` (``<id>v<n>.pdf`` /
   ``.html``; ``/`` of old-style ids written ``_``), else from ``--pdf-factory``/``--html-factory``
   (``module:function`` called with the paper's dict, returning bytes; ready-made:
-  ``tests.fakes.fake_arxiv:sample_pdf`` / ``:sample_html``, drawn by ``digestlib.sample``), else 404.
+  ``tests.fakes.fake_arxiv:sample_pdf`` / ``:sample_html``, drawn by ``digestlib.sample`` / ``tests.fakes.sample_html``), else 404.
   Base for ``ARXIV_FILES_URL``: ``http://127.0.0.1:PORT``.
 
 The mailing JSON format is /work/shared/data/arxiv/mailings/2026-01-22-cs.SD+eess.AS.json: mailing_date,
@@ -75,12 +75,12 @@ from xml.sax.saxutils import escape, quoteattr
 from zoneinfo import ZoneInfo
 
 from digestlib import calendar
+from digestlib.source.ids import VERSIONED_ID_RE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ET = ZoneInfo("America/New_York")
 UTC = dt.timezone.utc
 SHARED_MAILING = "arxiv/mailings/2026-01-22-cs.SD+eess.AS.json"
-_VALID_ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z][a-z\-]*(\.[A-Z]{2})?/\d{7})(v\d+)?$")
 
 
 # ------------------------------------------------------------------------------------------- data
@@ -348,8 +348,8 @@ def sample_pdf(paper: dict) -> bytes:
 
 
 def sample_html(paper: dict) -> bytes:
-    """``--html-factory tests.fakes.fake_arxiv:sample_html``: the HTML rendering from ``digestlib.sample``."""
-    from digestlib.sample import make_html
+    """``--html-factory tests.fakes.fake_arxiv:sample_html``: the HTML rendering from ``tests.fakes.sample_html``."""
+    from tests.fakes.sample_html import make_html
 
     return make_html(paper_from_dict(paper)).encode("utf-8")
 
@@ -415,7 +415,7 @@ class FakeArxiv:
         shown = urllib.parse.urlencode({"search_query": search, "id_list": ",".join(id_list),
                                         "start": start, "max_results": per_page}, safe=":,/()[] ")
         for raw in id_list:
-            if not _VALID_ID.match(raw):
+            if not VERSIONED_ID_RE.match(raw):
                 return 400, api_error_feed(f"incorrect id format for {raw}", self.now)
         if id_list:
             found = []

@@ -1,4 +1,4 @@
-"""Feed and API entries are validated and normalised *before* anything is stored.
+"""Entry validation: feed and API entries are validated and normalised *before* anything is stored.
 
 arXiv's feeds are text written by strangers and relayed by a server we do not control. An entry that
 rendering could not handle (version ``v0`` or a version too large for SQLite, an id outside the one
@@ -7,6 +7,9 @@ that date. So each entry is checked on its own: a bad one is skipped with a note
 Display text (titles, authors, abstracts, comments) loses control characters, bidirectional overrides
 and zero-width characters (which can make a title read differently from what it is); a NUL byte or
 another character XML forbids is removed from the raw feed, and the entries that held one are named.
+
+Owns: the limits on display text, the version range, cleaning a raw feed of bytes XML forbids.
+Must not: fetch anything, parse feeds (``rss.py``, ``api.py``) or define an id pattern (``ids.py``).
 """
 
 from __future__ import annotations
@@ -16,10 +19,9 @@ import re
 import unicodedata
 from typing import Iterable
 
-from .models import Paper
+from ..models import Paper
+from .ids import is_arxiv_id
 
-# The one canonical id pattern (new style 2601.15240, old style math/0601001 or math.AG/0601001).
-ARXIV_ID_RE = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})$")
 CATEGORY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.-]{0,31}$")
 MAX_VERSION = 999  # arXiv papers have at most a few dozen versions; far above is a broken or hostile feed
 
@@ -80,7 +82,8 @@ def version_problem(version: object) -> str | None:
 
 
 def id_problem(arxiv_id: object) -> str | None:
-    if not isinstance(arxiv_id, str) or not ARXIV_ID_RE.match(arxiv_id):
+    """Why ``arxiv_id`` is not a bare arXiv id (None when it is one)."""
+    if not is_arxiv_id(arxiv_id):
         return f"id {str(arxiv_id)[:40]!r} is not an arXiv identifier"
     return None
 

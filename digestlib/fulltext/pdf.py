@@ -1,0 +1,286 @@
+"""Reading one PDF with pypdf: its pages, its printed title, its running heads, then cleaned sections.
+
+``extract_pdf_in_process`` runs inside a pool worker (``pool.py``) or in this process; it never raises for
+a bad PDF (corrupt, truncated, encrypted, image-only all become a FAILED ``FullText`` with a clean note).
+``structure_pdf_text`` is the pure part (page texts -> ``FullText``) and is what tests drive directly.
+Must not download, start processes or enforce the hard timeout (the pool does): the soft timeout here
+only stops reading further pages.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import os
+import re
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from ..models import FullText, TextStatus
+from .clean import clean_pages, clean_title, title_words
+from .notes import DETAIL
+from .sections import is_caps, split_sections, titleish
+
+__all__ = ["MIN_TEXT_CHARS", "choose_title", "drop_running_titles", "extract_pdf_in_process", "failed_text",
+           "looks_truncated", "quiet_pypdf", "structure_pdf_text"]
+
+MIN_TEXT_CHARS = 200  # fewer letters than this in a whole PDF: image-only (scanned) or empty
+
+
+_PREAMBLE = re.compile(
+    r"^(draft|typeset|preprint|accepted|submitted|published|received|to appear|under review|arxiv|proceedings"
+    r"|journal|vol\.|volume|copyright|©|\(received|manuscript|version|doi|http)",
+    re.IGNORECASE,
+)
+
+
+def _sane_title(t: str | None) -> bool:
+    if not t:
+        return False
+    t = t.strip()
+    words = t.split()
+    if not (2 <= len(words) <= 40) or sum(ch.isalpha() for ch in t) < 8:
+        return False
+    if re.search(r"\.(dvi|tex|pdf|docx?|ps)$|^microsoft|^untitled|^title$|^paper\b|^arxiv|^\d", t, re.IGNORECASE):
+        return False
+    return True
+
+
+def _layout_title(frags: Sequence[tuple[str, float, float]], page_height: float) -> str:
+    """The largest distinctly-bigger-than-body text on the top part of page 1 (fragments in stream order)."""
+    if not frags:
+        return ""
+    letters_by_size: collections.Counter[float] = collections.Counter()
+    for text, size, _y in frags:
+        letters_by_size[round(size * 2) / 2] += sum(ch.isalpha() for ch in text)
+    if not letters_by_size:
+        return ""
+    body = letters_by_size.most_common(1)[0][0]
+    top = [(t, round(s * 2) / 2, y) for t, s, y in frags if page_height <= 0 or y >= 0.4 * page_height]
+    sizes = collections.Counter()
+    for t, s, _y in top:
+        sizes[s] += sum(ch.isalpha() for ch in t)
+    candidates = sorted((s for s, c in sizes.items() if s >= body + 1.0 and c >= 8), reverse=True)
+    if not candidates:
+        return ""
+    size = candidates[0]
+    out: list[str] = []
+    started = False
+    for t, s, _y in top:
+        if abs(s - size) <= 0.3:
+            out.append(t)
+            started = True
+        elif started:
+            if sum(ch.isalpha() for ch in t) >= 4:
+                break
+    title = clean_title(" ".join(x.strip("\n") for x in out))
+    return title if _sane_title(title) else ""
+
+
+def _first_lines_title(lines: Sequence[str]) -> str:
+    for ln in lines[:25]:
+        s = ln.strip()
+        if not s or _PREAMBLE.match(s) or not titleish(s, max_words=25) and not (is_caps(s) and 3 <= len(s.split()) <= 25):
+            continue
+        if len(s.split()) >= 3:
+            return clean_title(s)
+    return ""
+
+
+def choose_title(meta_title: str | None, layout_title: str, first_page_lines: Sequence[str]) -> str:
+    """Metadata title when sane and printed on page 1, else the big top lines, else the first title-like line."""
+    meta = clean_title(meta_title or "")
+    meta_ok = _sane_title(meta)
+    if layout_title:
+        # the printed title wins; metadata only when it is the same words (it may be spaced better)
+        return meta if meta_ok and title_words(meta) == title_words(layout_title) else layout_title
+    if meta_ok:
+        page_words = set(title_words(" ".join(first_page_lines[:60])))
+        mw = title_words(meta)
+        if mw and sum(w in page_words for w in mw) / len(mw) >= 0.9:
+            return meta
+    guess = _first_lines_title(first_page_lines)
+    if guess:
+        return guess
+    return meta if meta_ok else ""
+
+
+def quiet_pypdf() -> None:  # the pool's workers call it on start
+    """pypdf reports every font it cannot fully parse; none of that belongs in a notebook or terminal."""
+    logger = logging.getLogger("pypdf")
+    if not getattr(logger, "_digest_quiet", False):
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+        logger.setLevel(logging.CRITICAL + 1)
+        logger._digest_quiet = True  # type: ignore[attr-defined]
+    warnings.filterwarnings("ignore", module=r"pypdf(\..*)?")
+    warnings.filterwarnings("ignore", category=UserWarning, message=r".*(pypdf|PdfReadWarning|font).*")
+
+
+def _id_from_name(path: str | os.PathLike[str]) -> tuple[str, int]:
+    stem = Path(path).stem
+    m = re.match(r"^(.*?)v(\d+)$", stem)
+    if m:
+        return m.group(1).replace("_", "/"), int(m.group(2))
+    return stem, 0
+
+
+def failed_text(path: str | os.PathLike[str], reason: str, pages: int = 0, **fmt: Any) -> FullText:
+    """A FAILED ``FullText`` for the PDF at ``path`` (its id read from the file name), noted ``DETAIL[reason]``."""
+    aid, ver = _id_from_name(path)
+    return FullText(aid, ver, TextStatus.FAILED, source="pdf", pages=pages, detail=DETAIL[reason].format(**fmt))
+
+
+def looks_truncated(path: Path) -> bool:
+    """No ``%%EOF`` in the last 2 KiB: a transfer cut short."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - 2048))
+        return b"%%EOF" not in fh.read()
+
+
+def extract_pdf_in_process(path: str | os.PathLike[str], max_pages: int = 60, soft_timeout: float = 0.0) -> FullText:
+    """Extract one PDF in *this* process (the pool workers run this). Never raises for a bad PDF.
+
+    ``soft_timeout`` > 0 stops reading further pages once exceeded (the text so far is kept, noted in
+    ``detail``); the hard per-PDF limit is the pool's, which kills the worker.
+    """
+    quiet_pypdf()
+    started = time.monotonic()
+    path = Path(path)
+    aid, ver = _id_from_name(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return failed_text(path, "missing_file")
+    if b"%PDF-" not in head:
+        return failed_text(path, "corrupt")
+    if looks_truncated(path):
+        return failed_text(path, "truncated")
+
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(str(path), strict=False)
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt("")  # owner-password-only PDFs open with an empty user password
+            except Exception:  # noqa: BLE001 - AES without a crypto library, unknown handlers
+                ok = 0
+            if not ok:
+                return failed_text(path, "encrypted")
+        total = len(reader.pages)
+        try:
+            meta_title = reader.metadata.title if reader.metadata else None
+        except Exception:  # noqa: BLE001 - broken Info dictionaries are common
+            meta_title = None
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many types on broken input
+        name = type(exc).__name__
+        if "Decrypt" in name or "Dependency" in name or "password" in str(exc).lower():
+            return failed_text(path, "encrypted")
+        return failed_text(path, "corrupt")
+
+    limit = min(total, max_pages) if max_pages > 0 else total
+    pages: list[str] = []
+    frags: list[tuple[str, float, float]] = []
+    page_height = 0.0
+    errors = 0
+    stopped_early = False
+
+    def visitor(text: str, cm: Sequence[float], tm: Sequence[float], font: Any, size: float) -> None:
+        if text and text.strip():
+            c = tm[2] * cm[0] + tm[3] * cm[2]
+            d = tm[2] * cm[1] + tm[3] * cm[3]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            frags.append((text, float(size) * math.hypot(c, d), float(y)))
+
+    for i in range(limit):
+        if soft_timeout > 0 and i > 0 and time.monotonic() - started > soft_timeout:
+            stopped_early = True
+            break
+        try:
+            page = reader.pages[i]
+            if i == 0:
+                try:
+                    page_height = float(page.mediabox.height)
+                except Exception:  # noqa: BLE001
+                    page_height = 0.0
+                text = page.extract_text(visitor_text=visitor)
+            else:
+                text = page.extract_text()
+        except Exception as exc:  # noqa: BLE001 - one bad page must not lose the others
+            if "Decrypt" in type(exc).__name__ or "Dependency" in type(exc).__name__:
+                return failed_text(path, "encrypted", pages=total)
+            errors += 1
+            text = ""
+        pages.append(text or "")
+    letters = sum(ch.isalpha() for p in pages for ch in p)
+    if letters < MIN_TEXT_CHARS:
+        return failed_text(path, "corrupt" if errors and errors == len(pages) else "no_text", pages=total)
+    return structure_pdf_text(
+        pages, aid=aid, version=ver, total_pages=total, meta_title=meta_title, frags=frags,
+        page_height=page_height, stopped_early=stopped_early,
+    )
+
+
+_ELLIPSIS_END = re.compile(r"(?:\.{2,}|…)\s*$")
+
+
+def _is_running_title(line: str, titles: Sequence[list[str]]) -> bool:
+    """``line`` is the paper's title (or its start followed by "..."), maybe with a page number attached."""
+    words = title_words(_ELLIPSIS_END.sub("", line))
+    while words and words[0].isdigit():
+        words = words[1:]
+    while words and words[-1].isdigit():
+        words = words[:-1]
+    if len(words) < 2 or sum(len(w) for w in words) < 10:
+        return False
+    shortened = _ELLIPSIS_END.search(line) is not None
+    for title in titles:
+        if words == title or (shortened and len(words) >= 3 and words == title[: len(words)]):
+            return True
+    return False
+
+
+def drop_running_titles(paged: Sequence[Sequence[str]], titles: Iterable[str], edge: int = 3) -> list[list[str]]:
+    """Remove the running header/footer that repeats the paper's title at the edge of pages 2 and later.
+
+    ``clean_pages`` finds headers by repetition, which needs the same line on several pages: a two-page
+    paper, or a title printed on only some pages, escapes it and the title ends up in the middle of a
+    sentence. A line among the first or last ``edge`` of a later page that *is* the title (or the title
+    cut short with "...") is a running head; page 1, where the title is printed as such, is left alone.
+    """
+    wanted = [w for w in (title_words(clean_title(t)) for t in titles if t) if len(w) >= 2]
+    out = [list(page) for page in paged]
+    if not wanted:
+        return out
+    for page in out[1:]:
+        n = len(page)
+        drop = {i for i in range(n) if (i < edge or i >= n - edge) and _is_running_title(page[i], wanted)}
+        page[:] = [ln for i, ln in enumerate(page) if i not in drop]
+    return out
+
+
+def structure_pdf_text(
+    pages: Sequence[str], *, aid: str = "", version: int = 0, total_pages: int | None = None,
+    meta_title: str | None = None, frags: Sequence[tuple[str, float, float]] = (), page_height: float = 0.0,
+    stopped_early: bool = False,
+) -> FullText:
+    """Raw page texts -> a cleaned, sectioned ``FullText`` (pure; used by the workers and by tests)."""
+    total = total_pages if total_pages is not None else len(pages)
+    paged = clean_pages(pages)
+    title = choose_title(meta_title, _layout_title(frags, page_height), paged[0] if paged else [])
+    paged = drop_running_titles(paged, [title, meta_title or ""])
+    lines = [ln for page in paged for ln in page]
+    sections = split_sections(lines)
+    detail = ""
+    if stopped_early:
+        detail = DETAIL["partial_time"].format(done=len(pages), total=total)
+    elif len(pages) < total:
+        detail = DETAIL["partial_pages"].format(done=len(pages), total=total)
+    return FullText(aid, version, TextStatus.OK, source="pdf", title=title, sections=sections, pages=total, detail=detail)
+

@@ -1,0 +1,270 @@
+"""The one HTTP layer: timeouts, backoff, ``Retry-After``, politeness, allowed hosts and size caps.
+
+Owns the mechanics every module that talks to a server shares (arXiv's API and feed, arXiv's files, the
+LLM endpoint): how long to wait before the next attempt (``backoff_wait``, ``Backoff``: exponential, with
+optional jitter, honouring the server's ``Retry-After``), reading that header (``parse_retry_after``),
+spacing requests out (``RateLimiter``), refusing redirects that leave the configured hosts
+(``redirect_guard``), building an ``httpx.Client`` with all of that (``make_client``) and streaming a body
+to a file under a size cap and a wall-clock deadline (``stream_to_file``).
+
+Must not know what it downloads: no arXiv ids, no PDFs, no papers, no LLM; nothing here parses a body.
+Callers decide which statuses are worth retrying and what a failure means to them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import email.utils
+import random
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+import httpx
+
+__all__ = [
+    "ARXIV_DOMAIN",
+    "Backoff",
+    "RateLimiter",
+    "RedirectRefused",
+    "StreamStopped",
+    "allowed_origins",
+    "backoff_wait",
+    "is_allowed",
+    "make_client",
+    "parse_retry_after",
+    "redirect_guard",
+    "stream_to_file",
+]
+
+
+# ------------------------------------------------------------------------------------------ Retry-After
+
+def parse_retry_after(source: str | Mapping[str, str] | None, *,
+                      now: dt.datetime | float | None = None) -> float | None:
+    """How long a server asks us to wait, in seconds from ``now``; ``None`` when absent or unreadable.
+
+    ``source`` is either the ``Retry-After`` value itself (delta-seconds or an HTTP date) or a response's
+    headers, where ``retry-after-ms`` (OpenAI-style servers) wins over ``Retry-After``. ``now`` is a
+    datetime or a Unix timestamp (default: the current time); a date in the past gives 0.
+    """
+    if source is not None and not isinstance(source, str):
+        lower = {str(k).lower(): str(v) for k, v in source.items()}
+        millis = lower.get("retry-after-ms")
+        if millis is not None:
+            try:
+                return max(0.0, float(millis) / 1000.0)
+            except ValueError:
+                pass
+        source = lower.get("retry-after")
+    if not source:
+        return None
+    value = source.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    if now is None:
+        current = dt.datetime.now(dt.timezone.utc)
+    elif isinstance(now, dt.datetime):
+        current = now
+    else:
+        current = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+    return max(0.0, (when - current).total_seconds())
+
+
+# ---------------------------------------------------------------------------------------------- backoff
+
+def backoff_wait(attempt: int, *, initial: float, maximum: float, retry_after: float | None = None,
+                 retry_after_cap: float | None = None, at_least_backoff: bool = False, jitter: bool = False,
+                 rand: Callable[[], float] = random.random) -> float:
+    """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1).
+
+    Without ``retry_after``: ``initial * 2**(attempt-1)``, at most ``maximum``; with ``jitter`` a random
+    50-100 % of that step. With the server's ``retry_after``: that wish, at most ``retry_after_cap`` (if
+    given), never less than the backoff step when ``at_least_backoff``, and with ``jitter`` a little more
+    (never shorter than asked).
+    """
+    step = min(maximum, initial * (2 ** (max(1, attempt) - 1)))
+    if retry_after is None:
+        return step * (0.5 + rand() * 0.5) if jitter else step
+    wait = retry_after if retry_after_cap is None else min(retry_after_cap, retry_after)
+    if at_least_backoff:
+        wait = max(step, wait)
+    if jitter:
+        wait += rand() * min(0.25, 0.1 * retry_after + 0.01)
+    return wait
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """A tenacity ``wait``: ``backoff_wait`` with these settings, reading ``retry_after`` off the exception
+    of the failed attempt (any exception with such an attribute)."""
+
+    initial: float
+    maximum: float
+    retry_after_cap: float | None = None
+    at_least_backoff: bool = False
+    jitter: bool = False
+
+    def __call__(self, retry_state: Any) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        return backoff_wait(retry_state.attempt_number, initial=self.initial, maximum=self.maximum,
+                            retry_after=getattr(exc, "retry_after", None), retry_after_cap=self.retry_after_cap,
+                            at_least_backoff=self.at_least_backoff, jitter=self.jitter)
+
+
+# ------------------------------------------------------------------------------------------- politeness
+
+class RateLimiter:
+    """At least ``interval`` seconds from the end of one request to the start of the next (thread-safe).
+
+    Requests are serialised: the lock is held for the whole request, so two threads never overlap.
+    """
+
+    def __init__(self, interval: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.interval = max(0.0, float(interval))
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next = float("-inf")
+
+    @classmethod
+    def per_second(cls, rate: float) -> "RateLimiter":
+        """A limiter allowing ``rate`` requests a second (0 = no limit)."""
+        return cls(1.0 / rate if rate > 0 else 0.0)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._lock:
+            delay = self._next - self._clock()
+            if delay > 0:
+                self._sleep(delay)
+            try:
+                yield
+            finally:
+                self._next = self._clock() + self.interval
+
+
+# ---------------------------------------------------------------------------------------- allowed hosts
+# A request answered by a redirect to some other host would otherwise be followed anywhere, a
+# request-forgery path into the user's network (``http://192.168.1.1/admin``, cloud metadata at
+# ``169.254.169.254``). The response hook sees every redirect *before* it is followed (and before its
+# body is read) and refuses a target outside the allowed origins.
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+ARXIV_DOMAIN = "arxiv.org"
+
+
+class RedirectRefused(httpx.HTTPError):
+    """A redirect to a host outside the configured hosts; ``target`` is where it pointed."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(f"refused a redirect to {target}")
+        self.target = target
+
+
+def _origin(url: httpx.URL) -> tuple[str, int]:
+    return url.host.lower(), url.port or _DEFAULT_PORTS.get(url.scheme, 0)
+
+
+def allowed_origins(urls: Iterable[str | None]) -> frozenset[tuple[str, int]]:
+    """(host, port) of each configured URL."""
+    return frozenset(_origin(httpx.URL(u)) for u in urls if u)
+
+
+def is_allowed(url: httpx.URL, origins: frozenset[tuple[str, int]]) -> bool:
+    if url.scheme not in ("http", "https"):
+        return False
+    host, port = _origin(url)
+    if (host, port) in origins:
+        return True
+    # the real arXiv moves files between its own hosts (arxiv.org, export.arxiv.org, www.arxiv.org):
+    # allowed over https when arXiv itself is configured
+    arxiv_configured = any(h == ARXIV_DOMAIN or h.endswith("." + ARXIV_DOMAIN) for h, _ in origins)
+    return (arxiv_configured and url.scheme == "https" and port == 443
+            and (host == ARXIV_DOMAIN or host.endswith("." + ARXIV_DOMAIN)))
+
+
+def redirect_guard(origins: frozenset[tuple[str, int]]) -> Callable[[httpx.Response], None]:
+    """A response hook raising ``RedirectRefused`` for a redirect leaving ``origins``."""
+
+    def check(response: httpx.Response) -> None:
+        if not response.has_redirect_location:
+            return
+        target = response.request.url.join(response.headers["location"])
+        if not is_allowed(target, origins):
+            response.close()
+            shown = f"{target.scheme}://{target.host}" + (f":{target.port}" if target.port else "")
+            raise RedirectRefused(shown)
+
+    return check
+
+
+def make_client(*, allowed_urls: Iterable[str | None], timeout: float, connect_timeout: float | None = None,
+                headers: Mapping[str, str] | None = None, transport: httpx.BaseTransport | None = None,
+                max_redirects: int = 5, limits: httpx.Limits | None = None) -> httpx.Client:
+    """An ``httpx.Client`` with a timeout, following at most ``max_redirects`` redirects and only within
+    the origins of ``allowed_urls`` (``RedirectRefused`` otherwise)."""
+    return httpx.Client(
+        transport=transport,
+        headers=dict(headers or {}),
+        timeout=httpx.Timeout(timeout, connect=timeout if connect_timeout is None else connect_timeout),
+        limits=limits or httpx.Limits(),
+        follow_redirects=True,
+        max_redirects=max_redirects,
+        event_hooks={"response": [redirect_guard(allowed_origins(allowed_urls))]},
+    )
+
+
+# -------------------------------------------------------------------------------------------- size caps
+
+class StreamStopped(Exception):
+    """A body stopped on purpose while streaming: ``reason`` is ``"too_large"`` or ``"deadline"``."""
+
+    def __init__(self, reason: str, bytes_read: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.bytes_read = bytes_read
+
+
+def stream_to_file(response: httpx.Response, dest: Path, *, max_bytes: int | None, deadline: float,
+                   head_bytes: int = 1024, clock: Callable[[], float] = time.monotonic) -> tuple[bytes, int]:
+    """Write ``response``'s body to ``dest``; returns (its first ``head_bytes`` bytes, bytes read).
+
+    Stops with ``StreamStopped("too_large")`` once the body (or its announced ``Content-Length``) passes
+    ``max_bytes`` (None: no cap), or ``StreamStopped("deadline")`` once ``clock()`` passes ``deadline``;
+    ``dest`` is removed on any failure.
+    """
+    length = response.headers.get("content-length")
+    if max_bytes is not None and length and length.isdigit() and int(length) > max_bytes:
+        raise StreamStopped("too_large", 0)
+    head = b""
+    read = 0
+    try:
+        with open(dest, "wb") as fh:
+            for chunk in response.iter_bytes():
+                read += len(chunk)
+                if len(head) < head_bytes:
+                    head += chunk[: head_bytes - len(head)]
+                if max_bytes is not None and read > max_bytes:
+                    raise StreamStopped("too_large", read)
+                if clock() > deadline:
+                    raise StreamStopped("deadline", read)
+                fh.write(chunk)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return head, read

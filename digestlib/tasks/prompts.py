@@ -1,0 +1,145 @@
+"""The prompts: templates, their versions, the glossary, and the messages sent for each task.
+
+Owns: loading ``digestlib/prompts/*.md`` (their bytes are part of the LLM cache key through
+``PROMPT_VERSION``), filling ``{{name}}`` placeholders, the interpretation's JSON schema, the glossary
+(load it, pick the terms a text uses), neutralising ``<paper>``-like tags inside untrusted text, and the
+chat messages of both tasks. Must not: call the LLM, validate answers, or talk HTTP.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from ..errors import ConfigError
+from ..models import Paper
+from ..safe_yaml import YAMLRefused, load_yaml_file
+from .results import PARTS
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+INTERPRETATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "background": {"type": "string", "description": "研究背景与既有方法的问题：简体中文 Markdown 无序列表"},
+        "method": {"type": "string", "description": "论文提出的方法：简体中文 Markdown 无序列表"},
+        "results": {"type": "string", "description": "实验任务与结果（含论文报告的数字）：简体中文 Markdown 无序列表"},
+    },
+    "required": list(PARTS),
+    "additionalProperties": False,
+}
+_SCHEMAS: dict[str, Any] = {"translate": None, "interpret": INTERPRETATION_SCHEMA}
+
+
+def _load_prompts() -> dict[str, str]:
+    return {p.name[: -len(".md")]: p.read_text(encoding="utf-8").strip()
+            for p in sorted(PROMPTS_DIR.glob("*.md")) if p.name.count(".") >= 2}
+
+
+PROMPTS: dict[str, str] = _load_prompts()
+
+
+def _version(task: str) -> str:
+    h = hashlib.sha256()
+    for name in sorted(n for n in PROMPTS if n.startswith(task + ".")):
+        h.update(name.encode() + b"\0" + PROMPTS[name].encode("utf-8") + b"\0")
+    h.update(json.dumps(_SCHEMAS.get(task), sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    return f"{task}-{h.hexdigest()[:12]}"
+
+
+PROMPT_VERSION: dict[str, str] = {task: _version(task) for task in ("translate", "interpret")}
+
+_PLACEHOLDER_RE = re.compile(r"\{\{(\w+)\}\}")
+
+
+def render_prompt(name: str, **values: str) -> str:
+    """Fill ``{{name}}`` placeholders in one pass (inserted values are never re-expanded)."""
+    template = PROMPTS[name]
+    return _PLACEHOLDER_RE.sub(lambda m: str(values.get(m.group(1), "")), template)
+
+
+def load_glossary(path: str | Path | None) -> dict[str, str]:
+    """Read a YAML mapping ``english term -> chinese rendering``; ``None`` gives an empty glossary."""
+    if path is None:
+        return {}
+    path = Path(path)
+    try:
+        data = load_yaml_file(path)  # size-limited, aliases refused
+    except FileNotFoundError:
+        raise ConfigError(f"glossary file not found: {path}") from None
+    except YAMLRefused as exc:
+        raise ConfigError(f"glossary {path} refused: {exc.reason}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read glossary {path}: {exc.__class__.__name__}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"glossary {path} must be a mapping of English terms to Chinese renderings")
+    glossary: dict[str, str] = {}
+    for key, value in data.items():
+        if not isinstance(key, str) or not isinstance(value, str) or not key.strip() or not value.strip():
+            raise ConfigError(f"glossary {path}: entry {key!r} must map a term to a non-empty string")
+        glossary[key.strip()] = value.strip()
+    return glossary
+
+
+@functools.lru_cache(maxsize=1024)
+def _term_pattern(term: str) -> tuple[str, re.Pattern[str]]:
+    words = [p for p in re.split(r"[\s-]+", term.strip().lower()) if p]
+    pattern = re.compile(r"(?<![a-z])" + r"[\s-]+".join(map(re.escape, words)) + r"(?:s|es)?(?![a-z])")
+    return max(words, key=len), pattern
+
+
+def relevant_glossary(glossary: Mapping[str, str] | None, text: str, limit: int = 40) -> dict[str, str]:
+    """The glossary entries whose English term occurs in ``text`` (case- and hyphen-insensitive)."""
+    found: dict[str, str] = {}
+    lower = text.lower()
+    for term, zh in (glossary or {}).items():
+        longest, pattern = _term_pattern(term)
+        if longest in lower and pattern.search(lower):
+            found[term] = zh
+            if len(found) >= limit:
+                break
+    return found
+
+
+def _glossary_block(terms: Mapping[str, str]) -> str:
+    if not terms:
+        return ""
+    lines = "\n".join(f"- {en} → {zh}" for en, zh in terms.items())
+    return f"术语表（这些术语必须使用以下译法）：\n{lines}\n\n"
+
+
+_DATA_TAGS = ("paper", "abstract", "title")
+_DATA_TAG_RE = re.compile(r"<\s*(/?)\s*(" + "|".join(_DATA_TAGS) + r")\b[^>]*>", re.I)
+
+
+def neutralize_tags(text: str) -> str:
+    """Make ``<paper>``, ``</abstract>``... inside untrusted text inert (``‹/paper›``)."""
+    return _DATA_TAG_RE.sub(lambda m: f"‹{m.group(1)}{m.group(2).lower()}›", text or "")
+
+
+def translation_messages(paper: Paper, glossary: Mapping[str, str] | None) -> list[dict]:
+    terms = relevant_glossary(glossary, paper.abstract)
+    user = render_prompt("translate.user", glossary=_glossary_block(terms), title=neutralize_tags(paper.title),
+                         abstract=neutralize_tags(paper.abstract.strip()))
+    return [{"role": "system", "content": PROMPTS["translate.system"]}, {"role": "user", "content": user}]
+
+
+def interpretation_messages(paper: Paper, paper_text: str, glossary: Mapping[str, str] | None, *,
+                            abstract_only: bool, max_chars: int) -> list[dict]:
+    text = paper_text.strip()
+    if len(text) > max_chars:
+        text = text[:max_chars].rsplit("\n", 1)[0] + "\n[……后文因长度限制省略……]"
+    terms = relevant_glossary(glossary, text, limit=30)
+    note = PROMPTS["interpret.note_abstract" if abstract_only else "interpret.note_fulltext"]
+    user = render_prompt("interpret.user", glossary=_glossary_block(terms), title=neutralize_tags(paper.title),
+                         source_note=note, paper_text=neutralize_tags(text))
+    return [{"role": "system", "content": PROMPTS["interpret.system"]}, {"role": "user", "content": user}]
