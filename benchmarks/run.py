@@ -1,9 +1,15 @@
-"""`make bench`: every benchmark, one after the other (each prints its own figures and targets).
+"""`make bench`: every benchmark, one after the other (each prints its own figures).
 
-- bench_llm.py: a day of 300 papers against a loopback OpenAI-compatible server answering after 2 s,
-  concurrency 16: wall time vs the ideal bound, then the same day from the cache, and peak memory.
-- bench_fulltext.py: pages per second on the real PDFs in ../shared/data/pdf, process pool vs one process
-  (skipped when the shared data is absent).
+- bench_day.py: the real pipeline end to end (`digest run` through papermill) against the loopback fakes of
+  tests/fakes: the replayed 2026-01-22 (skipped when /work/shared/data is absent) and a synthetic day of 300
+  papers at LLM concurrency 16, 2 s per call; wall time against the ideal bound, calls, prompt tokens per
+  task and per paper, CPU and peak memory of the process tree, and the re-run of the finished day. Writes
+  benchmarks/results.md.
+- bench_fulltext.py: PDF extraction alone, pages per second on the real PDFs of /work/shared/data/pdf,
+  process pool vs one process (skipped when the shared data is absent).
+
+(The former bench_llm.py timed ``LLMClient.map_concurrent``, which the pipeline never calls; its
+"efficiency" figure is gone: bench_day.py measures the pipeline itself.)
 """
 
 from __future__ import annotations
@@ -13,13 +19,18 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PDF_DIR = Path("/work/shared/data/pdf")
 
 
 def main() -> int:
     status = 0
-    for script in ("bench_llm.py", "bench_fulltext.py"):
-        print(f"\n=== {script} ===", flush=True)
-        status |= subprocess.call([sys.executable, str(HERE / script)], cwd=HERE.parent)
+    print("\n=== bench_day.py ===", flush=True)
+    status |= subprocess.call([sys.executable, str(HERE / "bench_day.py")], cwd=HERE.parent)
+    print("\n=== bench_fulltext.py ===", flush=True)
+    if any(PDF_DIR.glob("*.pdf")):
+        status |= subprocess.call([sys.executable, str(HERE / "bench_fulltext.py"), str(PDF_DIR)], cwd=HERE.parent)
+    else:
+        print(f"skipped: no PDFs in {PDF_DIR} (the shared data is absent)")
     return status
 
 

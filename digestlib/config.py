@@ -38,7 +38,8 @@ from .safe_yaml import YAMLRefused, excerpt, load_yaml_file
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PARAMS_FILE = PROJECT_ROOT / "parameters" / "cs.SD+eess.AS.yaml"
 DEFAULT_POST_SLUG = "arxiv-daily"
-LANGUAGES = ("zh",)  # the output language (post labels, LLM answers); en and ja: prompts + labels still to do
+# The output language (post labels: labels.py; LLM answers: tasks/prompts.py): Chinese, English, Japanese.
+LANGUAGES = ("zh", "en", "ja")
 UTC = dt.timezone.utc
 
 
@@ -138,7 +139,7 @@ _SUBJECTS = {
 class ArxivSettings:
     api_url: str = "https://export.arxiv.org/api/query"
     rss_url: str = "https://rss.arxiv.org/atom"
-    files_url: str = "https://arxiv.org"
+    files_url: str = "https://export.arxiv.org"  # arXiv's host for programmatic access (/pdf, /html)
     api_delay_seconds: float = 3.0  # arXiv asks for at most one API request every 3 s
     page_size: int = 100  # ids per id_list batch / results per search page
     timeout_seconds: float = 30.0
@@ -152,7 +153,9 @@ class FulltextSettings:
     max_pages: int = 60
     download_timeout_seconds: float = 60.0
     extract_timeout_seconds: float = 60.0
-    requests_per_second: float = 2.0
+    # arXiv's bulk-data guidance for export.arxiv.org ("play nice"): bursts of 4 requests, a 1 s sleep per burst
+    requests_per_second: float = 4.0  # on one connection; 0 = no limit
+    burst: int = 4  # requests back to back, then a sleep of burst / requests_per_second seconds
     max_retries: int = 3
     abstract_only_after_hours: float = 72.0  # then interpret from the abstract alone, labelled
     workers: int = 0  # extraction processes; 0 = one per core
@@ -515,7 +518,8 @@ def _validate_field_keys(values: Mapping[str, Any]) -> None:
     """title / tags / post_slug / language: what a second field's parameter file sets (one line each)."""
     language = values.get("language", "zh")
     if language not in LANGUAGES:
-        raise ConfigError(f"language {language!r} is not supported yet (supported: {', '.join(LANGUAGES)})")
+        raise ConfigError(f"language {language!r} is not supported (one of: {', '.join(LANGUAGES)}; "
+                          "zh Chinese, en English, ja Japanese)")
     slug = values.get("post_slug", DEFAULT_POST_SLUG)
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", slug):
         raise ConfigError(f"post_slug must be lowercase letters, digits and '-' (a file name), got {slug!r}")

@@ -128,34 +128,48 @@ class Backoff:
 # ------------------------------------------------------------------------------------------- politeness
 
 class RateLimiter:
-    """At least ``interval`` seconds from the end of one request to the start of the next (thread-safe).
+    """Requests in bursts of at most ``burst``, then ``interval`` seconds from the end of a burst's last
+    request to the start of the next one (thread-safe). ``burst=1`` (the default) spaces every request.
 
-    Requests are serialised: the lock is held for the whole request, so two threads never overlap.
+    Requests are serialised: the lock is held for the whole request, so two threads never overlap. A pause
+    of ``interval`` that happened anyway (an idle connection) starts a new burst.
     """
 
-    def __init__(self, interval: float, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, interval: float, *, burst: int = 1, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.interval = max(0.0, float(interval))
+        self.burst = max(1, int(burst))
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._next = float("-inf")
+        self._next = float("-inf")  # the earliest start of the next burst
+        self._last_end = float("-inf")
+        self._in_burst = 0  # requests made in the current burst
 
     @classmethod
-    def per_second(cls, rate: float) -> "RateLimiter":
-        """A limiter allowing ``rate`` requests a second (0 = no limit)."""
-        return cls(1.0 / rate if rate > 0 else 0.0)
+    def per_second(cls, rate: float, *, burst: int = 1) -> "RateLimiter":
+        """``rate`` requests a second (0 = no limit), in bursts of ``burst``: after each burst the limiter
+        sleeps ``burst / rate`` seconds (arXiv's "4 requests, then a 1 s sleep" is ``rate=4, burst=4``)."""
+        burst = max(1, int(burst))
+        return cls(burst / rate if rate > 0 else 0.0, burst=burst)
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
         with self._lock:
-            delay = self._next - self._clock()
-            if delay > 0:
-                self._sleep(delay)
+            if self._in_burst and self._clock() - self._last_end >= self.interval:
+                self._in_burst = 0  # rested long enough: a fresh burst
+            if self._in_burst == 0:
+                delay = self._next - self._clock()
+                if delay > 0:
+                    self._sleep(delay)
             try:
                 yield
             finally:
-                self._next = self._clock() + self.interval
+                self._last_end = self._clock()
+                self._in_burst += 1
+                if self._in_burst >= self.burst:
+                    self._in_burst = 0
+                    self._next = self._last_end + self.interval
 
 
 # ---------------------------------------------------------------------------------------- allowed hosts

@@ -39,9 +39,10 @@ import json
 import re
 import threading
 import time
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar
 
 import openai
 import tenacity
@@ -321,7 +322,10 @@ KNOWN_CONTEXT_WINDOWS = {
     "gpt-4.1": 1047576, "gpt-4.1-mini": 1047576, "qwen-plus": 131072, "qwen-max": 32768, "qwen-turbo": 1000000,
 }
 DEFAULT_CONTEXT_WINDOW = 8192  # what a local server most often runs with when nothing tells us more
-AUTO_BUDGET_CAP = 12000  # tokens of paper text at most with ``auto``: a huge window is no reason to pay more
+# Tokens of paper text at most with ``auto`` (a huge window is no reason to pay more): with the section shares of
+# fulltext/budget.py this keeps what the three parts use at about 60 % of the seed script's prompt tokens;
+# an explicit ``llm.context_tokens`` is taken as given.
+AUTO_BUDGET_CAP = 4500
 _GENERIC_REFUSAL_RE = re.compile(r"not supported|unsupported|not implemented|unknown (?:field|parameter|argument)|"
                                  r"extra (?:inputs|fields)", re.I)
 _OTHER_PARAMS_RE = re.compile(r"temperature|max_tokens|max_completion_tokens|top_p|\bmodel\b", re.I)
@@ -386,6 +390,10 @@ class LLMClient:
         self.limiter = AdaptiveLimiter(settings.concurrency)  # in-flight requests, adapted to the server
         self._lock = threading.Lock()
         self._modes: dict[tuple[str, str], int] = {}  # (base_url, model) -> index into MODES that works
+        # Until one structured request has succeeded, they go one at a time, so that a server refusing
+        # json_schema is asked once, not once per request already waiting for a slot.
+        self._mode_known: set[tuple[str, str]] = set()
+        self._probe_locks: dict[tuple[str, str], threading.Lock] = {}
         self._quirks: dict[tuple[str, str], frozenset[str]] = {}  # parameters the model refuses
         self._fatal: LLMFatalError | None = None
         self._consecutive_fatal = 0
@@ -654,6 +662,7 @@ class LLMClient:
             if found.get("mode") in MODES:
                 index = MODES.index(found["mode"])
                 self._modes[(self.base_url, model)] = max(index, self._modes.get((self.base_url, model), 0))
+                self._mode_known.add((self.base_url, model))
             if str(found.get("context_window", "")).isdigit() and not self.settings.context_tokens:
                 window = int(found["context_window"])
                 self.context_window = min(self.context_window or window, window)
@@ -765,11 +774,36 @@ class LLMClient:
         request["messages"] = msgs
         return request
 
+    @contextmanager
+    def _discovering_mode(self, model: str, schema: dict | None) -> Iterator[None]:
+        """While no structured request to this endpoint and model has been answered yet, structured requests
+        holding a slot go one at a time: a server refusing json_schema is asked once, not once per request
+        already waiting (the others then send the mode the first one found)."""
+        where = (self.base_url, model)
+        if schema is None or where in self._mode_known:
+            yield
+            return
+        with self._lock:
+            probe = self._probe_locks.setdefault(where, threading.Lock())
+        probe.acquire()
+        if where in self._mode_known:  # found by the request this one waited for: go at once, unserialised
+            probe.release()
+            yield
+            return
+        try:
+            yield  # an exception (a refusal, a timeout) leaves the mode unknown for the next one
+            with self._lock:
+                self._mode_known.add(where)
+                mode = MODES[self._modes.get(where, 0)]
+            self._persist(model, "mode", mode)  # later runs start with the mode that answered
+        finally:
+            probe.release()
+
     def _request(self, task: str, model: str, messages: list[dict], schema: dict | None, schema_name: str,
                  state: _CallState, key: str) -> Completion:
-        request = self._build_request(model, messages, schema, schema_name, state)
         started = time.monotonic()
-        with self.limiter:
+        with self.limiter, self._discovering_mode(model, schema):
+            request = self._build_request(model, messages, schema, schema_name, state)  # the mode known now
             self._check_breaker()
             with self._lock:
                 self._stats["http_calls"] += 1

@@ -164,6 +164,7 @@ class DayDigest:
     title: str | None = None  # the post's title ("{date}" replaced); None: the seed's "arXiv Daily – <date>"
     tags: tuple[str, ...] = ()  # the post's tags; empty: arxiv + the categories (the seed's)
     bib_href: str | None = None  # link to the day's BibTeX file in the header (None: no link line)
+    language: str = "zh"  # the output language: picks the post's labels (labels.py)
 
     @property
     def shown_count(self) -> int:

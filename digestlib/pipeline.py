@@ -3,9 +3,12 @@
 The store sits between every stage, so a run killed at any moment resumes where it stopped: the
 announcement is fetched once and stored whole, each paper's full text and each task result is stored
 as soon as it exists, and every LLM answer is cached by content (a repeat costs no call).
-Full-text downloads (one connection, rate limited) are pipelined with the LLM calls: translations
-start at once, each downloaded PDF is extracted in the process pool while the next one downloads, and each
-interpretation starts as soon as its paper's text is there. Papers whose full text is not there yet (404,
+A pipeline, not stages (:class:`_DayRun`): the moment the RSS feed names the papers (ids, versions,
+abstracts), their downloads and translations start, while the API call that completes their metadata runs;
+downloads go one at a time on one connection at arXiv's rate (``fulltext.requests_per_second``/``burst``),
+each PDF is extracted in the process pool while the next one downloads, and each interpretation starts the
+moment its paper's text is stored. The ledger is claimed only on the stored announcement: what the feed
+started early is work on the same papers, never a claim. Papers whose full text is not there yet (404,
 server trouble, a stalled download) are retried on every run, whatever its date, until
 ``fulltext.abstract_only_after_hours`` after the first attempt; then they are interpreted from the abstract.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import re
 import sys
 import threading
@@ -21,6 +25,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from typing import Callable
 
 from tqdm import tqdm  # text bars: relayed to the terminal by papermill, dropped from the report
 
@@ -44,6 +49,7 @@ from .tasks import (
     failure_cause,
     offline_translation,
     translate_abstract,
+    translation_needed,
 )
 
 log = logging.getLogger("digestlib.pipeline")
@@ -86,8 +92,12 @@ def _mentions(paper: Paper, keywords: tuple[str, ...]) -> bool:
     return any(k.casefold() in haystack for k in keywords)
 
 
-def select_papers(cfg: Config, store: Store, announced: list[Paper]) -> Selection:
-    """New and cross-listed papers, deduplicated, filtered, claimed exactly once in the ledger."""
+def select_papers(cfg: Config, store: Store, announced: list[Paper], *, claim: bool = True) -> Selection:
+    """New and cross-listed papers, deduplicated, filtered, claimed exactly once in the ledger.
+
+    ``claim=False`` previews the same choice without writing the ledger (the pipeline starts the feed's
+    papers before the API call completes the announcement; the claim is made on the stored announcement)."""
+    ledger = store.ledger() if not claim else {}
     candidates: dict[str, Paper] = {}
     for paper in announced:
         if paper.announce_type.is_new:
@@ -100,7 +110,8 @@ def select_papers(cfg: Config, store: Store, announced: list[Paper]) -> Selectio
             continue
         if cfg.max_papers and len(chosen) >= cfg.max_papers:
             break
-        if store.claim(cfg.date, paper.arxiv_id, paper.version) == cfg.date:
+        owner = store.claim(cfg.date, paper.arxiv_id, paper.version) if claim else ledger.get(paper.arxiv_id, cfg.date)
+        if owner == cfg.date:
             chosen.append(paper)
 
     return Selection(fetched, tuple(chosen), _updates(cfg, announced))
@@ -142,10 +153,13 @@ def stored_selection(cfg: Config, store: Store) -> Selection:
     return Selection(fetched, tuple(new), _updates(cfg, announced))
 
 
-def load_announcement(cfg: Config, store: Store, notes: RunNotes | None = None) -> list[Paper]:
+def load_announcement(cfg: Config, store: Store, notes: RunNotes | None = None, *,
+                      on_feed: Callable[[list[Paper]], None] | None = None) -> list[Paper]:
     """The day's announcement from the store, or fetched once (RSS + API, or the API for past days).
 
-    The source's warnings (API lag, the API fallback when the RSS feed is stuck) go to ``notes``.
+    The source's warnings (API lag, the API fallback when the RSS feed is stuck) go to ``notes``. ``on_feed``
+    hears the feed's papers (validated) before the API call that completes them; not called for a stored
+    announcement or on the API-only route.
     """
     stored = store.announcement(cfg.date)
     if stored is not None:
@@ -155,7 +169,8 @@ def load_announcement(cfg: Config, store: Store, notes: RunNotes | None = None) 
                 notes.add(note)
         return kept
     with ArxivSource(cfg.arxiv, cfg.categories, replay_dir=cfg.replay_dir) as source:
-        announcement = source.fetch_announcement(cfg.date, now=cfg.now)
+        announcement = source.fetch_announcement(
+            cfg.date, now=cfg.now, on_feed=None if on_feed is None else lambda feed: on_feed(intake.normalise_papers(feed)[0]))
     # Validated and normalised before anything is stored: one bad entry is skipped with a note, never the day.
     papers, skipped = intake.normalise_papers(announcement.papers)
     for note in skipped:
@@ -179,6 +194,9 @@ class _DayWorker:
         # llm.max_cost_per_day / max_tokens_per_day: consulted before each LLM task (budget.py)
         self.budget = Budget(cfg.llm, store, cfg.date.isoformat()) if self.client is not None else None
         self.abstract_only: set[tuple[str, int]] = set()  # fulltext.top_n: papers interpreted from the abstract
+        self._top_n_planned = False
+        self._discovered = False
+        self._discover_lock = threading.Lock()
 
     # -- full text ---------------------------------------------------------------------------------
     def stored_fulltext(self, paper: Paper) -> FullText | None:
@@ -221,7 +239,9 @@ class _DayWorker:
     def translate(self, paper: Paper) -> None:
         if self._settled(paper, TRANSLATE):
             return
-        result = translate_abstract(paper, self.client, self.glossary) if self.client else offline_translation(paper)
+        lang = self.cfg.language
+        result = (translate_abstract(paper, self.client, self.glossary, lang=lang) if self.client
+                  else offline_translation(paper, lang))
         if result.status is ResultStatus.PENDING and self.client is not None and self.client.fatal_error:
             return  # the breaker tripped during this call: untouched, the next run does it
         self.store.save_result(paper.arxiv_id, paper.version, TRANSLATE, result.status,
@@ -242,7 +262,7 @@ class _DayWorker:
         if self._settled(paper, INTERPRET):
             return
         if self.client:
-            result = interpret_paper(paper, paper_text, self.client, self.glossary)
+            result = interpret_paper(paper, paper_text, self.client, self.glossary, lang=self.cfg.language)
             if result.status is ResultStatus.PENDING and self.client.fatal_error:
                 return  # the breaker tripped during this call: untouched, the next run does it
         else:
@@ -265,6 +285,8 @@ class _DayWorker:
         if budget is None or not budget.active:
             return task_fn(paper, *args)
         task = TRANSLATE if task_fn == self.translate else INTERPRET
+        if task == TRANSLATE and not translation_needed(self.cfg.language):
+            return task_fn(paper, *args)  # English output: the abstract is kept, nothing is asked or paid
         if task == INTERPRET and args and args[0].status is TextStatus.PENDING:
             return task_fn(paper, *args)  # waits for its PDF: no call
         done = self.store.get_result(paper.arxiv_id, paper.version, task)
@@ -300,60 +322,180 @@ class _DayWorker:
             return {"reason": PendingReason.QUOTA}
         return {"reason": PendingReason.LLM}
 
-    # -- both stages, pipelined --------------------------------------------------------------------
+    # -- every stage at once -----------------------------------------------------------------------
+    def discover_once(self) -> None:
+        """Ask the LLM endpoint what it is (window, slots, remembered modes) once, before the first call."""
+        with self._discover_lock:
+            if self.client is not None and not self._discovered:
+                self._discovered = True
+                self.client.discover()
+
+    def plan_top_n(self, papers: tuple[Paper, ...] | list[Paper]) -> None:
+        """``fulltext.top_n``: only the N most relevant papers are read in full (decided once per run)."""
+        if self.cfg.fulltext.top_n and not self._top_n_planned:
+            self._top_n_planned = True
+            in_full = most_relevant(tuple(papers), self.cfg.interests, self.cfg.fulltext.top_n)
+            self.abstract_only = {(p.arxiv_id, p.version) for p in papers} - in_full
+
+    def run(self, label: str) -> "_DayRun":
+        """The pipeline of one run (a context manager): ``add`` papers as they become known, then ``finish``."""
+        return _DayRun(self, label)
+
     def process(self, papers: list[Paper], *, label: str) -> None:
-        """Translations start at once. Downloads run one at a time in this thread (one connection, rate
-        limited); each downloaded PDF is handed to an extraction thread, which runs it in the process pool
-        while this thread downloads the next, stores the text and submits the interpretation. Texts the
-        store already holds, HTML renderings and not-there-yet answers go straight to interpretation."""
+        """Every stage for ``papers``, pipelined (see :class:`_DayRun`), until all is stored."""
         if not papers:
             return
-        cfg = self.cfg
-        show = sys.stderr.isatty() or "ipykernel" in sys.modules  # in the kernel, papermill relays stderr
-        with ExitStack() as stack:
-            pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, cfg.llm.concurrency),
-                                                          thread_name_prefix="llm"))
-            fetcher = stack.enter_context(FulltextFetcher(
+        with self.run(label) as day_run:
+            day_run.add(papers)
+            day_run.finish()
+
+
+class _DayRun:
+    """One run's pipeline: every stage at once, each paper as soon as its input exists.
+
+    ``add`` takes papers the moment they are known (the feed's papers before the API call that completes
+    their metadata, the retry queue later; each paper once): its translation goes to the LLM pool at once
+    (it needs only the abstract) and the paper joins the download queue. One download thread works through
+    that queue, one request at a time on one connection under the fetcher's rate limit; each PDF is handed
+    to an extraction thread (the process pool does the work) while the next one downloads, and each
+    interpretation is submitted the moment its text is stored. Texts the store already holds, HTML
+    renderings and not-there-yet answers go straight to interpretation. ``finish`` waits for all of it;
+    leaving on an error stops the downloads, cancels LLM tasks not yet started and waits for those running
+    (their results are stored, so the next run resumes). One progress line shows the stages side by side.
+    """
+
+    _DONE = object()  # the download queue's end
+
+    def __init__(self, worker: _DayWorker, label: str) -> None:
+        self.worker, self.label = worker, label
+        self._stack = ExitStack()
+        self._seen: set[tuple[str, int]] = set()
+        self._queue: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._futures: list[Future] = []  # LLM tasks (appended by several threads)
+        self._extracting: list[Future] = []
+        self._counts = {"full text": 0, "translated": 0, "interpreted": 0}
+        self._stop = threading.Event()
+        self._downloader: threading.Thread | None = None
+        self._download_error: BaseException | None = None
+
+    def __enter__(self) -> "_DayRun":
+        cfg, stack = self.worker.cfg, self._stack
+        try:
+            self._pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, cfg.llm.concurrency),
+                                                                thread_name_prefix="llm"))
+            stack.callback(self._pool.shutdown, wait=True, cancel_futures=True)  # runs first on the way out
+            self._fetcher = stack.enter_context(FulltextFetcher(
                 cfg.fulltext, cfg.arxiv.files_url, cfg.cache_dir, user_agent=cfg.arxiv.user_agent,
                 transport=_replay_transport(cfg)))
             # one thread per extraction process: each waits on its PDF's worker (closed before the fetcher)
-            extractors = stack.enter_context(ThreadPoolExecutor(max_workers=fetcher.pool.workers,
-                                                                thread_name_prefix="extract"))
-            tasks_bar = stack.enter_context(tqdm(total=2 * len(papers), desc=f"{label}: LLM tasks", unit="task",
-                                                 file=sys.stderr, disable=not show, leave=True))
-            futures: list[Future] = []  # LLM tasks (appended by this thread and the extraction threads)
-            extracting: list[Future] = []
+            self._extractors = stack.enter_context(ThreadPoolExecutor(max_workers=self._fetcher.pool.workers,
+                                                                      thread_name_prefix="extract"))
+            show = sys.stderr.isatty() or "ipykernel" in sys.modules  # in the kernel, papermill relays stderr
+            self._bar = stack.enter_context(tqdm(total=0, desc=self.label, unit="step", file=sys.stderr,
+                                                 disable=not show, leave=True))
+            stack.callback(self._stop_downloads)  # runs before the pools close
+        except BaseException:
+            stack.close()
+            raise
+        return self
 
-            def submit(fn, *args) -> None:
-                future = pool.submit(self.within_budget, fn, *args)
-                future.add_done_callback(lambda _: tasks_bar.update())
-                futures.append(future)
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
 
-            def extract_then_interpret(paper: Paper, download: DownloadResult) -> None:
-                submit(self.interpret, paper, self.fulltext(fetcher, paper, download))
-
+    # -- feeding the pipeline
+    def add(self, papers: list[Paper] | tuple[Paper, ...]) -> None:
+        """Start every stage for the papers not seen yet in this run."""
+        fresh = []
+        with self._lock:
             for paper in papers:
-                submit(self.translate, paper)
-            for paper in tqdm(papers, desc=f"{label}: full text", unit="paper", file=sys.stderr, disable=not show):
-                if (paper.arxiv_id, paper.version) in self.abstract_only:  # fulltext.top_n: not downloaded
-                    submit(self.interpret, paper, FullText(paper.arxiv_id, paper.version, TextStatus.ABSTRACT_ONLY,
-                                                           source="abstract"))
-                    continue
-                stored = self.stored_fulltext(paper)
-                if stored is not None:
-                    submit(self.interpret, paper, stored)
-                    continue
-                for done in (f for f in extracting if f.done()):
-                    done.result()  # an extraction thread hit a store or cache error: stop downloading
-                download = fetcher.download(paper)
-                if download.kind == "pdf":
-                    extracting.append(extractors.submit(extract_then_interpret, paper, download))
-                else:
-                    submit(self.interpret, paper, self.fulltext(fetcher, paper, download))
-            for future in extracting:  # every interpretation is submitted once these are done
-                future.result()
-            for future in futures:
-                future.result()
+                key = (paper.arxiv_id, paper.version)
+                if key not in self._seen:
+                    self._seen.add(key)
+                    fresh.append(paper)
+            if not fresh:
+                return
+            self._bar.total += 3 * len(fresh)
+            self._bar.refresh()
+        if self._downloader is None:
+            self._downloader = threading.Thread(target=self._download_all, name="download", daemon=True)
+            self._downloader.start()
+        for paper in fresh:
+            self._queue.put(paper)
+        self.worker.discover_once()  # overlaps the first downloads
+        for paper in fresh:
+            self._submit(self.worker.translate, paper)
+
+    def finish(self) -> None:
+        """Wait until every paper added is downloaded, extracted, translated and interpreted (and stored)."""
+        self._queue.put(self._DONE)
+        if self._downloader is not None:
+            self._downloader.join()
+        if self._download_error is not None:
+            raise self._download_error
+        for future in list(self._extracting):  # every interpretation is submitted once these are done
+            future.result()
+        for future in list(self._futures):
+            future.result()
+
+    # -- the stages
+    def _step(self, stage: str) -> None:
+        with self._lock:
+            self._counts[stage] += 1
+            total = len(self._seen)
+            self._bar.set_postfix_str(" · ".join(f"{name} {n}/{total}" for name, n in self._counts.items()),
+                                      refresh=False)
+            self._bar.update()
+
+    def _submit(self, fn, paper: Paper, *args) -> None:
+        stage = "translated" if fn == self.worker.translate else "interpreted"
+        future = self._pool.submit(self.worker.within_budget, fn, paper, *args)
+        future.add_done_callback(lambda _: self._step(stage))
+        with self._lock:
+            self._futures.append(future)
+
+    def _interpret(self, paper: Paper, text: FullText) -> None:
+        self._step("full text")
+        self._submit(self.worker.interpret, paper, text)
+
+    def _extract_then_interpret(self, paper: Paper, download: DownloadResult) -> None:
+        self._interpret(paper, self.worker.fulltext(self._fetcher, paper, download))
+
+    def _download_all(self) -> None:
+        """The download thread: the queue in order, one request at a time (the fetcher's one connection)."""
+        try:
+            while not self._stop.is_set():
+                paper = self._queue.get()
+                if paper is self._DONE:
+                    return
+                self._download_one(paper)
+        except BaseException as exc:  # a store or cache error: stop downloading, ``finish`` raises it
+            self._download_error = exc
+
+    def _download_one(self, paper: Paper) -> None:
+        worker = self.worker
+        if (paper.arxiv_id, paper.version) in worker.abstract_only:  # fulltext.top_n: not downloaded
+            self._interpret(paper, FullText(paper.arxiv_id, paper.version, TextStatus.ABSTRACT_ONLY, source="abstract"))
+            return
+        stored = worker.stored_fulltext(paper)
+        if stored is not None:
+            self._interpret(paper, stored)
+            return
+        for done in [f for f in self._extracting if f.done()]:
+            done.result()  # an extraction thread hit a store or cache error: stop downloading
+        download = self._fetcher.download(paper)
+        if download.kind == "pdf":
+            future = self._extractors.submit(self._extract_then_interpret, paper, download)
+            with self._lock:
+                self._extracting.append(future)
+        else:
+            self._interpret(paper, worker.fulltext(self._fetcher, paper, download))
+
+    def _stop_downloads(self) -> None:
+        self._stop.set()
+        self._queue.put(self._DONE)
+        if self._downloader is not None:
+            self._downloader.join()
 
 
 def _replay_transport(cfg: Config):
@@ -372,6 +514,7 @@ def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
             translation=store.get_result(paper.arxiv_id, paper.version, TRANSLATE),
             interpretation=store.get_result(paper.arxiv_id, paper.version, INTERPRET),
             edits=store.edits(paper.arxiv_id, paper.version),
+            language=cfg.language,
         ))
 
     window = calendar.window_for(cfg.date, cfg.window_anchor, cfg.window_timezone)
@@ -385,6 +528,7 @@ def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
         title=cfg.title,
         tags=cfg.tags,
         bib_href=bib_name(cfg.date) if any(p.arxiv_id not in rejected for p in selection.new) else None,
+        language=cfg.language,
     )
 
 
@@ -421,19 +565,24 @@ def run_day(cfg: Config) -> DayResult:
         interrupted = store.take_interrupted_intents()  # the intent log: what a killed run left in flight
         if interrupted:
             notes.add(interrupted_note(len(interrupted)))
-        announced = load_announcement(cfg, store, notes)
-        selection = select_papers(cfg, store, announced)
         worker = _DayWorker(cfg, store, notes)
-        if worker.client is not None:
-            worker.client.discover()  # context window, slots (llama.cpp /props, vLLM /v1/models), remembered modes
-        if cfg.fulltext.top_n:  # only the N most relevant papers are read in full
-            in_full = most_relevant(selection.new, cfg.interests, cfg.fulltext.top_n)
-            worker.abstract_only = {(p.arxiv_id, p.version) for p in selection.new} - in_full
-        worker.process(list(selection.new), label=cfg.date.isoformat())
-        # The retry queue: papers of any day whose PDF was not there yet get their turn on every run.
-        queued = [store.get_paper(i, v) for i, v in store.pending_fulltexts()]
-        todays = {(p.arxiv_id, p.version) for p in selection.new}
-        worker.process([p for p in queued if p and (p.arxiv_id, p.version) not in todays], label="retry queue")
+        with worker.run(cfg.date.isoformat()) as day_run:
+
+            def start_from_feed(feed_papers: list[Paper]) -> None:
+                """The feed named the papers: downloads and translations start while the API call runs."""
+                preview = select_papers(cfg, store, feed_papers, claim=False)
+                worker.plan_top_n(preview.new)
+                day_run.add(preview.new)
+
+            announced = load_announcement(cfg, store, notes, on_feed=start_from_feed)
+            selection = select_papers(cfg, store, announced)
+            worker.plan_top_n(selection.new)  # a stored announcement: planned here (else from the feed)
+            day_run.add(selection.new)  # what the feed did not start (each paper once)
+            # The retry queue: papers of any day whose PDF was not there yet get their turn on every run.
+            queued = [store.get_paper(i, v) for i, v in store.pending_fulltexts()]
+            todays = {(p.arxiv_id, p.version) for p in selection.new}
+            day_run.add([p for p in queued if p and (p.arxiv_id, p.version) not in todays])
+            day_run.finish()
         fatal = worker.client.fatal_error if worker.client is not None else None
         if fatal is not None:  # the breaker tripped: no post; what is left stays untouched for the next run
             fix = f"; {fatal.fix}" if fatal.fix else ""

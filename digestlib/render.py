@@ -13,8 +13,9 @@ Escaping lives in markup.py (:func:`~digestlib.markup.escape_text` for plain fie
 :func:`~digestlib.markup.escape_markdown` for Markdown fields, after
 :func:`~digestlib.markup.restrict_links`); this module decides which field gets which.
 
-Statuses arrive as ``models.ResultStatus`` / ``PendingReason`` / ``FailureCause``; the Chinese words
-readers see for them are chosen here (and in review/), nowhere else.
+Statuses arrive as ``models.ResultStatus`` / ``PendingReason`` / ``FailureCause``; the words readers see
+for them are chosen here (and in review/), nowhere else, from the output language's table in labels.py
+(``DayDigest.language``: zh, the seed's words byte for byte; en; ja).
 
 Owns: the post's layout, labels and notes, the notebook display of the post, and the mapping from stored
 task results to a ``PaperEntry`` (:func:`entry_from_results`). Must not: fetch anything, read the store,
@@ -35,6 +36,7 @@ import re
 from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import RenderError
+from .labels import ZH, PostLabels, labels_for
 from .markup import escape_markdown, escape_text, restrict_links
 from .source.ids import is_arxiv_id
 from .models import (
@@ -73,28 +75,15 @@ __all__ = [
 # --------------------------------------------------------------------------------------------------
 # Labels and notes (clean Chinese text; never an exception string)
 
-UNTRANSLATED_LABEL = "（未翻译：未配置 LLM 端点，以下为英文原文）"
-EXTRACTIVE_LABEL = "（自动摘录，未经翻译）"
-ABSTRACT_ONLY_LABEL = "（本解读仅依据摘要生成，全文暂不可得。）"
+# The tables per output language live in labels.py (``language: zh | en | ja``); the names below are the
+# Chinese ones (the seed's), kept for importers.
+UNTRANSLATED_LABEL = ZH.untranslated
+EXTRACTIVE_LABEL = ZH.extractive
+ABSTRACT_ONLY_LABEL = ZH.abstract_only
 # fulltext.top_n: only the N most relevant papers are read in full; the others say so (never "not available")
-ABSTRACT_BY_CHOICE_LABEL = "（本解读仅依据摘要生成：全文解读只用于最相关的论文。）"
-EMPTY_DAY_NOTE = "本日无新论文。"
-
-_PENDING_NOTES = {
-    PendingReason.FULLTEXT: "（全文尚未发布，解读将在 PDF 可用后补全。）",
-    PendingReason.LLM: "（解读尚未生成，将在下次运行时补全。）",
-    PendingReason.QUOTA: "（LLM 服务暂不可用（认证或额度问题），解读将在下次运行时补全。）",
-    PendingReason.BUDGET: "（已达本日 LLM 预算，解读将在预算允许的下次运行时补全。）",
-}
-_OFFLINE_NOTES = {
-    "interpretation": "（未配置 LLM 端点，暂无详细解读。）",
-    "translation": UNTRANSLATED_LABEL,
-}
-_FAILED_NOTE = "（详细解读生成失败，将在下次运行时重试。）"
-_FAILED_NOTE_DETAIL = "（详细解读生成失败：{detail}。将在下次运行时重试。）"
-_MISSING_ABSTRACT = "（暂无摘要。）"
-_MISSING_DETAILS = "（暂无详细解读。）"
-UNKNOWN_AUTHORS = "（作者未知）"
+ABSTRACT_BY_CHOICE_LABEL = ZH.abstract_by_choice
+EMPTY_DAY_NOTE = ZH.empty_day
+UNKNOWN_AUTHORS = ZH.unknown_authors
 
 # Text that looks like a raw exception / traceback / URL must never reach a post.
 _EXCEPTION_LIKE = re.compile(
@@ -102,45 +91,50 @@ _EXCEPTION_LIKE = re.compile(
 )
 
 
-def pending_note(reason: str = PendingReason.FULLTEXT) -> str:
+def pending_note(reason: str = PendingReason.FULLTEXT, language: str = "zh") -> str:
     """The 详细解读 placeholder while a paper waits: ``fulltext`` (PDF not out yet), ``llm``, ``quota``."""
     try:
-        return _PENDING_NOTES[reason]
+        return labels_for(language).pending[reason]
     except KeyError:
         raise ValueError(f"unknown pending reason {reason!r}; one of {sorted(r.value for r in PendingReason)}") from None
 
 
-def offline_note(what: str = "interpretation") -> str:
+def offline_note(what: str = "interpretation", language: str = "zh") -> str:
     """The label used when no LLM endpoint is configured (``interpretation`` or ``translation``)."""
+    words = labels_for(language)
+    notes = {"interpretation": words.offline_interpretation, "translation": words.untranslated}
     try:
-        return _OFFLINE_NOTES[what]
+        return notes[what]
     except KeyError:
-        raise ValueError(f"unknown offline note {what!r}; one of {sorted(_OFFLINE_NOTES)}") from None
+        raise ValueError(f"unknown offline note {what!r}; one of {sorted(notes)}") from None
 
 
-def failed_note(detail: str | None = None) -> str:
+def failed_note(detail: str | None = None, language: str = "zh") -> str:
     """A clean note for a task that gave up. ``detail`` is shown only when it is a short human reason
     (e.g. "PDF 已加密"); anything that looks like an exception string, a URL or markup is dropped."""
+    words = labels_for(language)
     if detail:
         detail = " ".join(detail.split()).strip("。.；; ")
         if detail and len(detail) <= 60 and not _EXCEPTION_LIKE.search(detail):
-            return _FAILED_NOTE_DETAIL.format(detail=escape_text(detail))
-    return _FAILED_NOTE
+            return words.failed_detail.format(detail=escape_text(detail))
+    return words.failed
 
 
-def untranslated_abstract(abstract: str) -> str:
+def untranslated_abstract(abstract: str, language: str = "zh") -> str:
     """``abstract_zh`` when no LLM is configured: the labelled English abstract, escaped as plain text."""
+    label = labels_for(language).untranslated
     text = escape_text(abstract)
-    return f"{UNTRANSLATED_LABEL}\n{text}" if text else UNTRANSLATED_LABEL
+    return f"{label}\n{text}" if text else label
 
 
-def extractive_summary(sentences: Iterable[str]) -> str:
+def extractive_summary(sentences: Iterable[str], language: str = "zh") -> str:
     """``details_md`` built offline from extracted sentences: labelled list, each sentence plain text."""
+    words = labels_for(language)
     items = [escape_text(s) for s in sentences]
     items = [s for s in items if s]
     if not items:
-        return f"{EXTRACTIVE_LABEL}\n\n{_MISSING_DETAILS}"
-    return EXTRACTIVE_LABEL + "\n\n" + "\n".join(f"- {s}" for s in items)
+        return f"{words.extractive}\n\n{words.missing_details}"
+    return words.extractive + "\n\n" + "\n".join(f"- {s}" for s in items)
 
 
 def _strip_block(text: str) -> str:
@@ -152,7 +146,7 @@ def _strip_block(text: str) -> str:
     return text.rstrip("\n")
 
 
-def interpretation_markdown(interp: Interpretation, *, abstract_only: bool = False) -> str:
+def interpretation_markdown(interp: Interpretation, *, abstract_only: bool = False, language: str = "zh") -> str:
     """The three-part 详细解读 in the seed's style: ``"1)  \\n"`` + background, blank line, ``"2)  \\n"``
     + method, blank line, ``"3)  \\n"`` + results. ``abstract_only`` prefixes :data:`ABSTRACT_ONLY_LABEL`."""
     parts = [
@@ -161,7 +155,7 @@ def interpretation_markdown(interp: Interpretation, *, abstract_only: bool = Fal
         f"3)  \n{_strip_block(interp.results)}",
     ]
     body = "\n\n".join(parts)
-    return f"{ABSTRACT_ONLY_LABEL}\n\n{body}" if abstract_only else body
+    return f"{labels_for(language).abstract_only}\n\n{body}" if abstract_only else body
 
 
 # --------------------------------------------------------------------------------------------------
@@ -199,28 +193,34 @@ def front_matter(day: DayDigest) -> str:
 def header_holds(day: DayDigest) -> str:
     """What the header says the post holds, truly: 中文译文 only when every abstract shown is translated
     (the seed's words); 英文原文 when none is (offline, or every translation failed); else how many are not."""
+    words = labels_for(day.language)
     untranslated = sum(1 for e in day.entries if e.translation_status is not ResultStatus.DONE)
     if not untranslated:
-        return "中文译文"
+        return words.holds_all
     if untranslated == len(day.entries):
-        return "（摘要未翻译，为英文原文）"
-    return f"中文译文（其中 {untranslated} 篇摘要未翻译，为英文原文）"
+        return words.holds_none
+    return words.holds_some.format(n=untranslated)
 
 
 def _header(day: DayDigest) -> str:
+    words = labels_for(day.language)
     w = day.window
-    label, zone = escape_text(w.tz_label), escape_text(w.tz_name_zh)
+    label = escape_text(w.tz_label)
+    zone = escape_text(words.zone_names.get(w.tz_name_zh, w.tz_name_zh))
+    colon = "：" if day.language in ("zh", "ja") else ": "
+    intro = words.header_intro.format(date=day.date.isoformat(), tz_label=label, zone=zone, holds=header_holds(day))
+    window = words.header_window.format(anchor=escape_text(w.anchor), tz_label=label,
+                                        start=w.start.strftime(_HHMM), end=w.end.strftime(_HHMM))
+    counts = words.header_counts.format(fetched=int(day.fetched_count), shown=day.shown_count)
     return (
-        f"以下为 {day.date.isoformat()}（{label}，{zone}）窗口内更新的论文{header_holds(day)}：\n"
-        f"- 时间窗口（锚点 {escape_text(w.anchor)} {label}）：{w.start.strftime(_HHMM)} — {w.end.strftime(_HHMM)}\n"
-        f"- 抓取总数：{int(day.fetched_count)} 篇 | 本页显示：{day.shown_count} 篇（去重/过滤后）\n"
-        + (f"- {BIB_LABEL}：[{escape_text(day.bib_href)}]({_bib_target(day.bib_href)})\n" if day.bib_href else "")
+        f"{intro}\n- {window}\n- {counts}\n"
+        + (f"- {words.bib}{colon}[{escape_text(day.bib_href)}]({_bib_target(day.bib_href)})\n" if day.bib_href else "")
     )
 
 
-BIB_LABEL = "BibTeX 引用"
+BIB_LABEL = ZH.bib
 MARK = "★"
-MARK_LABEL = f"{MARK} 关注"
+MARK_LABEL = f"{MARK} {ZH.mark}"
 _BIB_HREF = re.compile(r"^(?:https?://[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+|[A-Za-z0-9._/-]+\.bib)$")
 
 
@@ -231,10 +231,10 @@ def _bib_target(href: str) -> str:
     return href
 
 
-def _mark_line(entry: PaperEntry) -> str:
+def _mark_line(entry: PaperEntry, words: PostLabels) -> str:
     """``- **★ 关注**: term · term`` for a paper that matches the reader's interests; nothing otherwise."""
     terms = [t for t in (escape_text(x) for x in entry.interest_terms) if t]
-    return f"- **{MARK_LABEL}**: {' · '.join(terms)}\n" if terms else ""
+    return f"- **{MARK} {words.mark}**: {' · '.join(terms)}\n" if terms else ""
 
 
 def _paper_urls(paper: Paper) -> tuple[str, str]:
@@ -243,27 +243,27 @@ def _paper_urls(paper: Paper) -> tuple[str, str]:
     return paper.abs_url, paper.pdf_url
 
 
-def _paper_block(entry: PaperEntry) -> str:
+def _paper_block(entry: PaperEntry, words: PostLabels = ZH) -> str:
     paper = entry.paper
     abs_url, pdf_url = _paper_urls(paper)
-    authors = ", ".join(a for a in (escape_text(x) for x in paper.authors) if a) or UNKNOWN_AUTHORS
+    authors = ", ".join(a for a in (escape_text(x) for x in paper.authors) if a) or words.unknown_authors
     categories = ", ".join(escape_text(c) for c in paper.categories)
     # links only to the paper's own arXiv pages (markup.restrict_links); anything else becomes plain text
-    abstract = _strip_block(escape_markdown(restrict_links(entry.abstract_zh, paper))) or _MISSING_ABSTRACT
-    details = _strip_block(escape_markdown(restrict_links(entry.details_md, paper))) or _MISSING_DETAILS
+    abstract = _strip_block(escape_markdown(restrict_links(entry.abstract_zh, paper))) or words.missing_abstract
+    details = _strip_block(escape_markdown(restrict_links(entry.details_md, paper))) or words.missing_details
     title = escape_text(paper.title) or escape_text(paper.versioned_id)
     return (
         f"## {title}\n"
         f"- **Authors**: {authors}\n"
         f"- **Categories**: {categories}\n"
-        f"{_mark_line(entry)}"
+        f"{_mark_line(entry, words)}"
         f"- **arXiv**: [{abs_url}]({abs_url})\n"
         f"- **PDF**: [{pdf_url}]({pdf_url})\n"
         "\n"
         f"{abstract}\n"
         "\n"
         "<details>\n"
-        "<summary>详细解读</summary>\n"
+        f"<summary>{words.details_summary}</summary>\n"
         "\n"
         '<div markdown="1">\n'
         "\n"
@@ -276,30 +276,32 @@ def _paper_block(entry: PaperEntry) -> str:
     )
 
 
-UPDATES_HEADING = "## 更新"
-UPDATES_INTRO = "以下论文在本窗口内发布了新版本（仅列出，不重复解读）："
+UPDATES_HEADING = ZH.updates_heading
+UPDATES_INTRO = ZH.updates_intro
 
 
-def _updates_block(updates: Sequence[PaperEntry]) -> str:
-    lines = [UPDATES_HEADING, "", UPDATES_INTRO, ""]
+def _updates_block(updates: Sequence[PaperEntry], words: PostLabels = ZH) -> str:
+    lines = [words.updates_heading, "", words.updates_intro, ""]
     for entry in updates:
         paper = entry.paper
         abs_url, _ = _paper_urls(paper)
         title = escape_text(paper.title) or escape_text(paper.versioned_id)
-        lines.append(f"- {title}（[{paper.versioned_id}]({abs_url})，第 {int(paper.version)} 版）")
+        lines.append(words.update_line.format(title=title, id=paper.versioned_id, url=abs_url,
+                                              version=int(paper.version)))
     return "\n".join(lines) + "\n"
 
 
 def render_chunks(day: DayDigest) -> list[str]:
     """Header, one chunk per paper (in the given order), then the updates chunk when there are updates.
     Joined they give the post body exactly (every chunk but the last ends with a blank line)."""
+    words = labels_for(day.language)
     blocks = [_header(day)]
     if day.entries:
-        blocks.extend(_paper_block(e) for e in day.entries)
+        blocks.extend(_paper_block(e, words) for e in day.entries)
     else:
-        blocks.append(EMPTY_DAY_NOTE + "\n")
+        blocks.append(words.empty_day + "\n")
     if day.updates:
-        blocks.append(_updates_block(day.updates))
+        blocks.append(_updates_block(day.updates, words))
     return [b + "\n" for b in blocks[:-1]] + [blocks[-1]]
 
 
@@ -308,11 +310,13 @@ def render_post(day: DayDigest) -> str:
     return front_matter(day) + "".join(render_chunks(day))
 
 
-def render_no_announcement(date: dt.date, categories: Sequence[str], reason: str) -> str:
+def render_no_announcement(date: dt.date, categories: Sequence[str], reason: str, language: str = "zh") -> str:
     """A short post for a day without an announcement (weekend, holiday): front matter + one line."""
-    cats = "、".join(escape_text(c) for c in _check_categories(categories))
+    words = labels_for(language)
+    cats = words.category_separator.join(escape_text(c) for c in _check_categories(categories))
     why = escape_text(reason)
-    note = f"arXiv 在 {date.isoformat()} 没有发布 {cats} 的新论文公告" + (f"（{why}）" if why else "") + "。"
+    note = words.no_announcement.format(date=date.isoformat(), categories=cats,
+                                        why=words.no_announcement_why.format(reason=why) if why else "")
     return _front_matter(date, categories) + note + "\n"
 
 
@@ -386,16 +390,11 @@ def display_post_text(post: str, date: dt.date) -> None:
 # --------------------------------------------------------------------------------------------------
 # From stored task results to what the post shows (pipeline, review and publish all go through here)
 
-TRANSLATION_FAILED_LABEL = "（译文未通过校验，以下为英文原文）"
-TRANSLATION_PENDING_LABEL = "（译文尚未生成，以下为英文原文；将在下次运行时补全）"
+TRANSLATION_FAILED_LABEL = ZH.translation_failed[FailureCause.VALIDATION]
+TRANSLATION_PENDING_LABEL = ZH.translation_pending
 # A failed task's label names its real cause (content["cause"], set by the pipeline from tasks.failure_cause).
-TRANSLATION_FAILED_LABELS = {
-    FailureCause.VALIDATION: TRANSLATION_FAILED_LABEL,
-    FailureCause.UNREACHABLE: "（翻译失败：无法连接 LLM 服务，以下为英文原文；将在下次运行时重试）",
-    FailureCause.PROVIDER: "（翻译失败：LLM 服务返回错误，以下为英文原文；将在下次运行时重试）",
-}
-FAILURE_CAUSES_ZH = {FailureCause.VALIDATION: "回答未通过校验", FailureCause.UNREACHABLE: "无法连接 LLM 服务",
-                     FailureCause.PROVIDER: "LLM 服务返回错误"}
+TRANSLATION_FAILED_LABELS = ZH.translation_failed
+FAILURE_CAUSES_ZH = ZH.failure_causes
 
 
 def _labelled_english(label: str, abstract: str) -> str:
@@ -403,42 +402,46 @@ def _labelled_english(label: str, abstract: str) -> str:
     return f"{label}\n{text}" if text else label
 
 
-def _abstract_zh(paper: Paper, translation: Any) -> tuple[str, ResultStatus]:
+def _abstract_zh(paper: Paper, translation: Any, words: PostLabels = ZH) -> tuple[str, ResultStatus]:
     if translation is None:
-        return _labelled_english(TRANSLATION_PENDING_LABEL, paper.abstract), ResultStatus.PENDING
+        return _labelled_english(words.translation_pending, paper.abstract), ResultStatus.PENDING
     status = translation.status
     if status is ResultStatus.DONE and translation.content.get("text"):
         return translation.content["text"], status
     if status is ResultStatus.OFFLINE:
-        return untranslated_abstract(paper.abstract), status
+        return _labelled_english(words.untranslated, paper.abstract), status
     if status is ResultStatus.FAILED:
-        label = TRANSLATION_FAILED_LABELS.get(translation.content.get("cause", ""), TRANSLATION_FAILED_LABEL)
+        default = words.translation_failed[FailureCause.VALIDATION]
+        label = words.translation_failed.get(translation.content.get("cause", ""), default)
         return _labelled_english(label, paper.abstract), status
-    return _labelled_english(TRANSLATION_PENDING_LABEL, paper.abstract), ResultStatus.PENDING
+    return _labelled_english(words.translation_pending, paper.abstract), ResultStatus.PENDING
 
 
-def _details_md(interpretation: Any) -> tuple[str, ResultStatus]:
+def _details_md(interpretation: Any, language: str = "zh") -> tuple[str, ResultStatus]:
+    words = labels_for(language)
     if interpretation is None:
-        return pending_note(PendingReason.LLM), ResultStatus.PENDING
+        return pending_note(PendingReason.LLM, language), ResultStatus.PENDING
     status, content = interpretation.status, interpretation.content
     parts = [content.get(k) for k in ("background", "method", "results")]
     if status in (ResultStatus.DONE, ResultStatus.OFFLINE) and all(parts):
-        body = interpretation_markdown(Interpretation(*parts), abstract_only=content.get("source") == "abstract")
+        body = interpretation_markdown(Interpretation(*parts), abstract_only=content.get("source") == "abstract",
+                                       language=language)
         if content.get("abstract_reason") == "top_n" and content.get("source") == "abstract":
-            body = ABSTRACT_BY_CHOICE_LABEL + body[len(ABSTRACT_ONLY_LABEL):]
-        return (f"{EXTRACTIVE_LABEL}\n\n{body}" if status is ResultStatus.OFFLINE else body), status
+            body = words.abstract_by_choice + body[len(words.abstract_only):]
+        return (f"{words.extractive}\n\n{body}" if status is ResultStatus.OFFLINE else body), status
     if status is ResultStatus.PENDING:
-        return pending_note(content.get("reason", PendingReason.LLM)), status
-    cause = FAILURE_CAUSES_ZH.get(content.get("cause", ""))
-    return failed_note(cause or interpretation.detail), ResultStatus.FAILED
+        return pending_note(content.get("reason", PendingReason.LLM), language), status
+    cause = words.failure_causes.get(content.get("cause", ""))
+    return failed_note(cause or interpretation.detail, language), ResultStatus.FAILED
 
 
 def entry_from_results(paper: Paper, *, translation: Any, interpretation: Any,
-                       edits: Mapping[str, str] | None = None) -> PaperEntry:
+                       edits: Mapping[str, str] | None = None, language: str = "zh") -> PaperEntry:
     """A paper's post entry from its stored results (``store.ResultRecord`` or None); the reviewer's
-    edits win. Every non-success becomes a clean labelled note, never an error string."""
-    abstract, t_status = _abstract_zh(paper, translation)
-    details, i_status = _details_md(interpretation)
+    edits win. Every non-success becomes a clean labelled note, never an error string. ``language``
+    picks the labels (labels.py)."""
+    abstract, t_status = _abstract_zh(paper, translation, labels_for(language))
+    details, i_status = _details_md(interpretation, language)
     edits = edits or {}
     return PaperEntry(
         paper=paper,

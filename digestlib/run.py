@@ -60,11 +60,13 @@ def run_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float
     if status == "none":
         say(f"No arXiv announcement is dated {cfg.date} (weekend or arXiv holiday): no post written.")
         if cfg.no_announcement_post:
+            from .labels import labels_for
             from .render import render_no_announcement
 
             path = cfg.day_dir / cfg.post_name
-            reason = "周末" if cfg.date.weekday() >= 5 else "arXiv 节假日"
-            atomic_write_text(path, render_no_announcement(cfg.date, cfg.categories, reason))
+            words = labels_for(cfg.language)
+            reason = words.weekend if cfg.date.weekday() >= 5 else words.holiday
+            atomic_write_text(path, render_no_announcement(cfg.date, cfg.categories, reason, cfg.language))
             say(f"Wrote a short no-announcement post: {path}")
         return errors.EXIT_OK
     if status == "not_yet" and cfg.replay_dir is None:

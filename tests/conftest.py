@@ -12,10 +12,18 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["tests.fakes.fixtures"]
 
 
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The read-only test data folder (``/work/shared/data`` or ``../shared/data``); skip when absent."""
-    for candidate in (Path("/work/shared/data"), REPO_ROOT.parent / "shared" / "data"):
+def find_shared_data() -> Path | None:
+    """The read-only test data folder: ``../shared/data`` beside this checkout, else ``/work/shared/data``."""
+    for candidate in (REPO_ROOT.parent / "shared" / "data", Path("/work/shared/data")):
         if candidate.is_dir():
             return candidate
-    pytest.skip("shared test data not found (/work/shared/data or ../shared/data)")
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data folder; the test is skipped when it is absent (as on a user's machine)."""
+    found = find_shared_data()
+    if found is None:
+        pytest.skip("shared test data not found (../shared/data or /work/shared/data)")
+    return found

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from digestlib import calendar
-from digestlib.config import ArxivSettings
+from digestlib.config import ArxivSettings, FulltextSettings
 from digestlib.errors import EmptyAnswerError, NotYetAnnouncedError, SourceError, UsageError
 from digestlib.http import RateLimiter, parse_retry_after
 from digestlib.source import (
@@ -430,6 +430,35 @@ def test_rate_limiter_spaces_requests_across_threads():
     starts.sort()
     assert len(starts) == 12
     assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.05
+
+
+
+def test_rate_limiter_bursts_as_arxiv_allows():
+    """The full-text default (arXiv's bulk-data guidance): bursts of 4 requests, then a 1 s sleep."""
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(round(seconds, 6))
+        now[0] += seconds
+
+    settings = FulltextSettings()
+    assert (settings.requests_per_second, settings.burst) == (4.0, 4)
+    limiter = RateLimiter(settings.burst / settings.requests_per_second, burst=settings.burst,
+                          clock=lambda: now[0], sleep=sleep)
+    starts = []
+    for _ in range(10):
+        with limiter.slot():
+            starts.append(now[0])
+            now[0] += 0.01  # each request takes 10 ms
+    assert sleeps == [1.0, 1.0]  # after request 4 and request 8, measured from the burst's last answer
+    assert starts[4] - starts[3] == pytest.approx(1.01) and starts[1] - starts[0] == pytest.approx(0.01)
+    # an idle second counts as the sleep: a fresh burst, no wait
+    now[0] += 5.0
+    with limiter.slot():
+        pass
+    assert sleeps == [1.0, 1.0]
+    assert RateLimiter.per_second(0, burst=4).interval == 0.0  # 0 = no limit
 
 
 def test_record_then_replay_with_mock_transport(tmp_path, shared_data):

@@ -329,7 +329,7 @@ def test_field_keys_are_validated_with_one_line() -> None:
 
     cfg = build(title='Audio "daily" – {date}', tags=["arxiv", "audio"], post_slug="audio")
     assert cfg.post_name == "2026-01-22-audio.md"
-    for bad in ({"post_slug": "../x"}, {"tags": ["a b"]}, {"title": "two\nlines"}, {"language": "en"}):
+    for bad in ({"post_slug": "../x"}, {"tags": ["a b"]}, {"title": "two\nlines"}, {"language": "fr"}):
         with pytest.raises(errors.ConfigError) as caught:
             build(**bad)
         assert "\n" not in str(caught.value)

@@ -538,10 +538,15 @@ def test_connection_refused_is_pending(tmp_path, pool):
 def test_rate_limit_and_user_agent(server, tmp_path, pool):
     papers = sample_papers()[:3]
     started = time.monotonic()
-    with _fetcher(server, tmp_path, pool, requests_per_second=10) as f:
+    with _fetcher(server, tmp_path, pool, requests_per_second=10, burst=1) as f:
         for p in papers:
             f.download(p)  # 404 + HTML 404: two requests each
-    assert time.monotonic() - started >= 0.45  # 6 requests at most 10 per second
+    assert time.monotonic() - started >= 0.45  # 6 requests at most 10 per second, one at a time
+    started = time.monotonic()
+    with _fetcher(server, tmp_path / "burst", pool, requests_per_second=10, burst=4) as f:
+        for p in papers:
+            f.download(p)
+    assert time.monotonic() - started >= 0.38  # bursts of 4 at 10 per second: one 0.4 s sleep between them
 
 
 def test_transport_injection(tmp_path, pool, sample_pdf):

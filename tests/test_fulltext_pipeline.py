@@ -5,7 +5,7 @@
   runs later, the HTML fallback, a paper filled in by the retry queue of *another* date's run, and the
   abstract-only interpretation once ``fulltext.abstract_only_after_hours`` has passed.
 * in-process ``run_day``: a stalled download is pending (retried by the next run), not failed for good.
-* ``_DayWorker.process`` with a stub fetcher: downloads stay sequential in the calling thread while PDFs
+* ``_DayWorker.process`` with a stub fetcher: downloads stay sequential in the one download thread while PDFs
   are extracted concurrently in other threads.
 """
 
@@ -274,9 +274,9 @@ def test_process_overlaps_extraction_with_the_next_downloads(tmp_path: Path, mon
     assert elapsed < 2.4, elapsed
     downloads = sorted((e for e in events if e[0] == "download"), key=lambda e: e[3])
     extracts = sorted((e for e in events if e[0] == "extract"), key=lambda e: e[3])
-    # one connection: downloads in listing order, in the calling thread, never two at once
+    # one connection: downloads in listing order, all in the one download thread, never two at once
     assert [e[1] for e in downloads] == [p.arxiv_id for p in papers]
-    assert {e[2] for e in downloads} == {threading.current_thread().name}
+    assert {e[2] for e in downloads} == {"download"}
     assert all(a[4] <= b[3] + 0.01 for a, b in zip(downloads, downloads[1:]))
     # extraction in other threads, overlapping the downloads, never more than the pool's two workers at once
     assert len(extracts) == len(papers) and all(e[2].startswith("extract") for e in extracts)

@@ -78,10 +78,10 @@ def test_reasoning_is_stripped_with_or_without_the_opening_tag() -> None:
 
 
 def test_echoed_instructions_and_other_tasks_are_rejected() -> None:
-    from digestlib.tasks import PROMPTS
+    from digestlib.tasks import language_values, render_prompt
 
     source = "We propose a model. It reaches 91.2% accuracy on 3 datasets."
-    echo = PROMPTS["translate.repair"].replace("{{violation}}", "译文过短")
+    echo = render_prompt("translate.repair", **language_values("zh"), violation="译文过短")  # the prompt as sent
     assert echo_share(echo) > 0.5
     assert any("复述" in p for p in translation_violations(source, echo))
     interp = '{"background": "- 背景：已有方法开销大", "method": "- 方法：新模型", "results": "- 结果：91.2%，3 个数据集"}'

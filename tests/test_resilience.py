@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from digestlib import render
+from tests.conftest import find_shared_data
 from tests.postparse import parse_post
 from digestlib.tasks import neutralize_tags
 from tests.fakes.fake_arxiv import FakeArxivProcess, prepare_mailing, sample_pdf, start_fake_arxiv
@@ -37,7 +38,7 @@ NOW = "2026-01-22T02:00:00+00:00"  # one hour after the announcement (Wed 20:00 
 KEY = "sk-canary-resilience-4e8b2d0c7a1f9350"  # recognisable: searched for in everything a run writes
 POST = f"{DATE}-arxiv-daily.md"
 BIB = f"{DATE}.bib"
-MAILING = Path("/work/shared/data/arxiv/mailings") / f"{DATE}-cs.SD+eess.AS.json"
+MAILING = (find_shared_data() or Path("/nonexistent")) / "arxiv" / "mailings" / f"{DATE}-cs.SD+eess.AS.json"
 CONCURRENCY = 8
 TRANSLATION_MARK = "【译】测试译文"  # how the fake OpenAI's translations start
 

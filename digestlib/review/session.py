@@ -110,7 +110,8 @@ class ReviewSession:
     def _load(self, store: Store, paper: Paper, review: Any) -> PaperReview:
         translation = store.get_result(paper.arxiv_id, paper.version, TRANSLATE)
         interpretation = store.get_result(paper.arxiv_id, paper.version, INTERPRET)
-        entry = entry_from_results(paper, translation=translation, interpretation=interpretation)
+        entry = entry_from_results(paper, translation=translation, interpretation=interpretation,
+                                   language=self.cfg.language)
         records = store.edit_records(paper.arxiv_id, paper.version)
         ft = store.get_fulltext(paper.arxiv_id, paper.version)
         return PaperReview(

@@ -125,10 +125,14 @@ class ArxivSource:
         """Papers first submitted in ``[start, end)`` (see :meth:`api.ArxivApi.search_submitted`)."""
         return self._api.search_submitted(start, end, expect_results=expect_results)
 
-    def fetch_announcement(self, mailing_date: dt.date, *, now: dt.datetime | None = None) -> Announcement:
+    def fetch_announcement(self, mailing_date: dt.date, *, now: dt.datetime | None = None,
+                           on_feed: Callable[[list[Paper]], None] | None = None) -> Announcement:
         """The papers announced in the mailing dated ``mailing_date`` (see the module docstring).
 
         ``now`` is the run's clock (``Config.now``, where ``DIGEST_NOW`` fakes it); without one, the wall clock.
+        ``on_feed`` hears the feed's papers (ids, versions, titles, abstracts) as soon as the RSS route has
+        them, *before* the API call that completes their metadata, so a caller can start work that needs
+        no more (downloads, translations) while that call runs. Not called on the API-only route.
         """
         current = now or dt.datetime.now(dt.timezone.utc)
         status = calendar.status_for(mailing_date, current)
@@ -141,7 +145,7 @@ class ArxivSource:
                                        f"{at:%Y-%m-%d %H:%M %Z}; not yet", date=mailing_date, expected_at=at)
         feed = self.fetch_rss()
         if feed.mailing_date == mailing_date:
-            return self._from_rss(mailing_date, feed)
+            return self._from_rss(mailing_date, feed, on_feed)
         warnings: list[str] = []
         if not self.replaying and mailing_date == calendar.latest_mailing_date(current):
             expected = calendar.rss_available_at(mailing_date)
@@ -154,9 +158,12 @@ class ArxivSource:
                             "API's submission-date search, which cannot see replacements or late cross-lists")
         return self._from_api(mailing_date, warnings)
 
-    def _from_rss(self, mailing_date: dt.date, feed: RssFeed) -> Announcement:
+    def _from_rss(self, mailing_date: dt.date, feed: RssFeed,
+                  on_feed: Callable[[list[Paper]], None] | None = None) -> Announcement:
         warnings: list[str] = list(feed.notes)
         keys = [f"{item.arxiv_id}v{item.version}" for item in feed.items]
+        if on_feed is not None and feed.items:
+            on_feed([item.to_paper(order) for order, item in enumerate(feed.items, start=1)])
         try:
             meta = self.fetch_metadata(keys) if keys else {}
         except EmptyAnswerError:

@@ -32,9 +32,9 @@ from .evidence import missing_numbers, unrelated_names, unverified_numbers
 from .interpret import interpret_paper, normalize_bullets, salvage_parts
 from .offline import offline_interpretation, offline_translation
 from .prompts import (INTERPRETATION_SCHEMA, PROMPT_VERSION, PROMPTS, PROMPTS_DIR, interpretation_messages,
-                      load_glossary, neutralize_tags, relevant_glossary, render_prompt, translation_messages)
+                      interpretation_schema, language_values, load_glossary, neutralize_tags, relevant_glossary, render_prompt, translation_messages)
 from .results import PARTS, InterpretationResult, TranslationResult, failure_cause, is_abstract_only
-from .translate import clean_translation, translate_abstract
+from .translate import clean_translation, keep_original, translate_abstract, translation_needed
 from .validate import (answer_too_long, cjk_ratio, echo_share, injection_signals, interpretation_violations,
                        language_share, mostly_language, translation_violations)
 
@@ -54,6 +54,9 @@ __all__ = [
     "injection_signals",
     "interpret_paper",
     "interpretation_messages",
+    "interpretation_schema",
+    "keep_original",
+    "language_values",
     "interpretation_violations",
     "is_abstract_only",
     "language_share",
@@ -69,6 +72,7 @@ __all__ = [
     "salvage_parts",
     "translate_abstract",
     "translation_messages",
+    "translation_needed",
     "translation_violations",
     "unrelated_names",
     "unverified_numbers",

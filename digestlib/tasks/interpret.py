@@ -21,7 +21,8 @@ from ..llm import (LLMClient, LLMContextOverflowError, LLMMalformedError, LLMRef
 from ..markup import clean_answer_markdown
 from ..models import Interpretation, Paper, ResultStatus
 from .evidence import unrelated_names, unverified_numbers
-from .prompts import INTERPRETATION_SCHEMA, PROMPT_VERSION, interpretation_messages, render_prompt
+from .prompts import (PROMPT_VERSION, interpretation_messages, interpretation_schema, language_values,
+                      render_prompt)
 from .results import PARTS, InterpretationResult, is_abstract_only
 from .validate import CJK_RE, interpretation_violations
 
@@ -162,7 +163,8 @@ def interpret_paper(paper: Paper, paper_text: str, client: LLMClient,
     if not text.strip():
         return result(ResultStatus.FAILED, detail="no paper text and no abstract to interpret")
     budget_chars = max(4000, client.text_budget_tokens() * 4)
-    messages = interpretation_messages(paper, text, glossary, abstract_only=abstract_only, max_chars=budget_chars)
+    messages = interpretation_messages(paper, text, glossary, abstract_only=abstract_only, max_chars=budget_chars,
+                                       lang=lang)
 
     def parts_problems(content: str, parsed: Mapping[str, Any] | None) -> tuple[dict[str, str] | None, list[str]]:
         parts = salvage_parts(content, parsed)
@@ -180,7 +182,7 @@ def interpret_paper(paper: Paper, paper_text: str, client: LLMClient,
 
     def ask(msgs: list[dict]) -> tuple[str, Mapping[str, Any] | None, str]:
         try:
-            c = client.complete("interpret", msgs, model=model, schema=INTERPRETATION_SCHEMA,
+            c = client.complete("interpret", msgs, model=model, schema=interpretation_schema(lang),
                                 schema_name="interpretation", prompt_version=version, accept=accept)
             if not first_key:
                 first_key.append(c.key)
@@ -198,12 +200,13 @@ def interpret_paper(paper: Paper, paper_text: str, client: LLMClient,
         except LLMContextOverflowError:
             # the window is smaller than we assumed: send what it leaves (the client learnt its size), once
             smaller = min(int(budget_chars * 0.6), max(2000, client.text_budget_tokens() * 3))
-            messages = interpretation_messages(paper, text, glossary, abstract_only=abstract_only, max_chars=smaller)
+            messages = interpretation_messages(paper, text, glossary, abstract_only=abstract_only, max_chars=smaller,
+                                               lang=lang)
             content, parsed, note = ask(messages)
         parts, problems = parts_problems(content, parsed)
         if problems:
             repair = messages + [{"role": "assistant", "content": content or "(empty)"},
-                                 {"role": "user", "content": render_prompt("interpret.repair",
+                                 {"role": "user", "content": render_prompt("interpret.repair", **language_values(lang),
                                                                            violation="；".join(problems))}]
             content, parsed, note = ask(repair)
             parts, again = parts_problems(content, parsed)

@@ -15,10 +15,14 @@ from typing import Any
 from ..markup import clean_answer_markdown
 from ..models import Interpretation, Paper, ResultStatus
 from .results import PARTS, InterpretationResult, TranslationResult, is_abstract_only
+from .translate import keep_original, translation_needed
 
 
-def offline_translation(paper: Paper) -> TranslationResult:
-    """No endpoint: the English abstract, labelled by its status."""
+def offline_translation(paper: Paper, lang: str = "zh") -> TranslationResult:
+    """No endpoint: the English abstract, labelled by its status (for English output it is the answer:
+    ``DONE``, as with an endpoint, :func:`~digestlib.tasks.translate.keep_original`)."""
+    if not translation_needed(lang):
+        return keep_original(paper)
     return TranslationResult(ResultStatus.OFFLINE, paper.abstract.strip(),
                              "no LLM endpoint configured: the English abstract is shown")
 

@@ -37,6 +37,34 @@ INTERPRETATION_SCHEMA: dict[str, Any] = {
 }
 _SCHEMAS: dict[str, Any] = {"translate": None, "interpret": INTERPRETATION_SCHEMA}
 
+# The output language is a template variable: ONE set of (Chinese) prompts asks for zh, en or ja answers.
+# zh's values render the prompts exactly as they read before the language became a variable (cache keys).
+SOURCE_LANGUAGE = "en"  # arXiv abstracts are English: with language en nothing is translated
+_NOTE = ("\n注意：输出语言为{name}：全部内容（包括加粗的小标题和“摘要未给出更多细节”这类说明）都用{name}书写；"
+         "模型名、数据集名、指标名仍保留英文原文；上面的中文示例只说明格式。")
+LANGUAGE_VALUES: dict[str, dict[str, str]] = {
+    "zh": {"language_name": "简体中文", "reader_language": "中文", "language_note": ""},
+    "en": {"language_name": "英语", "reader_language": "英语", "language_note": _NOTE.format(name="英语")},
+    "ja": {"language_name": "日语", "reader_language": "日语", "language_note": _NOTE.format(name="日语")},
+}
+
+
+def language_values(lang: str) -> dict[str, str]:
+    """The prompts' language placeholders for the output language ``lang`` (zh, en, ja)."""
+    try:
+        return LANGUAGE_VALUES[lang]
+    except KeyError:
+        raise ConfigError(f"no prompts for output language {lang!r} (one of: {', '.join(LANGUAGE_VALUES)})") from None
+
+
+def interpretation_schema(lang: str = "zh") -> dict[str, Any]:
+    """The interpretation's JSON schema with its field descriptions in the output language's name."""
+    if lang == "zh":
+        return INTERPRETATION_SCHEMA
+    name = language_values(lang)["language_name"]
+    text = json.dumps(INTERPRETATION_SCHEMA, ensure_ascii=False).replace("简体中文", name)
+    return json.loads(text)
+
 
 def _load_prompts() -> dict[str, str]:
     return {p.name[: -len(".md")]: p.read_text(encoding="utf-8").strip()
@@ -49,7 +77,9 @@ PROMPTS: dict[str, str] = _load_prompts()
 def _version(task: str) -> str:
     h = hashlib.sha256()
     for name in sorted(n for n in PROMPTS if n.startswith(task + ".")):
-        h.update(name.encode() + b"\0" + PROMPTS[name].encode("utf-8") + b"\0")
+        # hashed with zh's language values filled in: making the language a variable kept zh's cache keys
+        text = re.sub(r"\{\{(\w+)\}\}", lambda m: LANGUAGE_VALUES["zh"].get(m.group(1), m.group(0)), PROMPTS[name])
+        h.update(name.encode() + b"\0" + text.encode("utf-8") + b"\0")
     h.update(json.dumps(_SCHEMAS.get(task), sort_keys=True, ensure_ascii=False).encode("utf-8"))
     return f"{task}-{h.hexdigest()[:12]}"
 
@@ -126,20 +156,25 @@ def neutralize_tags(text: str) -> str:
     return _DATA_TAG_RE.sub(lambda m: f"‹{m.group(1)}{m.group(2).lower()}›", text or "")
 
 
-def translation_messages(paper: Paper, glossary: Mapping[str, str] | None) -> list[dict]:
+def translation_messages(paper: Paper, glossary: Mapping[str, str] | None, lang: str = "zh") -> list[dict]:
+    """The translation's messages into ``lang`` (zh, ja; en is never translated: translate.py)."""
+    lv = language_values(lang)
     terms = relevant_glossary(glossary, paper.abstract)
-    user = render_prompt("translate.user", glossary=_glossary_block(terms), title=neutralize_tags(paper.title),
+    user = render_prompt("translate.user", **lv, glossary=_glossary_block(terms), title=neutralize_tags(paper.title),
                          abstract=neutralize_tags(paper.abstract.strip()))
-    return [{"role": "system", "content": PROMPTS["translate.system"]}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": render_prompt("translate.system", **lv)}, {"role": "user", "content": user}]
 
 
 def interpretation_messages(paper: Paper, paper_text: str, glossary: Mapping[str, str] | None, *,
-                            abstract_only: bool, max_chars: int) -> list[dict]:
+                            abstract_only: bool, max_chars: int, lang: str = "zh") -> list[dict]:
+    """The interpretation's messages, answered in ``lang``; the glossary (English term -> rendering in the
+    output language) is left out for en, where the paper's own terms are the answer's."""
+    lv = language_values(lang)
     text = paper_text.strip()
     if len(text) > max_chars:
         text = text[:max_chars].rsplit("\n", 1)[0] + "\n[……后文因长度限制省略……]"
-    terms = relevant_glossary(glossary, text, limit=30)
-    note = PROMPTS["interpret.note_abstract" if abstract_only else "interpret.note_fulltext"]
-    user = render_prompt("interpret.user", glossary=_glossary_block(terms), title=neutralize_tags(paper.title),
+    terms = relevant_glossary(glossary if lang != SOURCE_LANGUAGE else None, text, limit=30)
+    note = render_prompt("interpret.note_abstract" if abstract_only else "interpret.note_fulltext", **lv)
+    user = render_prompt("interpret.user", **lv, glossary=_glossary_block(terms), title=neutralize_tags(paper.title),
                          source_note=note, paper_text=neutralize_tags(text))
-    return [{"role": "system", "content": PROMPTS["interpret.system"]}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": render_prompt("interpret.system", **lv)}, {"role": "user", "content": user}]

@@ -16,9 +16,9 @@ from typing import Any, Mapping
 
 from ..errors import LLMError, LLMFatalError
 from ..llm import LLMClient, LLMRefusalError
-from ..markup import FENCE_LINE_RE, clean_answer_markdown
+from ..markup import FENCE_LINE_RE, clean_answer_markdown, escape_text
 from ..models import Paper, ResultStatus
-from .prompts import PROMPT_VERSION, render_prompt, translation_messages
+from .prompts import PROMPT_VERSION, SOURCE_LANGUAGE, language_values, render_prompt, translation_messages
 from .results import TranslationResult
 from .validate import CJK_RE, translation_violations
 
@@ -56,9 +56,24 @@ def clean_translation(text: str) -> str:
     return out
 
 
+def translation_needed(lang: str) -> bool:
+    """False for English output: arXiv abstracts are English already, and translating them would be paid for."""
+    return lang != SOURCE_LANGUAGE
+
+
+def keep_original(paper: Paper) -> TranslationResult:
+    """English output: the abstract as written, ``DONE`` with no call (no model, nothing to pay); plain text
+    escaped for Markdown, as the post shows any English abstract (it is the paper's text, not Markdown)."""
+    return TranslationResult(ResultStatus.DONE, escape_text(paper.abstract.strip()),
+                             "output language en: the original abstract is kept (no translation call)")
+
+
 def translate_abstract(paper: Paper, client: LLMClient, glossary: Mapping[str, str] | None = None, *,
                        lang: str = "zh") -> TranslationResult:
-    """The abstract in faithful, complete Chinese, validated; see the module docstring for statuses."""
+    """The abstract in faithful, complete ``lang`` (Chinese by default), validated; see the module docstring
+    for statuses. With ``lang`` English (the abstract's own language) nothing is asked: :func:`keep_original`."""
+    if not translation_needed(lang):
+        return keep_original(paper)
     version = PROMPT_VERSION["translate"]
     model = client.model_for("translate")
     abstract = paper.abstract.strip()
@@ -68,7 +83,7 @@ def translate_abstract(paper: Paper, client: LLMClient, glossary: Mapping[str, s
 
     if not abstract:
         return result(ResultStatus.FAILED, "", "the paper has no abstract to translate")
-    messages = translation_messages(paper, glossary)
+    messages = translation_messages(paper, glossary, lang)
     max_tokens = min(client.settings.max_output_tokens, max(1024, len(abstract)))
 
     def accept(completion: Any) -> bool:
@@ -82,7 +97,8 @@ def translate_abstract(paper: Paper, client: LLMClient, glossary: Mapping[str, s
         if not problems:
             return result(ResultStatus.DONE, text)
         repair = messages + [{"role": "assistant", "content": first.content},
-                             {"role": "user", "content": render_prompt("translate.repair", violation="；".join(problems))}]
+                             {"role": "user", "content": render_prompt("translate.repair", **language_values(lang),
+                                                                       violation="；".join(problems))}]
         second = client.complete("translate", repair, model=model, max_tokens=max_tokens, prompt_version=version,
                                  accept=accept)
         text = clean_translation(second.content)

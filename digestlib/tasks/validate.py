@@ -13,7 +13,7 @@ from typing import Mapping
 
 from ..models import Paper
 from .evidence import missing_numbers
-from .prompts import PROMPTS
+from .prompts import LANGUAGE_VALUES, PROMPTS
 from .results import PARTS
 
 # Per task: the most characters an accepted answer may hold (far above real answers: a translated
@@ -86,7 +86,9 @@ def _instruction_shingles() -> set[str]:
     """Every instruction we send (system and repair prompts, the notes, the JSON-schema reminder), as shingles.
     The user templates are left out on purpose: they carry the paper's own text, which an answer may quote."""
     names = [n for n in PROMPTS if not n.endswith(".user")]
-    text = "\n".join(re.sub(r"\{\{\s*\w+\s*\}\}", "\n", PROMPTS[n]) for n in names)
+    # as sent, in every output language (the language placeholders filled in), the others cut out
+    text = "\n".join(re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: values.get(m.group(1), "\n"), PROMPTS[n])
+                     for n in names for values in LANGUAGE_VALUES.values())
     text += "\nReply with only one JSON object (no code fences, no text around it) that matches this JSON Schema:"
     return _shingles(text)
 

@@ -23,9 +23,12 @@ prints ``LISTENING http://127.0.0.1:PORT/v1`` and serves
   (verbatim), ``{"no_json_schema_once": true}`` (400 for json_schema), ``{"auth": true}`` (401; with
   ``"echo_key": true`` the error message repeats the key the request sent, as a careless gateway does),
   ``{"quota": true}`` (429 insufficient_quota), ``{"finish_reason": "content_filter"}``.
+  Answers come in the language the system prompt asks for, as a model reads it (``requested_language``):
+  Japanese when it names 日语, English when it names 英语, Chinese otherwise.
 * ``GET /_log`` -- one entry per chat request: time, model, response_format type, kind, fault, status,
   whether an Authorization header came and whether it held the expected key (never the key itself),
-  whether the key appeared in the body, and the last user message (first 2000 characters).
+  whether the key appeared in the body, the answer's ``language`` and the last user message (first 2000
+  characters).
 
 ``start_fake_openai(**opts)`` runs it as a subprocess and returns a ``FakeOpenAI`` handle
 (``url``, ``stop()``, ``control(...)``, ``log()``, ``reset()``).
@@ -92,6 +95,54 @@ def fake_interpretation(paper_text: str) -> dict[str, str]:
         "results": f"- **主要结果**：论文报告的数值包括{cited}。\n"
                    "- 相比基线方法取得更好的效果。",
     }
+
+
+def fake_translation_ja(abstract: str) -> str:
+    """Japanese text (kana and kanji) with every number of the source and a recognisable marker: the
+    Chinese fake translation, sentence for sentence, in Japanese words."""
+    words = (("、", "・"), ("【译】测试译文：", "【訳】テスト訳文："), ("这是第", "これは第"),
+             ("句的中文译文，内容忠实于原文并保持完整", "文の日本語訳であり、原文に忠実で完全なものです"),
+             ("译文", "です"), ("，涉及数值", "、数値"), ("代码见", "コードは "))
+    text = fake_translation(abstract)
+    for zh, ja in words:
+        text = text.replace(zh, ja)
+    return text
+
+
+def fake_interpretation_in(language: str, paper_text: str) -> dict[str, str]:
+    """The three parts in ``language`` (zh, en, ja), citing numbers that occur in the paper."""
+    if language == "zh":
+        return fake_interpretation(paper_text)
+    nums = [n for n in _numbers(paper_text) if "." in n or len(n) >= 2][:4] or ["0"]
+    if language == "ja":
+        return {
+            "background": "- **研究背景**：本論文はテスト解説における既存手法の問題を扱います。\n"
+                          "- **既存の問題**：既存手法は計算コストが高く、汎化能力が限られています。",
+            "method": "- **中核手法**：新しいテスト解説手法を提案します。\n"
+                      "  - エンコーダとデコーダの構造を用い、同時に学習します。\n"
+                      "- **学習戦略**：二段階の学習で安定性を高めます。",
+            "results": f"- **主な結果**：論文が報告する数値には{'、'.join(nums)}があります。\n"
+                       "- ベースライン手法よりも良い結果を得ています。",
+        }
+    return {
+        "background": "- **Background**: the paper addresses a problem of existing methods in test readings.\n"
+                      "- **Prior work**: existing methods are costly to run and generalise poorly.",
+        "method": "- **Core method**: a new method for test readings is proposed.\n"
+                  "  - It uses an encoder and a decoder, trained jointly.\n"
+                  "- **Training**: two training stages make it more stable.",
+        "results": f"- **Main results**: the numbers the paper reports include {', '.join(nums)}.\n"
+                   "- It does better than the baseline methods.",
+    }
+
+
+def requested_language(system: str) -> str:
+    """The answer language the instructions ask for, as a model reads it: the prompts are Chinese and name
+    日语 (Japanese) or 英语 (English) when they want those; otherwise the answer is Chinese."""
+    if "日语" in system:
+        return "ja"
+    if "英语" in system:
+        return "en"
+    return "zh"
 
 
 INJECTED = {
@@ -187,6 +238,8 @@ class _Handler(BaseHTTPRequestHandler):
         users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
         rf = (req.get("response_format") or {}).get("type")
         kind = "interpret" if "<paper>" in text else "translate" if "<abstract>" in text else "other"
+        language = requested_language("\n".join(str(m.get("content") or "") for m in messages
+                                                if m.get("role") == "system"))
         auth = self.headers.get("Authorization") or ""
         entry = {
             "time": time.time(), "model": req.get("model"), "response_format": rf, "kind": kind,
@@ -199,7 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
             "n_messages": len(messages),
             "last_user": users[-1][:2000] if users else "",
             "first_user": users[0][:4000] if users else "",
-            "status": 200, "fault": None,
+            "status": 200, "fault": None, "language": language,
         }
         fault = st.take_fault(kind, rf, text) or {}
         entry["fault"] = {k: v for k, v in fault.items() if k != "body"} or None
@@ -244,10 +297,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.get("refusal"):
             content = "I'm sorry, but I can't help with that request."
         elif kind == "translate":
+            abstract = _between(first_user, "abstract")
             content = ("This is an English answer that ignores the request to translate." if fault.get("english")
-                       else fake_translation(_between(first_user, "abstract")))
+                       else fake_translation_ja(abstract) if language == "ja"
+                       else abstract if language == "en" else fake_translation(abstract))
         elif kind == "interpret":
-            answer = INJECTED if fault.get("injected") else fake_interpretation(_between(first_user, "paper"))
+            answer = (INJECTED if fault.get("injected")
+                      else fake_interpretation_in(language, _between(first_user, "paper")))
             if fault.get("english"):
                 answer = {"background": "- The background in English.", "method": "- The method in English.",
                           "results": "- The results in English."}
