@@ -16,12 +16,11 @@ import json
 import sys
 import threading
 import time
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fakes import exit_with_parent  # noqa: E402
+from tests.fakes import serve_on_loopback  # noqa: E402
 from tests.fakes.fake_openai import _Handler, _State  # noqa: E402
 
 
@@ -49,18 +48,7 @@ def serve(record: Path, delay: float) -> None:
     state = _State(delay, False, None)
     with open(record, "a", encoding="utf-8") as handle:
         handler = type("Handler", (RecordingHandler,), {"state": state, "record_file": handle})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        server.request_queue_size = 128
-        host, port = server.server_address[:2]
-        print(f"LISTENING http://{host}:{port}/v1", flush=True)
-        try:
-            exit_with_parent(server)
-            server.serve_forever(poll_interval=0.1)
-        except KeyboardInterrupt:  # pragma: no cover
-            pass
-        finally:
-            server.server_close()
+        serve_on_loopback(handler)
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ request queued for the slot, and ``"status"``); ``POST /_control`` takes ``{"res
 
 from __future__ import annotations
 
-from tests.fakes import exit_with_parent
+from tests.fakes import serve_on_loopback
 
 import argparse
 import json
@@ -37,7 +37,6 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -141,18 +140,7 @@ class _LlamaHandler(_Handler):
 def serve(port: int = 0, *, delay: float = 0.0, n_ctx: int = 8192, props: bool = True) -> None:
     state = _LlamaState(delay, n_ctx, props)
     handler = type("Handler", (_LlamaHandler,), {"state": state})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.daemon_threads = True
-    server.request_queue_size = 128
-    host, real_port = server.server_address[:2]
-    print(f"LISTENING http://{host}:{real_port}/v1", flush=True)
-    try:
-        exit_with_parent(server)
-        server.serve_forever(poll_interval=0.1)
-    except KeyboardInterrupt:  # pragma: no cover
-        pass
-    finally:
-        server.server_close()
+    serve_on_loopback(handler, port)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -36,7 +36,7 @@ prints ``LISTENING http://127.0.0.1:PORT/v1`` and serves
 
 from __future__ import annotations
 
-from tests.fakes import exit_with_parent
+from tests.fakes import serve_on_loopback
 
 import argparse
 import json
@@ -46,7 +46,7 @@ import sys
 import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -334,18 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
 def serve(port: int = 0, *, delay: float = 0.0, no_json_schema: bool = False, api_key: str | None = None) -> None:
     state = _State(delay, no_json_schema, api_key)
     handler = type("Handler", (_Handler,), {"state": state})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.daemon_threads = True
-    server.request_queue_size = 128
-    host, real_port = server.server_address[:2]
-    print(f"LISTENING http://{host}:{real_port}/v1", flush=True)
-    try:
-        exit_with_parent(server)
-        server.serve_forever(poll_interval=0.1)
-    except KeyboardInterrupt:  # pragma: no cover
-        pass
-    finally:
-        server.server_close()
+    serve_on_loopback(handler, port)
 
 
 def main(argv: list[str] | None = None) -> None:
