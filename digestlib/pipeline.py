@@ -11,6 +11,11 @@ moment its paper's text is stored. The ledger is claimed only on the stored anno
 started early is work on the same papers, never a claim. Papers whose full text is not there yet (404,
 server trouble, a stalled download) are retried on every run, whatever its date, until
 ``fulltext.abstract_only_after_hours`` after the first attempt; then they are interpreted from the abstract.
+
+Owns: selection, the day's run and its scheduling, building the DayDigest from the store. Must not: format
+text (render.py, labels.py) or talk HTTP itself (source/, fulltext/, llm.py). It runs to about 600 lines
+because the scheduler's threads, queues and stop-on-error handling belong together in one class; the
+selection (about 150 lines) is the piece to move out next if it grows.
 """
 
 from __future__ import annotations
