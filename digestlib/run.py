@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from . import calendar, errors
+from . import calendar, errors, freshness
 from .atomic import atomic_write_text
 from .config import Config, build_config, check_api_key, parse_date, read_params_file
 from .errors import DigestError, UsageError
@@ -79,11 +79,17 @@ def run_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float
             date=cfg.date, expected_at=expected)
     started, since = time.monotonic(), run_started()
     with run_lock(cfg.out_dir, wait_seconds):
+        if freshness.is_up_to_date(cfg, freshness.day_fingerprint(cfg, params)):
+            # a finished day whose files were written from this very state: nothing to fetch, ask or write
+            say(f"Up to date: {cfg.day_dir / cfg.post_name}, {cfg.day_dir / 'report.html'} and "
+                f"{cfg.day_dir / 'digest.ipynb'} (nothing changed since they were written)")
+            return _summary(cfg, since, started, say).exit_code
         try:
             day_dir = execute_day(cfg, params, params_dir, quiet=quiet)
         except errors.LLMFatalError:
             _summary(cfg, since, started, say)  # the breaker: no post, but the run's numbers still
             raise
+        freshness.remember(cfg, params)
     say(f"Wrote {day_dir / cfg.post_name}, {day_dir / 'report.html'} and {day_dir / 'digest.ipynb'}")
     from .exporters import collect_notes
 

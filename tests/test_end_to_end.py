@@ -5,6 +5,7 @@ processes. Checks the post, the report, the executed notebook, the store, the ke
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ import nbformat
 import pytest
 
 from tests.postparse import parse_post, published_form
+from digestlib.models import ReviewStatus
 from digestlib.store import Store
 from tests.fakes.fake_arxiv import FakeArxivProcess, start_fake_arxiv
 from tests.fakes.fake_openai import FakeOpenAI, start_fake_openai
@@ -123,11 +125,22 @@ def test_digest_run_end_to_end(world: World, tmp_path: Path) -> None:
         assert KEY.encode() not in path.read_bytes(), f"the API key leaked into {path}"
 
     # A second run resumes from the store: same post, not one more LLM call.
-    calls = world.llm.calls()
+    calls, executed_at = world.llm.calls(), notebook_path.stat().st_mtime_ns
     again = world.run()
     assert again.returncode == 0, again.stderr[-3000:]
     assert post_path.read_text(encoding="utf-8") == post
     assert world.llm.calls() == calls
+    # A finished day whose files were written from this very state is not executed again (issue 15).
+    assert "Up to date:" in again.stdout and "Wrote " not in again.stdout, again.stdout
+    assert notebook_path.stat().st_mtime_ns == executed_at, "the notebook was not executed again"
+
+    # A reviewer's decision changes the state: the next run writes the files again, without that paper.
+    rejected = parsed.papers[0]
+    with Store(world.out / "digest.sqlite") as store:
+        store.set_review(dt.date.fromisoformat(DATE), rejected.arxiv_id, rejected.version, ReviewStatus.REJECTED)
+    third = world.run()
+    assert third.returncode == 0 and "Wrote " in third.stdout, third.stdout + third.stderr[-3000:]
+    assert rejected.arxiv_id not in post_path.read_text(encoding="utf-8") and world.llm.calls() == calls
 
     # The post as published builds with real Jekyll: no warning, each paper an <h2> followed by its <details>.
     if jekyll_binary() is None:
