@@ -33,14 +33,12 @@ from tests.fakes import serve_on_loopback
 
 import argparse
 import json
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from tests.fakes.fake_openai import FakeOpenAI, _between, _Handler, _State, fake_interpretation, fake_translation
+from tests.fakes.fake_openai import FakeOpenAI, _between, start_server_process, _Handler, _State, fake_interpretation, fake_translation
 
 REASONING = ("Okay, the user wants me to do this task. Let me think about the instructions step by step "
              "and make sure I follow the system prompt exactly before I answer.")
@@ -156,22 +154,11 @@ def main(argv: list[str] | None = None) -> None:
 def start_fake_llamacpp(*, delay: float = 0.0, n_ctx: int = 8192, props: bool = True,
                         startup_timeout: float = 15.0) -> FakeOpenAI:
     """Start the server in a subprocess and wait for its ``LISTENING`` line."""
-    root = Path(__file__).resolve().parents[2]
     cmd = [sys.executable, "-m", "tests.fakes.fake_llamacpp", "--port", "0", "--delay", str(delay),
            "--n-ctx", str(n_ctx)]
     if not props:
         cmd.append("--no-props")
-    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    result: list[str] = []
-    reader = threading.Thread(target=lambda: result.append(proc.stdout.readline() if proc.stdout else ""),
-                              daemon=True)
-    reader.start()
-    reader.join(startup_timeout)
-    line = result[0] if result else ""
-    if not line.startswith("LISTENING "):
-        proc.kill()
-        raise RuntimeError(f"fake llama.cpp server did not start (got {line!r})")
-    return FakeOpenAI(proc, line.split()[1])
+    return start_server_process(cmd, "fake llama.cpp server", startup_timeout)
 
 
 if __name__ == "__main__":

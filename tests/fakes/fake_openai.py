@@ -403,26 +403,27 @@ class FakeOpenAI:
 def start_fake_openai(*, delay: float = 0.0, no_json_schema: bool = False, api_key: str | None = None,
                       port: int = 0, startup_timeout: float = 15.0) -> FakeOpenAI:
     """Start the server in a subprocess and wait for its ``LISTENING`` line."""
-    root = Path(__file__).resolve().parents[2]
     cmd = [sys.executable, "-m", "tests.fakes.fake_openai", "--port", str(port), "--delay", str(delay)]
     if no_json_schema:
         cmd.append("--no-json-schema")
     if api_key:
         cmd += ["--api-key", api_key]
+    return start_server_process(cmd, "fake OpenAI server", startup_timeout)
+
+
+def start_server_process(cmd: list[str], what: str, startup_timeout: float) -> FakeOpenAI:
+    """Start a fake server's process from the repository root and wait for its ``LISTENING <url>`` line."""
+    root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = ""
     result: list[str] = []
-
-    def read() -> None:
-        result.append(proc.stdout.readline() if proc.stdout else "")
-
-    reader = threading.Thread(target=read, daemon=True)
+    reader = threading.Thread(target=lambda: result.append(proc.stdout.readline() if proc.stdout else ""),
+                              daemon=True)
     reader.start()
     reader.join(startup_timeout)
     line = result[0] if result else ""
     if not line.startswith("LISTENING "):
         proc.kill()
-        raise RuntimeError(f"fake OpenAI server did not start (got {line!r})")
+        raise RuntimeError(f"{what} did not start (got {line!r})")
     return FakeOpenAI(proc, line.split()[1])
 
 
