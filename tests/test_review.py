@@ -22,6 +22,8 @@ from digestlib.store import MIGRATIONS, Store
 
 DATE = dt.date(2026, 1, 22)
 IDS = ["2601.00003", "2601.00002", "2601.00001"]  # the post's order (newest id first)
+# Shaped like a provider key so that redaction must catch it; built at run time so no key-like literal is tracked.
+KEY_SHAPED = "sk-" + "redaction-canary-" + "0" * 8
 
 
 def _paper(i: str) -> Paper:
@@ -174,7 +176,7 @@ def test_failed_llm_calls_are_in_the_usage_table_and_the_report(cfg, tmp_path: P
                                  cause="Rate limit reached", seconds=0.5)
         for _ in range(2):
             store.record_failed_call(day=str(DATE), task="interpret", model="m", status="timeout",
-                                     cause="no answer within 5 s, key sk-abcdefghijklmnopqrstuvwx", seconds=5.0)
+                                     cause=f"no answer within 5 s, key {KEY_SHAPED}", seconds=5.0)
         assert store.count_llm_calls() == 1  # the answers: the failures are counted apart
     table = report.usage_display(report.store_usage(cfg)).set_index("task")
     assert table.loc["translate", "calls"] == 1 and table.loc["translate", "failed_calls"] == 1
@@ -184,7 +186,7 @@ def test_failed_llm_calls_are_in_the_usage_table_and_the_report(cfg, tmp_path: P
     assert failed.to_dict("records") == [
         {"task": "interpret", "model": "m", "status": "timeout", "calls": 2, "cause": failed.loc[0, "cause"]},
         {"task": "translate", "model": "m", "status": "HTTP 429", "calls": 1, "cause": "Rate limit reached"}]
-    assert "sk-abcdefghijklmnopqrstuvwx" not in failed.loc[0, "cause"]
+    assert KEY_SHAPED not in failed.loc[0, "cause"]
     report.write_report(cfg, tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "Failed LLM calls" in page and "digest-failed-calls" in page and "Rate limit reached" in page
