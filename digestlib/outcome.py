@@ -66,8 +66,10 @@ class RunOutcome:
 
 
 def run_started() -> str:
-    """The timestamp to pass as ``since`` (the store records calls to the second)."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(timespec="seconds")
+    """The timestamp to pass as ``since``: the store's own clock format, so the comparison is exact."""
+    from .store import timestamp
+
+    return timestamp()
 
 
 def compute_outcome(store: Any, date: dt.date, *, since: str, prices: Mapping[str, Mapping[str, float]],

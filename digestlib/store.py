@@ -205,7 +205,8 @@ def check_store_file(path: Path) -> None:
                          "move it away or choose another --out")
 
 
-def _now() -> str:
+def timestamp() -> str:
+    """Now, as every timestamp in the store is written (UTC, to the second): compare ``since`` values with it."""
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
@@ -347,7 +348,7 @@ class Store:
                     for statement in (s.strip() for s in script.split(";")):
                         if statement:
                             self._db.execute(statement)
-                    self._db.execute("INSERT INTO schema_migrations VALUES (?,?)", (name, _now()))
+                    self._db.execute("INSERT INTO schema_migrations VALUES (?,?)", (name, timestamp()))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -408,7 +409,7 @@ class Store:
         day = mailing_date.isoformat()
         with self.transaction():
             self._execute("DELETE FROM announcement_papers WHERE mailing_date=?", (day,))
-            self._execute("INSERT OR REPLACE INTO announcements VALUES (?,?,?)", (day, source, _now()))
+            self._execute("INSERT OR REPLACE INTO announcements VALUES (?,?,?)", (day, source, timestamp()))
             for order, paper in enumerate(papers, start=1):
                 self.upsert_paper(paper)
                 self._execute(
@@ -438,7 +439,7 @@ class Store:
         """Claim a paper as new for ``post_date`` unless a post already carries it; return the owner."""
         with self.transaction():
             self._execute("INSERT OR IGNORE INTO ledger VALUES (?,?,?,?)",
-                          (arxiv_id, post_date.isoformat(), version, _now()))
+                          (arxiv_id, post_date.isoformat(), version, timestamp()))
             row = self._query("SELECT post_date FROM ledger WHERE arxiv_id=?", (arxiv_id,))[0]
         return dt.date.fromisoformat(row["post_date"])
 
@@ -453,7 +454,7 @@ class Store:
     def save_fulltext(self, ft: FullText, *, at: dt.datetime | None = None) -> None:
         """Store a full text; ``at`` (default: now) stamps the attempt, and the first one stays the first
         (the pipeline passes its clock, ``DIGEST_NOW`` included, so waiting times are measured on it)."""
-        now = at.astimezone(dt.timezone.utc).isoformat(timespec="seconds") if at is not None else _now()
+        now = at.astimezone(dt.timezone.utc).isoformat(timespec="seconds") if at is not None else timestamp()
         self._execute(
             """INSERT INTO fulltexts VALUES (?,?,?,?,?,?,?,?,1,?,?)
                ON CONFLICT(arxiv_id, version) DO UPDATE SET status=excluded.status, source=excluded.source,
@@ -492,7 +493,7 @@ class Store:
             "status=excluded.status, content=excluded.content, detail=excluded.detail, unverified=excluded.unverified,"
             " model=excluded.model, updated_at=excluded.updated_at" + keep_done,
             (arxiv_id, version, task, status.value, redact(json.dumps(content or {}, ensure_ascii=False)), redact(detail),
-             json.dumps(list(unverified), ensure_ascii=False), model, _now()),
+             json.dumps(list(unverified), ensure_ascii=False), model, timestamp()),
         )
         return bool(cursor.rowcount)
 
@@ -513,20 +514,20 @@ class Store:
                   completion_tokens: int) -> None:
         self._execute("INSERT OR REPLACE INTO llm_cache VALUES (?,?,?,?,?,?,?)",
                       (key, task, model, redact(json.dumps(response, ensure_ascii=False)), prompt_tokens,  # a model may echo a key
-                       completion_tokens, _now()))
+                       completion_tokens, timestamp()))
 
     def record_call(self, *, day: str, task: str, model: str, prompt_tokens: int, completion_tokens: int,
                     cached: bool, seconds: float) -> None:
         self._execute("INSERT INTO llm_calls (day, task, model, prompt_tokens, completion_tokens, cached, seconds, at)"
                       " VALUES (?,?,?,?,?,?,?,?)",
-                      (day, task, model, prompt_tokens, completion_tokens, int(cached), seconds, _now()))
+                      (day, task, model, prompt_tokens, completion_tokens, int(cached), seconds, timestamp()))
 
     def record_failed_call(self, *, day: str, task: str, model: str, status: str, cause: str,
                            seconds: float) -> None:
         """An HTTP call that got no usable answer (llm.LLMClient's hook): kept apart from ``llm_calls``,
         whose rows are the answers received (tokens, budget, cache hits)."""
         self._execute("INSERT INTO llm_failed_calls (day, task, model, status, cause, seconds, at)"
-                      " VALUES (?,?,?,?,?,?,?)", (day, task, model, status, redact(cause)[:200], seconds, _now()))
+                      " VALUES (?,?,?,?,?,?,?)", (day, task, model, status, redact(cause)[:200], seconds, timestamp()))
 
     def failed_call_rows(self, day: str | None = None) -> list[dict[str, Any]]:
         """Per task, model and status: how many calls failed, the time they took, and the last cause."""
@@ -561,7 +562,7 @@ class Store:
 
     def capability_put(self, base_url: str, model: str, name: str, value: str) -> None:
         self._execute("INSERT OR REPLACE INTO llm_capabilities VALUES (?,?,?,?,?)",
-                      (base_url, model, name, str(value), _now()))
+                      (base_url, model, name, str(value), timestamp()))
 
     def usage_rows(self, day: str | None = None) -> list[dict[str, Any]]:
         """Per task and model: calls (cache hits included), cache hits, and the tokens actually paid for."""
@@ -582,7 +583,7 @@ class Store:
 
     # -- the LLM intent log (intents.py): calls in flight, recorded before they are sent -------------
     def intent_begin(self, key: str, *, day: str, task: str, model: str) -> None:
-        self._execute("INSERT OR REPLACE INTO llm_intents VALUES (?,?,?,?,?)", (key, day, task, model, _now()))
+        self._execute("INSERT OR REPLACE INTO llm_intents VALUES (?,?,?,?,?)", (key, day, task, model, timestamp()))
 
     def intent_end(self, key: str) -> None:
         self._execute("DELETE FROM llm_intents WHERE key=?", (key,))
@@ -611,7 +612,7 @@ class Store:
                ON CONFLICT(arxiv_id, version, field) DO UPDATE SET value=excluded.value,
                updated_at=excluded.updated_at, editor=excluded.editor,
                base=COALESCE(edits.base, excluded.base)""",
-            (arxiv_id, version, field, value, _now(), base, editor))
+            (arxiv_id, version, field, value, timestamp(), base, editor))
 
     def drop_edit(self, arxiv_id: str, version: int, field: str) -> None:
         """Forget the reviewer's text for a field: the generated text shows again."""
@@ -629,7 +630,7 @@ class Store:
                    reviewer: str = "") -> None:
         """Record a decision (who and when); PENDING resets it."""
         self._execute("INSERT OR REPLACE INTO reviews VALUES (?,?,?,?,?,?)",
-                      (post_date.isoformat(), arxiv_id, version, ReviewStatus(status).value, reviewer, _now()))
+                      (post_date.isoformat(), arxiv_id, version, ReviewStatus(status).value, reviewer, timestamp()))
 
     def reviews(self, post_date: dt.date) -> dict[str, ReviewRecord]:
         """The decisions of a post by arXiv id (a paper without a row is pending)."""
