@@ -278,6 +278,7 @@ def bench(day: Day, work: Path, latency: float) -> dict:
         env.update(fake.env(), OPENAI_BASE_URL=llm.url, OPENAI_API_KEY="bench-key", DIGEST_NOW=NOW)
         args = ["run", "--date", DATE, "--params", str(work / "params.yaml"), "--out", str(work / "out")]
         first = run_digest(args, env, llm, work / "run1.log")
+        kernel = kernel_seconds(work / "out" / DATE / "digest.ipynb")  # before the re-run replaces it
         files = file_requests(fake, first.started)
         feed = [r["t"] - first.started for r in fake.log() if r["route"] == "rss" and r["t"] >= first.started]
         again = run_digest(args, env, llm, work / "run2.log")
@@ -319,7 +320,28 @@ def bench(day: Day, work: Path, latency: float) -> dict:
         "first_file": min(pdf_times, default=float("nan")), "last_file": max(pdf_times, default=float("nan")),
         "first_call": min(call_starts, default=float("nan")), "last_call_end": max(call_ends, default=float("nan")),
         "mean_in_flight": busy / (max(call_ends) - min(call_starts)) if first.calls else 0.0,
+        "kernel": kernel, "missing": len(day.missing),
     }
+
+
+def kernel_seconds(executed: Path) -> dict[str, float]:
+    """From papermill's timestamps in the executed notebook: the kernel's start (papermill's start to the
+    first cell), the pipeline cell, the cells after it, and the kernel's end (the last cell to papermill's end)."""
+    try:
+        nb = json.loads(executed.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    when = dt.datetime.fromisoformat
+    cells = [c["metadata"].get("papermill", {}) for c in nb["cells"]]
+    cells = [c for c in cells if c.get("start_time") and c.get("end_time")]
+    run = nb["metadata"].get("papermill", {})
+    if not cells or not run.get("end_time"):
+        return {}
+    longest = max(cells, key=lambda c: c.get("duration") or 0.0)
+    return {"start": (when(cells[0]["start_time"]) - when(run["start_time"])).total_seconds(),
+            "pipeline": longest.get("duration") or 0.0,
+            "after": (when(cells[-1]["end_time"]) - when(longest["end_time"])).total_seconds(),
+            "end": (when(run["end_time"]) - when(cells[-1]["end_time"])).total_seconds()}
 
 
 def _mean(values: list[int]) -> float:
@@ -354,7 +376,10 @@ def revision() -> str:
 
 def targets(r: dict, replay: bool) -> list[tuple[str, bool]]:
     """Issue 15's "done when", for the day it concerns."""
-    rerun = ("re-run of the finished day: 0 calls, < 5 s", r["rerun_calls"] == 0 and r["rerun_wall"] < 5.0)
+    rerun_name = ("re-run of the finished day: 0 calls, < 5 s" if not r.get("missing") else
+                  f"re-run while {r['missing']} PDFs still answer 404 (not a finished day: the notebook runs again "
+                  "to retry them): 0 calls, < 5 s")
+    rerun = (rerun_name, r["rerun_calls"] == 0 and r["rerun_wall"] < 5.0)
     if replay:
         return [("wall time <= 18 s", r["wall"] <= 18.0),
                 ("prompt tokens per paper <= 6.1k (0.6 x the seed script's 10.2k)", r["tok_per_paper"] <= 6100),
@@ -392,6 +417,9 @@ def markdown(results: list[tuple[dict, bool]], notes: list[str], when: str) -> s
                   f"- Timeline (from process start): feed request {r['feed']:.1f} s; first file request {r['first_file']:.1f} s, last "
                   f"{r['last_file']:.1f} s ({r['file_requests']} file requests); first LLM call {r['first_call']:.1f} s, "
                   f"last answer {r['last_call_end']:.1f} s; mean calls in flight {r['mean_in_flight']:.1f}.",
+                  (f"- Kernel (papermill's timestamps): start {k['start']:.2f} s, the pipeline's cell {k['pipeline']:.1f} s, "
+                   f"the cells after it {k['after']:.2f} s, end (last cell to papermill's end) {k['end']:.2f} s."
+                   if (k := r.get("kernel")) else "- Kernel: no timestamps in the executed notebook."),
                   f"- `{r['summary'] or 'no summary line'}` (exit {r['exit']}; re-run exit {r['rerun_exit']}, "
                   f"CPU {r['rerun_cpu']:.1f} s).",
                   "- Targets (issue 15): " + "; ".join(f"{name}: {'met' if ok else '**missed**'}"

@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/bench_fulltext.py [PDF_DIR] [--repeat N] [--workers N]
 
 Prints, per file, the pages, the single-process seconds, the characters extracted and the sections
-detected, then pages per second for one process and for the pool and the speed-up. Each mode runs
-``--repeat`` times, alternating, and the best run counts (other processes on a small machine add noise);
+detected, then pages per second for one process and for the pool and the speed-up. "Pages" are the
+file's pages (up to ``--max-pages``): reading stops on the page holding the "References" heading
+(``PAGES_AFTER_REFERENCES``), so bibliography and appendix pages are counted but not parsed. Each mode
+runs ``--repeat`` times, alternating, and the best run counts (other processes on a small machine add noise);
 the pool is started and warmed before timing, and its start-up time is printed separately.
 """
 

@@ -133,7 +133,7 @@ def digest_papers(day: DayDigest) -> list[Paper]:
 def write_run_bib(cfg: Any, folder: Path) -> Path:
     """``folder/<date>.bib`` for the papers the run's post shows, read back from the store (the same
     selection and order as the post). Called by the CLI next to the post and the report."""
-    from .pipeline import build_digest, stored_selection
+    from .selection import build_digest, stored_selection
     from .store import Store
 
     with Store(cfg.store_path) as store:

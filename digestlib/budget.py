@@ -21,9 +21,25 @@ from typing import Any, Mapping
 
 from .config import LLMSettings
 from .errors import ConfigError
-from .llm import estimate_cost
 
-__all__ = ["Budget", "Reservation", "Spend"]
+__all__ = ["Budget", "Reservation", "Spend", "estimate_cost"]
+
+def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int,
+                  prices: Mapping[str, Mapping[str, float]]) -> float | None:
+    """USD for the tokens at ``prices`` (model -> {prompt, completion} per 1M tokens).
+
+    An exact model name wins, then the longest listed prefix (``gpt-4o-mini-2024-07-18`` is priced as
+    ``gpt-4o-mini``); ``None`` when the model has no price.
+    """
+    table = prices.get(model)
+    if table is None:
+        candidates = [name for name in prices if model.startswith(name)]
+        if not candidates:
+            return None
+        table = prices[max(candidates, key=len)]
+    return (prompt_tokens * float(table.get("prompt", 0.0))
+            + completion_tokens * float(table.get("completion", 0.0))) / 1_000_000
+
 
 # Before the first answer of a task is seen: tokens of instructions around the paper text, and the answer.
 DEFAULT_PROMPT_OVERHEAD = 800

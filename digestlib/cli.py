@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 from . import calendar, errors
 from .config import DEFAULT_PARAMS_FILE, Config, default_out_dir, read_now
 from .errors import DigestError, UsageError
+from .notebook import skip_slow_optional_imports
 from .run import backfill, load_run, params_dir_of, run_and_notify, run_date
 
 
@@ -210,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    skip_slow_optional_imports()  # about 1 s of start-up for every command that reads a notebook
     try:
         args = build_parser().parse_args(argv)
         if getattr(args, "out", "") is None:

@@ -91,7 +91,8 @@ def is_posted(cfg: Config) -> bool:
 
 def pending_papers(cfg: Config) -> int:
     """Papers of the day's post whose translation or interpretation is missing or still pending."""
-    from .pipeline import INTERPRET, TRANSLATE, stored_selection
+    from .models import INTERPRET, TRANSLATE
+    from .selection import stored_selection
 
     if not cfg.store_path.is_file():
         return 0

@@ -51,6 +51,7 @@ from .config import LLMSettings, check_api_key, read_environment
 from .intents import begin_intent
 from .errors import (ConfigError, LLMContextOverflowError, LLMError, LLMFatalError, LLMMalformedError,
                      LLMRefusalError, LLMTransientError, LLMTruncatedError, redact)
+from .budget import estimate_cost  # noqa: F401 - part of this module's interface (LLMClient.cost)
 from .http import backoff_wait, parse_retry_after
 
 __all__ = [
@@ -241,23 +242,6 @@ def default_base_url(model: str) -> str:
     return DEFAULT_BASE_URL
 
 
-def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int,
-                  prices: Mapping[str, Mapping[str, float]]) -> float | None:
-    """USD for the tokens at ``prices`` (model -> {prompt, completion} per 1M tokens).
-
-    An exact model name wins, then the longest listed prefix (``gpt-4o-mini-2024-07-18`` is priced as
-    ``gpt-4o-mini``); ``None`` when the model has no price.
-    """
-    table = prices.get(model)
-    if table is None:
-        candidates = [name for name in prices if model.startswith(name)]
-        if not candidates:
-            return None
-        table = prices[max(candidates, key=len)]
-    return (prompt_tokens * float(table.get("prompt", 0.0))
-            + completion_tokens * float(table.get("completion", 0.0))) / 1_000_000
-
-
 _FENCE_RE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.S)
 _THINK_BLOCK_RE = re.compile(r"<think>.*?</think>", re.S | re.I)
 _THINK_CLOSE_RE = re.compile(r"</think>", re.I)
@@ -436,6 +420,14 @@ class LLMClient:
         self._load_capabilities(model)
         with self._lock:
             return MODES[self._modes.get((self.base_url, model), 0)]
+
+    def structured_mode_known(self, model: str) -> bool:
+        """Whether a structured request to ``model`` here has been answered (in this run or, from the
+        store, an earlier one). Until then such requests go one at a time (``_discovering_mode``); a caller
+        with other work should give the free slots to that work meanwhile."""
+        self._load_capabilities(model)
+        with self._lock:
+            return (self.base_url, model) in self._mode_known
 
     def model_for(self, task: str) -> str:
         return self.settings.model_for(task)
@@ -777,8 +769,8 @@ class LLMClient:
     @contextmanager
     def _discovering_mode(self, model: str, schema: dict | None) -> Iterator[None]:
         """While no structured request to this endpoint and model has been answered yet, structured requests
-        holding a slot go one at a time: a server refusing json_schema is asked once, not once per request
-        already waiting (the others then send the mode the first one found)."""
+        go one at a time (the others wait without holding a slot): a server refusing json_schema is asked
+        once, not once per request already waiting (the others then send the mode the first one found)."""
         where = (self.base_url, model)
         if schema is None or where in self._mode_known:
             yield
@@ -802,7 +794,8 @@ class LLMClient:
     def _request(self, task: str, model: str, messages: list[dict], schema: dict | None, schema_name: str,
                  state: _CallState, key: str) -> Completion:
         started = time.monotonic()
-        with self.limiter, self._discovering_mode(model, schema):
+        # waiting for the mode probe holds no slot: other requests use it meanwhile
+        with self._discovering_mode(model, schema), self.limiter:
             request = self._build_request(model, messages, schema, schema_name, state)  # the mode known now
             self._check_breaker()
             with self._lock:

@@ -6,6 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
 
+# The two LLM tasks of a paper: the names its results are stored under.
+TRANSLATE, INTERPRET = "translate", "interpret"
+
 
 class AnnounceType(str, Enum):
     """How a paper appears in an announcement (``arxiv:announce_type`` in the RSS feed)."""

@@ -9,10 +9,12 @@ Must not: decide whether a date should run (calendar, locks: ``run.py``), or pri
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from . import errors
@@ -22,6 +24,37 @@ from .errors import DigestError
 from .redaction import redact_file
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "daily_digest.ipynb"
+
+
+# jsonschema's "iri" format checker imports rfc3987-syntax, which compiles ~35 Earley parsers at import
+# time: about 1 s of CPU in every process that imports nbformat (papermill, nbconvert), for a format no
+# notebook schema uses (jsonschema#1428, opendatahub-io/notebooks#3532). jupyter-events requires
+# jsonschema[format-nongpl], so the package is always installed.
+SLOW_OPTIONAL_IMPORTS = ("rfc3987_syntax",)
+
+
+def skip_slow_optional_imports() -> None:
+    """Make ``SLOW_OPTIONAL_IMPORTS`` unimportable in this process (jsonschema then leaves "iri" unchecked).
+
+    For the ``digest`` command only, which owns its process: a library must not change what another
+    program importing it can import. A module already imported is left alone."""
+    for name in SLOW_OPTIONAL_IMPORTS:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type] - None makes "import name" fail
+
+
+KERNEL_ARGUMENTS = (
+    # The kernel app's own messages are not the user's business (start-up warnings, and the
+    # "KeyboardInterrupt caught in kernel" that jupyter_client's interrupt-then-shutdown can cause): the
+    # notebook's own errors come back through papermill, as one line.
+    "--IPKernelApp.log_level=CRITICAL",
+)
+# How the kernel ends once every cell has run: killed with its process group at once, not asked to shut
+# down. Asked, ipykernel first terminates its child processes, SIGTERM then SIGKILL with growing pauses,
+# and multiprocessing's resource tracker (a child of the kernel once the extraction pool has run, like
+# the pool's forkserver) ignores SIGTERM: jupyter_client then waited 2.5 s and killed the kernel anyway,
+# on every run that extracted a PDF. Nothing in the notebook needs the kernel's exit hooks: every file and
+# the store are closed by the cells themselves.
+KERNEL_SHUTDOWN = "immediate"
 
 
 def notebook_path() -> Path:
@@ -72,6 +105,9 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
     from .exporters import export_post, export_report
     from .render import draft_post
 
+    # nbconvert's exporters are needed once the kernel is done; this process only waits on it meanwhile
+    threading.Thread(target=importlib.import_module, args=("digestlib.exporters",), name="load-exporters",
+                     daemon=True).start()
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     sweep_stale(cfg.out_dir, cfg.day_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".{cfg.date}-", dir=cfg.out_dir))
@@ -83,10 +119,7 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
                 str(notebook_path()), str(executed), parameters=notebook_parameters(cfg, params, params_dir),
                 kernel_name="python3", progress_bar=not quiet, log_output=False,
                 stderr_file=None if quiet else sys.stderr, cwd=str(Path.cwd()),
-                # The kernel app's own messages are not the user's business (start-up warnings, and the
-                # "KeyboardInterrupt caught in kernel" that jupyter_client's interrupt-then-shutdown can
-                # cause): the notebook's own errors come back through papermill, as one line.
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                extra_arguments=list(KERNEL_ARGUMENTS), shutdown_kernel=KERNEL_SHUTDOWN,
             )
         except PapermillExecutionError as exc:
             raise kernel_error(exc) from None

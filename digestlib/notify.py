@@ -254,7 +254,7 @@ def news_for_day(cfg: Any, event: str, *, detail: str = "", day: Any = None) -> 
     link = post_link(cfg.notify, cfg.date)
     if day is None:
         try:
-            from .pipeline import build_digest, stored_selection
+            from .selection import build_digest, stored_selection
             from .store import Store
 
             if not cfg.store_path.is_file():

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 from .errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_TASKS_FAILED
-from .models import PendingReason, ResultStatus
+from .models import INTERPRET, TRANSLATE, PendingReason, ResultStatus
 
 if "ipykernel" in sys.modules:
     # In the notebook's kernel: when papermill shuts the kernel down right after an error (the breaker),
@@ -23,8 +23,6 @@ if "ipykernel" in sys.modules:
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 OUTCOME_ROLE = "outcome"  # display metadata role of the summary in the executed notebook
-
-TRANSLATE, INTERPRET = "translate", "interpret"
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ def run_started() -> str:
 def compute_outcome(store: Any, date: dt.date, *, since: str, prices: Mapping[str, Mapping[str, float]],
                     seconds: float) -> RunOutcome:
     """The outcome of the run that started at ``since`` for the papers ``date``'s post owns."""
-    from .llm import estimate_cost
+    from .budget import estimate_cost
 
     day = date.isoformat()
     papers = store.claimed_papers(day)

@@ -12,10 +12,9 @@ started early is work on the same papers, never a claim. Papers whose full text 
 server trouble, a stalled download) are retried on every run, whatever its date, until
 ``fulltext.abstract_only_after_hours`` after the first attempt; then they are interpreted from the abstract.
 
-Owns: selection, the day's run and its scheduling, building the DayDigest from the store. Must not: format
-text (render.py, labels.py) or talk HTTP itself (source/, fulltext/, llm.py). It runs to about 600 lines
-because the scheduler's threads, queues and stop-on-error handling belong together in one class; the
-selection (about 150 lines) is the piece to move out next if it grows.
+Owns: the day's run and its scheduling (the order of LLM tasks: ``dispatch.py``). Must not: choose or
+assemble the day's papers (``selection.py``), format text (render.py, labels.py) or talk HTTP itself
+(source/, fulltext/, llm.py).
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
-import re
 import sys
 import threading
 import time
@@ -34,18 +32,19 @@ from typing import Callable
 
 from tqdm import tqdm  # text bars: relayed to the terminal by papermill, dropped from the report
 
-from . import calendar, render
-from .bibtex import bib_name
+from . import calendar
 from .budget import Budget
-from .interests import by_relevance, most_relevant, score_paper
+from .interests import most_relevant
 from .config import Config
-from .errors import DigestError, LLMUnavailableError, UsageError
+from .dispatch import PriorityDispatcher
+from .errors import LLMUnavailableError, UsageError
 from .fulltext import DownloadResult, FulltextFetcher, budgeted_text, count_tokens
 from .intents import interrupted_note
 from .llm import LLMClient
-from .models import DayDigest, FullText, Paper, PaperEntry, PendingReason, ResultStatus, ReviewStatus, TextStatus
+from .models import INTERPRET, TRANSLATE, DayDigest, FullText, Paper, PendingReason, ResultStatus, TextStatus
 from .outcome import RunOutcome, compute_outcome, run_started
 from .source import ArxivSource, intake, make_transport
+from .selection import build_digest, select_papers
 from .store import Store
 from .tasks import (
     interpret_paper,
@@ -59,16 +58,9 @@ from .tasks import (
 
 log = logging.getLogger("digestlib.pipeline")
 
-TRANSLATE, INTERPRET = "translate", "interpret"
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The papers a post shows, and what was fetched before deduplication and filters."""
-
-    fetched_count: int
-    new: tuple[Paper, ...]
-    updates: tuple[Paper, ...]
+# A free LLM slot goes to an interpretation first: it is the end of the longer chain (download,
+# extraction, call), and translations, ready from the start, fill the slots interpretations leave.
+_INTERPRET_PRIORITY, _TRANSLATE_PRIORITY = 0, 1
 
 
 @dataclass
@@ -82,80 +74,6 @@ class RunNotes:
         with self.lock:
             if message not in self.messages:
                 self.messages.append(message)
-
-
-def arxiv_id_key(arxiv_id: str) -> tuple:
-    """Sort key giving arXiv's own order: new-style ids by (yymm, number), old-style after by name."""
-    match = re.fullmatch(r"(\d{4})\.(\d{4,5})", arxiv_id)
-    if match:
-        return (1, int(match.group(1)), int(match.group(2)), "")
-    return (0, 0, 0, arxiv_id)
-
-
-def _mentions(paper: Paper, keywords: tuple[str, ...]) -> bool:
-    haystack = f"{paper.title}\n{paper.abstract}".casefold()
-    return any(k.casefold() in haystack for k in keywords)
-
-
-def select_papers(cfg: Config, store: Store, announced: list[Paper], *, claim: bool = True) -> Selection:
-    """New and cross-listed papers, deduplicated, filtered, claimed exactly once in the ledger.
-
-    ``claim=False`` previews the same choice without writing the ledger (the pipeline starts the feed's
-    papers before the API call completes the announcement; the claim is made on the stored announcement)."""
-    ledger = store.ledger() if not claim else {}
-    candidates: dict[str, Paper] = {}
-    for paper in announced:
-        if paper.announce_type.is_new:
-            candidates.setdefault(paper.arxiv_id, paper)
-    fetched = sum(1 for p in announced if p.announce_type.is_new)
-
-    chosen: list[Paper] = []
-    for paper in sorted(candidates.values(), key=lambda p: arxiv_id_key(p.arxiv_id), reverse=True):
-        if not _wanted(cfg, paper):
-            continue
-        if cfg.max_papers and len(chosen) >= cfg.max_papers:
-            break
-        owner = store.claim(cfg.date, paper.arxiv_id, paper.version) if claim else ledger.get(paper.arxiv_id, cfg.date)
-        if owner == cfg.date:
-            chosen.append(paper)
-
-    return Selection(fetched, tuple(chosen), _updates(cfg, announced))
-
-
-def _wanted(cfg: Config, paper: Paper) -> bool:
-    """The filters of the parameters (primary category, keywords), for new papers and replacements alike."""
-    if cfg.primary_only and paper.primary_category not in cfg.categories:
-        return False
-    if cfg.include_keywords and not _mentions(paper, cfg.include_keywords):
-        return False
-    return not (cfg.exclude_keywords and _mentions(paper, cfg.exclude_keywords))
-
-
-def _updates(cfg: Config, announced: list[Paper]) -> tuple[Paper, ...]:
-    """Replacements (v2+) for the optional 更新 section: listed, never counted as new."""
-    if not cfg.include_replacements:
-        return ()
-    new_ids = {p.arxiv_id for p in announced if p.announce_type.is_new}
-    updates: dict[str, Paper] = {}
-    for paper in sorted(announced, key=lambda p: arxiv_id_key(p.arxiv_id), reverse=True):
-        if not paper.announce_type.is_new and paper.arxiv_id not in new_ids and _wanted(cfg, paper):
-            updates.setdefault(paper.arxiv_id, paper)
-    return tuple(updates.values())
-
-
-def stored_selection(cfg: Config, store: Store) -> Selection:
-    """The selection a finished run made, rebuilt from the store alone (for review and publish)."""
-    announced = store.announcement(cfg.date)
-    if announced is None:
-        raise DigestError(f"nothing is stored for {cfg.date} in {cfg.out_dir}: run `digest run --date {cfg.date}` first")
-    ledger = store.ledger()
-    owned: dict[str, Paper] = {}
-    for paper in announced:
-        if paper.announce_type.is_new and ledger.get(paper.arxiv_id) == cfg.date:
-            owned.setdefault(paper.arxiv_id, paper)
-    new = sorted(owned.values(), key=lambda p: arxiv_id_key(p.arxiv_id), reverse=True)
-    fetched = sum(1 for p in announced if p.announce_type.is_new)
-    return Selection(fetched, tuple(new), _updates(cfg, announced))
 
 
 def load_announcement(cfg: Config, store: Store, notes: RunNotes | None = None, *,
@@ -228,6 +146,11 @@ class _DayWorker:
         return text
 
     # -- LLM tasks ---------------------------------------------------------------------------------
+    def structured_mode_known(self) -> bool:
+        """Whether the endpoint has answered a structured (interpretation) request yet, in this run or an
+        earlier one: until then interpretations go one at a time (``dispatch.py``)."""
+        return self.client is None or self.client.structured_mode_known(self.client.model_for(INTERPRET))
+
     def _settled(self, paper: Paper, task: str) -> bool:
         """Pay once: a done result is final (only an explicit regenerate replaces it); with the breaker
         tripped nothing more is tried, and what is left stays untouched for the next run."""
@@ -387,8 +310,9 @@ class _DayRun:
     def __enter__(self) -> "_DayRun":
         cfg, stack = self.worker.cfg, self._stack
         try:
-            self._pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, cfg.llm.concurrency),
-                                                                thread_name_prefix="llm"))
+            # interpretations before translations, and one interpretation alone until the endpoint's
+            # structured-output mode is known (dispatch.py says why)
+            self._pool = PriorityDispatcher(max(1, cfg.llm.concurrency), thread_name_prefix="llm")
             stack.callback(self._pool.shutdown, wait=True, cancel_futures=True)  # runs first on the way out
             self._fetcher = stack.enter_context(FulltextFetcher(
                 cfg.fulltext, cfg.arxiv.files_url, cfg.cache_dir, user_agent=cfg.arxiv.user_agent,
@@ -453,8 +377,11 @@ class _DayRun:
             self._bar.update()
 
     def _submit(self, fn, paper: Paper, *args) -> None:
-        stage = "translated" if fn == self.worker.translate else "interpreted"
-        future = self._pool.submit(self.worker.within_budget, fn, paper, *args)
+        translating = fn == self.worker.translate
+        stage = "translated" if translating else "interpreted"
+        future = self._pool.submit(_TRANSLATE_PRIORITY if translating else _INTERPRET_PRIORITY,
+                                   self.worker.within_budget, fn, paper, *args,
+                                   probe=None if translating else self.worker.structured_mode_known)
         future.add_done_callback(lambda _: self._step(stage))
         with self._lock:
             self._futures.append(future)
@@ -506,50 +433,6 @@ class _DayRun:
 def _replay_transport(cfg: Config):
     """PDFs are served from the snapshot too when the run replays one."""
     return make_transport(replay_dir=cfg.replay_dir) if cfg.replay_dir is not None else None
-
-
-def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
-    """The post's content from what the store holds now (review edits win over generated text; papers a
-    reviewer rejected are left out, the fetched count still counts them)."""
-    rejected = {k for k, r in store.reviews(cfg.date).items() if r.status is ReviewStatus.REJECTED}
-
-    def entry(paper: Paper) -> PaperEntry:
-        return _with_interests(cfg, render.entry_from_results(
-            paper,
-            translation=store.get_result(paper.arxiv_id, paper.version, TRANSLATE),
-            interpretation=store.get_result(paper.arxiv_id, paper.version, INTERPRET),
-            edits=store.edits(paper.arxiv_id, paper.version),
-            language=cfg.language,
-        ))
-
-    window = calendar.window_for(cfg.date, cfg.window_anchor, cfg.window_timezone)
-    return DayDigest(
-        date=cfg.date,
-        categories=cfg.categories,
-        window=window,
-        fetched_count=selection.fetched_count,
-        entries=tuple(entry(p) for p in _in_post_order(cfg, selection.new) if p.arxiv_id not in rejected),
-        updates=tuple(entry(p) for p in selection.updates),
-        title=cfg.title,
-        tags=cfg.tags,
-        bib_href=bib_name(cfg.date) if any(p.arxiv_id not in rejected for p in selection.new) else None,
-        language=cfg.language,
-    )
-
-
-def _in_post_order(cfg: Config, papers: tuple[Paper, ...]) -> tuple[Paper, ...]:
-    """arXiv's listing order (the seed's), or the most relevant first with ``order: relevance``."""
-    return tuple(by_relevance(papers, cfg.interests)) if cfg.order == "relevance" else papers
-
-
-def _with_interests(cfg: Config, entry: PaperEntry) -> PaperEntry:
-    """The ★ mark (matched terms) and the score; an entry is unchanged when no interests are configured."""
-    interests = cfg.interests
-    if not (interests.keywords or interests.authors or interests.negative_keywords):
-        return entry
-    relevance = score_paper(entry.paper, interests)
-    return replace(entry, interest_terms=relevance.terms if relevance.marked else (),
-                   relevance_score=relevance.score)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from .atomic import atomic_write_text
 from .config import Config
 from .errors import DigestError, ReviewPendingError, UsageError
 from .models import DayDigest, ReviewStatus
-from .pipeline import build_digest, stored_selection
+from .selection import build_digest, stored_selection
 from .store import Store
 
 

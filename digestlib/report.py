@@ -10,11 +10,13 @@ estimated from ``prices``, USD per 1M tokens per model as in ``LLMSettings.price
 
 from __future__ import annotations
 
+import importlib
+import threading
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from .llm import estimate_cost
+from .budget import estimate_cost
 from .models import DayDigest, PaperEntry, ResultStatus
 
 DAY_COLUMNS = [
@@ -172,7 +174,8 @@ def _review_status(reviews: Mapping[str, Any], arxiv_id: str) -> str:
 def day_numbers(cfg: Any, store: Any) -> dict[str, Any]:
     """The day's numbers for the report (from the store): papers, review states, failures with their
     causes, LLM calls, tokens, cost (None when no price is configured) and time per stage."""
-    from .pipeline import INTERPRET, TRANSLATE, stored_selection
+    from .models import INTERPRET, TRANSLATE
+    from .selection import stored_selection
 
     selection = stored_selection(cfg, store)
     reviews = store.reviews(cfg.date)
@@ -201,14 +204,14 @@ def day_numbers(cfg: Any, store: Any) -> dict[str, Any]:
 
 def charts_png(numbers: Mapping[str, Any]) -> bytes:
     """Papers per category and per review status, tokens and LLM time per stage: one PNG (drawn
-    offline with matplotlib's Agg backend; embedded in the page, nothing fetched)."""
+    offline with matplotlib's Agg renderer; embedded in the page, nothing fetched).
+
+    A ``Figure`` without pyplot, as matplotlib's docs advise for figures made on a server: no global
+    figure manager, no GUI backend to choose, and pyplot's import is most of the cell's time."""
     import io
     from collections import Counter
 
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     papers = numbers["papers"]
     per_category = Counter(p.primary_category for p in papers)
@@ -217,7 +220,8 @@ def charts_png(numbers: Mapping[str, Any]) -> bytes:
     for row in numbers["usage"]:
         tokens[str(row["task"])] = tokens.get(str(row["task"]), 0) + int(_num(row.get("prompt_tokens"))) \
             + int(_num(row.get("completion_tokens")))
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+    fig = Figure(figsize=(14, 3.2))
+    axes = fig.subplots(1, 4)
     panels = [("papers per primary category", dict(per_category.most_common())), ("papers per review status", per_status),
               ("tokens per stage", tokens), ("LLM seconds per stage", numbers["seconds"])]
     for ax, (title, data) in zip(axes, panels):
@@ -230,9 +234,27 @@ def charts_png(numbers: Mapping[str, Any]) -> bytes:
             ax.set_xticks([])
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    plt.close(fig)
+    fig.savefig(buffer, format="png", dpi=80)  # Figure.savefig draws with the Agg canvas it made itself
     return buffer.getvalue()
+
+
+def load_charts_in_background() -> threading.Thread:
+    """Import matplotlib's figure and Agg canvas and read its font list in a background thread.
+
+    Called by the notebook before the day's run: the run mostly waits on the network, so this costs it
+    nothing, and the report's first chart (about 0.3 s of imports) no longer adds to the end of the run.
+    Joining is optional: an import another thread has begun is simply waited for."""
+
+    def load() -> None:
+        for name in ("matplotlib.figure", "matplotlib.backends.backend_agg"):  # what charts_png draws with
+            importlib.import_module(name)
+        from matplotlib import font_manager
+
+        font_manager.fontManager.findfont("DejaVu Sans")  # builds or reads the font cache once
+
+    thread = threading.Thread(target=load, name="load-charts", daemon=True)
+    thread.start()
+    return thread
 
 
 def numbers_html(numbers: Mapping[str, Any]) -> str:
@@ -272,7 +294,7 @@ def papers_html(cfg: Any, store: Any, numbers: Mapping[str, Any]) -> str:
     """The table of papers: link, title (English), categories, task and review statuses."""
     import html
 
-    from .pipeline import INTERPRET, TRANSLATE
+    from .models import INTERPRET, TRANSLATE
 
     rows = []
     for paper in numbers["papers"]:
@@ -297,7 +319,7 @@ def report_notebook(cfg: Any):
     import nbformat
 
     from . import render
-    from .pipeline import build_digest, stored_selection
+    from .selection import build_digest, stored_selection
     from .store import Store
 
     v4 = nbformat.v4

@@ -27,7 +27,8 @@ import pytest
 from digestlib import calendar
 from digestlib.config import build_config
 from digestlib.models import AnnounceType, Paper
-from digestlib.pipeline import DayResult, run_day, select_papers, stored_selection
+from digestlib.pipeline import DayResult, run_day
+from digestlib.selection import select_papers, stored_selection
 from tests.postparse import ParsedPost, parse_post
 from digestlib.store import Store
 from tests.fakes.fake_arxiv import SHARED_MAILING, FakeArxivProcess, prepare_mailing, start_fake_arxiv, synthesize_week

@@ -35,24 +35,27 @@ from tests.fakes.files_server import FilesServer, Reply
 
 UA = "arxiv-digest-tests/1.0"
 
-# The titles as printed on page 1 of each real PDF (checked by eye), and the sections each one has.
+# The titles as printed on page 1 of each real PDF (checked by eye), and the sections each one has as read
+# by default (up to the page holding the "References" heading: no appendix).
 REAL = {
     "1512.04469v1": ("Über die Klassifizierung von Knoten in dynamischen Netzwerken mit Inhalt",
                      {"abstract", "introduction", "conclusion", "references"}),
-    "1601.03642v1": ("Creativity in Machine Learning", {"abstract", "introduction", "conclusion", "references", "appendix"}),
+    "1601.03642v1": ("Creativity in Machine Learning", {"abstract", "introduction", "conclusion", "references"}),
     "1707.04066v1": ("The size distribution of near earth objects larger than 10 meters",
                      {"abstract", "introduction", "conclusion", "references"}),
     "1801.07779v1": ("The WiLI benchmark dataset for written language identification",
-                     {"abstract", "introduction", "conclusion", "references", "appendix"}),
+                     {"abstract", "introduction", "conclusion", "references"}),
     "2206.10883v3": ("Multi-LexSum: Real-World Summaries of Civil Rights Lawsuits at Multiple Granularities",
-                     {"abstract", "introduction", "experiments", "conclusion", "references", "appendix"}),
+                     {"abstract", "introduction", "experiments", "conclusion", "references"}),
     "2302.07302v1": ("CiteSee: Augmenting Citations in Scientific Papers with Persistent and Personalized Historical Context",
                      {"abstract", "introduction", "experiments", "conclusion", "references"}),
     "2304.02623v1": ("Beyond Summarization: Designing AI Support for Real-World Expository Writing Tasks",
                      {"abstract", "introduction", "conclusion", "references"}),
     "2501.10120v1": ("PaSa: An LLM Agent for Comprehensive Academic Paper Search",
-                     {"abstract", "introduction", "method", "experiments", "conclusion", "references", "appendix"}),
+                     {"abstract", "introduction", "method", "experiments", "conclusion", "references"}),
 }
+# The real PDFs with an appendix after the bibliography (found when reading goes on past the references).
+WITH_APPENDIX = {"1601.03642v1", "1801.07779v1", "2206.10883v3", "2501.10120v1"}
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +81,15 @@ def pool():
 def real_texts(pool, pdf_dir):
     paths = sorted(pdf_dir.glob("*.pdf"))
     return {p.stem: ft for p, ft in zip(paths, extract_many(paths, max_pages=60, timeout=60, pool=pool))}
+
+
+@pytest.fixture(scope="module")
+def whole_texts(pool, pdf_dir):
+    """The real PDFs read to the page cap (``pages_after_references=-1``), bibliography and appendix included."""
+    paths = sorted(pdf_dir.glob("*.pdf"))
+    outcomes = pool.run(fulltext.extract_pdf_in_process, [(p, 60, 0.0, -1) for p in paths], timeout=60)
+    assert all(o.kind == "ok" for o in outcomes), outcomes
+    return {p.stem: o.value for p, o in zip(paths, outcomes)}
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +129,8 @@ def test_real_pdf_title_and_sections(real_texts, stem):
     assert ft.source == "pdf" and ft.pages >= 4
     assert _norm(ft.title) == _norm(title)
     assert expected <= set(ft.sections), sorted(ft.sections)
+    assert "appendix" not in ft.sections  # reading stopped on the references heading's page
+    assert ft.detail == ""  # the pages left out after the references are no "partial" extraction
     assert len(ft.sections["introduction"]) > 500
     text = ft.text
     assert "ﬁ" not in text and "ﬂ" not in text  # ligatures resolved
@@ -136,10 +150,72 @@ def test_real_pdf_details(real_texts):
     lexsum = real_texts["2206.10883v3"]
     assert "state-of-the-art" in lexsum.sections["abstract"]  # a real hyphen kept across the line break
     assert "knowledge workers" in lexsum.sections["abstract"]  # "knowl-" + "edge" joined
-    assert lexsum.sections["appendix"].startswith("A Multi-LexSum release")
     citesee = real_texts["2302.07302v1"]
-    assert "appendix" not in citesee.sections  # "A Handheld VR Device ..." in a reference is not an appendix
     assert citesee.sections["experiments"].startswith("5 STUDY 1: DISCOVER RELEVANT CITATIONS")
+    acm = real_texts["2304.02623v1"]  # alternating running heads: "Shen, et al." on the even pages only
+    assert "Shen, et al." not in acm.text and "writing Several studies" in acm.sections["introduction"]
+
+
+def test_real_pdf_read_past_the_references(real_texts, whole_texts):
+    """Read to the page cap, the appendices are found, and what the LLM is sent is the same as by default."""
+    for stem, whole in whole_texts.items():
+        ft = real_texts[stem]
+        assert ("appendix" in whole.sections) == (stem in WITH_APPENDIX), stem
+        assert whole.title == ft.title and whole.pages == ft.pages and whole.detail == ft.detail == ""
+        assert budgeted_text(whole, 4500) == budgeted_text(ft, 4500), stem
+        assert len(whole.sections["references"]) >= len(ft.sections["references"])
+    assert whole_texts["2206.10883v3"].sections["appendix"].startswith("A Multi-LexSum release")
+    # "A Handheld VR Device ..." in a reference is not an appendix
+    assert "appendix" not in whole_texts["2302.07302v1"].sections
+
+
+def _paged_pdf(path: Path) -> None:
+    """Four pages: introduction; conclusion and the references heading; more references; an appendix."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_auto_page_break(False)
+    pages = [
+        ("Abstract", "We read papers up to their references and no further, which saves time."),
+        ("1 Introduction", "PAGE-ONE-MARKER. " + "Reading a paper costs time for every page of it. " * 4),
+        ("2 Conclusion", "PAGE-TWO-MARKER. The pages after the references are never sent anywhere."),
+        ("References", "[1] A. Author. A first paper. In Proceedings of a conference, 2020."),
+        (None, "[2] B. Author. PAGE-THREE-MARKER, a second paper. Journal of things, 2021."),
+        ("A Appendix Details", "PAGE-FOUR-MARKER. Extra proofs that nobody reads."),
+    ]
+    layout = [[0, 1], [2, 3], [4], [5]]
+    for page in layout:
+        pdf.add_page()
+        for heading, text in (pages[i] for i in page):
+            if heading:
+                pdf.set_font("Helvetica", "B", 12)
+                pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("Times", "", 11)
+            pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(4)
+    path.write_bytes(bytes(pdf.output()))
+
+
+def test_reading_stops_on_the_references_page(tmp_path):
+    """By default the page holding the references heading is the last one read, with no "partial" note."""
+    path = tmp_path / "2602.09998v1.pdf"
+    _paged_pdf(path)
+    ft = fulltext.extract_pdf_in_process(path)
+    assert ft.status is TextStatus.OK and ft.pages == 4 and ft.detail == ""
+    assert "PAGE-ONE-MARKER" in ft.sections["introduction"] and "PAGE-TWO-MARKER" in ft.sections["conclusion"]
+    assert ft.sections["references"].startswith("[1] A. Author")  # the references page itself is read
+    assert "PAGE-THREE-MARKER" not in ft.text and "PAGE-FOUR-MARKER" not in ft.text
+    assert "appendix" not in ft.sections
+    # a caller may read further: one more page, or everything up to the page cap
+    one = fulltext.extract_pdf_in_process(path, pages_after_references=1)
+    assert "PAGE-THREE-MARKER" in one.sections["references"] and "PAGE-FOUR-MARKER" not in one.text
+    assert one.detail == ""
+    whole = fulltext.extract_pdf_in_process(path, pages_after_references=-1)
+    assert "PAGE-FOUR-MARKER" in whole.sections["appendix"] and whole.detail == ""
+    assert budgeted_text(whole, 4500) == budgeted_text(ft, 4500)
+    # the page cap, unlike the references, is a partial extraction and says so
+    capped = fulltext.extract_pdf_in_process(path, max_pages=1)
+    assert capped.detail == DETAIL["partial_pages"].format(done=1, total=4)
 
 
 def test_page_cap_and_partial_note(pool, pdf_dir):
@@ -184,6 +260,13 @@ def test_running_title_of_a_short_paper_is_removed():
     # a sentence that merely starts like the title is text, and so is anything on page 1
     kept = [[title, "a"], ["Spatially Prompted Target Speaker Extraction is hard in meetings.", "b"]]
     assert fulltext.drop_running_titles(kept, [title]) == kept
+    # the first author's head ("Shen, et al.", on even pages only with acmart) goes when the name is on page 1;
+    # another name, or the same words away from the page's edge, stay
+    page1 = [title, "Zejiang Shen, Tal August"]
+    middle = ["a", "b", "c", "Shen, et al.", "d", "e", "f"]
+    pages = [page1, ["Shen, et al.", "body"], ["body", "3 Shen et al."], ["body", "Smith et al."], middle]
+    paged = fulltext.drop_running_titles(pages, [title])
+    assert paged == [page1, ["body"], ["body"], ["body", "Smith et al."], middle]
 
 
 def test_sample_pdf_running_head_is_not_in_the_text(tmp_path, pool):

@@ -16,7 +16,7 @@ from digestlib.errors import ConfigError
 from digestlib.foryou import for_you_markdown
 from digestlib.interests import by_relevance, most_relevant, score_paper
 from digestlib.models import Paper
-from digestlib.pipeline import _in_post_order, _with_interests
+from digestlib.selection import _in_post_order, _with_interests
 from digestlib.sample import sample_papers
 from tests import postparse
 from tests.jekyll_site import seed_path, small_day
@@ -33,7 +33,7 @@ def _paper(title: str = "A title", abstract: str = "", authors: tuple[str, ...] 
 
 
 def _listing(papers: list[Paper]) -> list[Paper]:
-    """The post's listing order: newest id first (pipeline.select_papers)."""
+    """The post's listing order: newest id first (selection.select_papers)."""
     return sorted((p for p in papers if p.announce_type.is_new), key=lambda p: p.arxiv_id, reverse=True)
 
 

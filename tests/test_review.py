@@ -194,7 +194,7 @@ def test_failed_llm_calls_are_in_the_usage_table_and_the_report(cfg, tmp_path: P
 
 
 def test_run_post_respects_rejections(cfg) -> None:
-    from digestlib.pipeline import build_digest, stored_selection
+    from digestlib.selection import build_digest, stored_selection
 
     with Store(cfg.store_path) as store:
         store.set_review(DATE, IDS[1], 1, ReviewStatus.REJECTED)

@@ -3,6 +3,9 @@
 ``extract_pdf_in_process`` runs inside a pool worker (``pool.py``) or in this process; it never raises for
 a bad PDF (corrupt, truncated, encrypted, image-only all become a FAILED ``FullText`` with a clean note).
 ``structure_pdf_text`` is the pure part (page texts -> ``FullText``) and is what tests drive directly.
+Reading stops after the page holding the "References" heading: the bibliography and the appendix after it
+are never sent to the LLM (``budget.budgeted_text``), and in long papers they are most of the pages and of
+pypdf's CPU.
 Must not download, start processes or enforce the hard timeout (the pool does): the soft timeout here
 only stops reading further pages.
 """
@@ -25,34 +28,19 @@ from .notes import DETAIL
 from .sections import is_caps, split_sections, titleish
 
 __all__ = ["MIN_TEXT_CHARS", "PAGES_AFTER_REFERENCES", "choose_title", "drop_running_titles", "extract_pdf_in_process", "failed_text",
-           "looks_truncated", "quiet_pypdf", "reference_like", "references_start", "structure_pdf_text"]
+           "looks_truncated", "quiet_pypdf", "references_start", "structure_pdf_text"]
 
 MIN_TEXT_CHARS = 200  # fewer letters than this in a whole PDF: image-only (scanned) or empty
-PAGES_AFTER_REFERENCES = 1  # pages read once the bibliography has ended (the appendix's start), then stop
+PAGES_AFTER_REFERENCES = 0  # pages read after the one holding the references heading (0: stop on that page)
 _REFERENCES_HEADING = re.compile(
     r"^\s*(?:[ivx\d]{1,4}\.?\s+|\d{1,2}\s*)?(?:references?|bibliography|literatur(?:verzeichnis)?|works cited)\s*:?\s*$",
     re.IGNORECASE,
 )
 
 
-_REFERENCE_CUE = re.compile(
-    r"\b(?:1[89]\d\d|20\d\d)[a-z]?\b|et al\.|\bpp\.|\bdoi\b|arxiv|proc\.|proceedings|conference|journal|\bvol\."
-    r"|\bin:|^\s*\[\d+\]", re.IGNORECASE,
-)
-
-
 def references_start(page_text: str) -> bool:
     """A line of ``page_text`` is the references heading alone ("References", "7 REFERENCES", "LITERATUR")."""
     return any(_REFERENCES_HEADING.match(line) for line in page_text.split("\n"))
-
-
-def reference_like(page_text: str) -> bool:
-    """At least 15 % of the page's lines carry a citation cue (a year, "et al.", "Proceedings", "[12]"...).
-
-    Measured on the shared real PDFs: bibliography pages score 0.19-0.88, body and appendix pages 0-0.10.
-    """
-    lines = [line for line in page_text.split("\n") if line.strip()]
-    return bool(lines) and sum(bool(_REFERENCE_CUE.search(line)) for line in lines) >= 0.15 * len(lines)
 
 
 _PREAMBLE = re.compile(
@@ -167,15 +155,27 @@ def looks_truncated(path: Path) -> bool:
         return b"%%EOF" not in fh.read()
 
 
+def _has_letters(pages: Iterable[str], minimum: int) -> bool:
+    """At least ``minimum`` letters in ``pages`` (counting stops once reached: page 1 is usually enough)."""
+    count = 0
+    for page in pages:
+        count += sum(map(str.isalpha, page))
+        if count >= minimum:
+            return True
+    return False
+
+
 def extract_pdf_in_process(path: str | os.PathLike[str], max_pages: int = 60, soft_timeout: float = 0.0,
                            pages_after_references: int = PAGES_AFTER_REFERENCES) -> FullText:
     """Extract one PDF in *this* process (the pool workers run this). Never raises for a bad PDF.
 
-    Once the "References" heading has been seen, reading goes on while pages look like a bibliography
-    (``reference_like``) and stops ``pages_after_references`` pages after it ends (negative: read to the
-    page cap). What follows is appendix, which ``budget.budgeted_text`` never sends to the LLM and which
-    in long papers is most of the pages and of the CPU; the pages read keep the appendix's start. Those
-    pages are skipped on purpose, so no "partial" note is added.
+    Reading stops ``pages_after_references`` pages after the page holding the "References" heading
+    (``references_start``, looked for from page 2 on); by default that page is the last one read, as it
+    holds the end of the text before the bibliography (often the conclusion). Negative: read to the page
+    cap. The bibliography and the appendix after it are never sent to the LLM (``budget.budgeted_text``
+    leaves out ``references`` and ``appendix``, and ``sections`` files every section after the references
+    under ``appendix``), and in long papers they are most of the pages and of the CPU. Those pages are
+    skipped on purpose, so no "partial" note is added; ``pages`` still counts all the PDF's pages.
 
     ``soft_timeout`` > 0 stops reading further pages once exceeded (the text so far is kept, noted in
     ``detail``); the hard per-PDF limit is the pool's, which kills the worker.
@@ -223,7 +223,6 @@ def extract_pdf_in_process(path: str | os.PathLike[str], max_pages: int = 60, so
     errors = 0
     stopped_early = False
     references_page = -1  # the page of the references heading
-    after_references = 0  # pages read since the bibliography ended
 
     def visitor(text: str, cm: Sequence[float], tm: Sequence[float], font: Any, size: float) -> None:
         if text and text.strip():
@@ -233,8 +232,8 @@ def extract_pdf_in_process(path: str | os.PathLike[str], max_pages: int = 60, so
             frags.append((text, float(size) * math.hypot(c, d), float(y)))
 
     for i in range(limit):
-        if 0 <= pages_after_references <= after_references:
-            break  # appendix from here on: never sent to the LLM (see the docstring)
+        if references_page >= 0 and 0 <= pages_after_references < i - references_page:
+            break  # bibliography and appendix from here on: never sent to the LLM (see the docstring)
         if soft_timeout > 0 and i > 0 and time.monotonic() - started > soft_timeout:
             stopped_early = True
             break
@@ -256,10 +255,7 @@ def extract_pdf_in_process(path: str | os.PathLike[str], max_pages: int = 60, so
         pages.append(text or "")
         if references_page < 0 and i > 0 and references_start(text or ""):
             references_page = i
-        elif references_page >= 0 and (after_references or not reference_like(text or "")):
-            after_references += 1
-    letters = sum(ch.isalpha() for p in pages for ch in p)
-    if letters < MIN_TEXT_CHARS:
+    if not _has_letters(pages, MIN_TEXT_CHARS):
         return failed_text(path, "corrupt" if errors and errors == len(pages) else "no_text", pages=total)
     return structure_pdf_text(
         pages, aid=aid, version=ver, total_pages=total, meta_title=meta_title, frags=frags,
@@ -268,6 +264,8 @@ def extract_pdf_in_process(path: str | os.PathLike[str], max_pages: int = 60, so
 
 
 _ELLIPSIS_END = re.compile(r"(?:\.{2,}|…)\s*$")
+# "Shen, et al." / "2 Trilling et al." / "Trilling et al. 3": the first author's running head
+_AUTHOR_HEAD = re.compile(r"^(?:\d{1,4}\s+)?([^\W\d_][\w'’-]+),?\s+et\s+al\.?(?:\s+\d{1,4})?$")
 
 
 def _is_running_title(line: str, titles: Sequence[list[str]]) -> bool:
@@ -287,20 +285,27 @@ def _is_running_title(line: str, titles: Sequence[list[str]]) -> bool:
 
 
 def drop_running_titles(paged: Sequence[Sequence[str]], titles: Iterable[str], edge: int = 3) -> list[list[str]]:
-    """Remove the running header/footer that repeats the paper's title at the edge of pages 2 and later.
+    """Remove the running header/footer that repeats the paper's title, or its first author's "Surname et
+    al.", at the edge of pages 2 and later.
 
     ``clean_pages`` finds headers by repetition, which needs the same line on several pages: a two-page
-    paper, or a title printed on only some pages, escapes it and the title ends up in the middle of a
-    sentence. A line among the first or last ``edge`` of a later page that *is* the title (or the title
-    cut short with "...") is a running head; page 1, where the title is printed as such, is left alone.
+    paper, a title printed on only some pages, or the author head of alternating heads (acmart: author on
+    even pages, title on odd ones) when only the pages up to the references are read, escapes it and the
+    head ends up in the middle of a sentence. A line among the first or last ``edge`` of a later page that
+    *is* the title (or the title cut short with "..."), or that is "<Name>, et al." with a name printed
+    near the top of page 1, is a running head; page 1, where the title is printed as such, is left alone.
     """
     wanted = [w for w in (title_words(clean_title(t)) for t in titles if t) if len(w) >= 2]
     out = [list(page) for page in paged]
-    if not wanted:
-        return out
+    front = set(title_words(" ".join(out[0][:40]))) if out else set()
+
+    def running_head(line: str) -> bool:
+        m = _AUTHOR_HEAD.match(line.strip())
+        return (m is not None and set(title_words(m.group(1))) <= front) or _is_running_title(line, wanted)
+
     for page in out[1:]:
         n = len(page)
-        drop = {i for i in range(n) if (i < edge or i >= n - edge) and _is_running_title(page[i], wanted)}
+        drop = {i for i in range(n) if (i < edge or i >= n - edge) and running_head(page[i])}
         page[:] = [ln for i, ln in enumerate(page) if i not in drop]
     return out
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import DigestError, PortTakenError, UsageError
-from ..pipeline import stored_selection
+from ..selection import stored_selection
 from ..store import Store
 
 REVIEW_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "review.ipynb"

@@ -14,7 +14,7 @@ from ..config import Config
 from ..errors import DigestError, UsageError
 from ..llm import LLMClient
 from ..models import Paper, ResultStatus
-from ..pipeline import INTERPRET, TRANSLATE
+from ..models import INTERPRET, TRANSLATE
 from ..store import Store
 from ..tasks import interpret_paper, load_glossary, translate_abstract
 

@@ -15,7 +15,8 @@ from ..config import Config, read_environment
 from ..errors import DigestError
 from ..fulltext import budgeted_text
 from ..models import Paper, PaperEntry, PendingReason, ResultStatus, ReviewStatus, TextStatus
-from ..pipeline import INTERPRET, TRANSLATE, stored_selection
+from ..models import INTERPRET, TRANSLATE
+from ..selection import stored_selection
 from ..render import entry_from_results
 from ..store import Store
 

@@ -18,7 +18,7 @@ import ipywidgets as widgets
 
 from ..config import Config
 from ..models import ReviewStatus
-from ..pipeline import INTERPRET, TRANSLATE
+from ..models import INTERPRET, TRANSLATE
 from .session import PaperReview, ReviewSession
 
 PAGE_SIZE = 10

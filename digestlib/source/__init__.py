@@ -14,27 +14,15 @@ Modules, in the order a day flows through them:
 Must not: know about LLMs, full texts, the store or posts.
 """
 
-from .announcement import Announcement, ArxivSource
-from .api import ApiPage, parse_api_feed, result_to_paper
-from .ids import is_arxiv_id, split_id
-from .rss import RssFeed, RssItem, parse_rss
-from .snapshot import SNAPSHOT_FORMAT, RecordingTransport, ReplayTransport, make_transport, record_day, request_key
+import lazy_loader as lazy
 
-__all__ = [
-    "Announcement",
-    "ApiPage",
-    "ArxivSource",
-    "RecordingTransport",
-    "ReplayTransport",
-    "RssFeed",
-    "RssItem",
-    "SNAPSHOT_FORMAT",
-    "is_arxiv_id",
-    "make_transport",
-    "parse_api_feed",
-    "parse_rss",
-    "record_day",
-    "request_key",
-    "result_to_paper",
-    "split_id",
-]
+# Loaded on first use (SPEC 1, scientific-python's lazy_loader): ``from digestlib.source.ids import ...``
+# (render, bibtex, the store) must not pull in the arxiv package, requests and feedparser with it.
+__getattr__, __dir__, __all__ = lazy.attach(__name__, submodules=["intake"], submod_attrs={
+    "announcement": ["Announcement", "ArxivSource"],
+    "api": ["ApiPage", "parse_api_feed", "result_to_paper"],
+    "ids": ["is_arxiv_id", "split_id"],
+    "rss": ["RssFeed", "RssItem", "parse_rss"],
+    "snapshot": ["SNAPSHOT_FORMAT", "RecordingTransport", "ReplayTransport", "make_transport", "record_day",
+                 "request_key"],
+})
