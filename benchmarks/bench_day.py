@@ -155,6 +155,7 @@ class Run:
     stderr_tail: str
     started: float  # time.monotonic() at the start
     calls: list[dict]  # recorded LLM requests of this run
+    cpu_by_role: dict[str, float] = field(default_factory=dict)  # psutil's samples, per part of the tree
 
 
 class RecordingLLM:
@@ -198,6 +199,7 @@ def run_digest(args: list[str], env: dict[str, str], llm: RecordingLLM, log: Pat
         proc = psutil.Popen([DIGEST, *args], env=env, cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         peak = 0
         cpu_seen: dict[tuple[int, float], float] = {}
+        roles: dict[tuple[int, float], str] = {}
         while proc.poll() is None:
             total = 0
             try:
@@ -208,7 +210,10 @@ def run_digest(args: list[str], env: dict[str, str], llm: RecordingLLM, log: Pat
                 try:
                     total += p.memory_info().rss
                     times = p.cpu_times()
-                    cpu_seen[(p.pid, p.create_time())] = times.user + times.system
+                    key = (p.pid, p.create_time())
+                    cpu_seen[key] = times.user + times.system
+                    if key not in roles:
+                        roles[key] = _role(p, proc)
                 except psutil.Error:
                     pass
             peak = max(peak, total)
@@ -223,7 +228,26 @@ def run_digest(args: list[str], env: dict[str, str], llm: RecordingLLM, log: Pat
     stdout = log.read_text(encoding="utf-8", errors="replace")
     summary = next((line.strip() for line in reversed(stdout.splitlines()) if line.startswith("Summary:")), "")
     stderr = log.with_suffix(".err").read_text(encoding="utf-8", errors="replace")
-    return Run(wall, code, cpu, sum(cpu_seen.values()), peak / 2**20, summary, stderr[-1500:], started, llm.requests()[before_calls:])
+    by_role: dict[str, float] = {}
+    for key, seconds in cpu_seen.items():
+        by_role[roles.get(key, "other")] = by_role.get(roles.get(key, "other"), 0.0) + seconds
+    return Run(wall, code, cpu, sum(cpu_seen.values()), peak / 2**20, summary, stderr[-1500:], started,
+               llm.requests()[before_calls:], by_role)
+
+
+def _role(process: psutil.Process, root: psutil.Popen) -> str:
+    """Which part of a run a process of the tree is, for the CPU breakdown."""
+    if process.pid == root.pid:
+        return "digest (papermill, exporters)"
+    try:
+        command = " ".join(process.cmdline())
+    except psutil.Error:
+        return "other"
+    if "ipykernel" in command:
+        return "kernel (the notebook, the pipeline)"
+    if "multiprocessing" in command or "forkserver" in command:
+        return "extraction (forkserver, workers, resource tracker)"
+    return "other"
 
 
 def _prompt_text(request: dict) -> str:
@@ -320,7 +344,7 @@ def bench(day: Day, work: Path, latency: float) -> dict:
         "first_file": min(pdf_times, default=float("nan")), "last_file": max(pdf_times, default=float("nan")),
         "first_call": min(call_starts, default=float("nan")), "last_call_end": max(call_ends, default=float("nan")),
         "mean_in_flight": busy / (max(call_ends) - min(call_starts)) if first.calls else 0.0,
-        "kernel": kernel, "missing": len(day.missing),
+        "kernel": kernel, "missing": len(day.missing), "cpu_by_role": first.cpu_by_role,
     }
 
 
@@ -413,7 +437,8 @@ def markdown(results: list[tuple[dict, bool]], notes: list[str], when: str) -> s
                   f" = {r['ideal']:.1f} s; CPU / cores = {r['cpu'] / (os.cpu_count() or 1):.1f} s (not in the bound).",
                   f"- CPU {r['cpu']:.1f} s: the larger of getrusage over the waited-for children and psutil's "
                   f"samples of the tree's processes ({r['cpu_sampled']:.1f} s; a floor: each process's last 0.1 s "
-                  f"is missed).",
+                  f"is missed). By process: " + ", ".join(f"{name} {sec:.1f} s" for name, sec in
+                                                          sorted(r["cpu_by_role"].items(), key=lambda x: -x[1])) + ".",
                   f"- Timeline (from process start): feed request {r['feed']:.1f} s; first file request {r['first_file']:.1f} s, last "
                   f"{r['last_file']:.1f} s ({r['file_requests']} file requests); first LLM call {r['first_call']:.1f} s, "
                   f"last answer {r['last_call_end']:.1f} s; mean calls in flight {r['mean_in_flight']:.1f}.",
