@@ -56,7 +56,7 @@ test-fast: install
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not integration and not jekyll" $(PYTEST_ARGS)
 
 # The real `digest run` end to end against loopback fakes (the replayed 2026-01-22 and 300 synthetic papers,
-# 2 s per LLM call), then PDF extraction alone; about 6 minutes on 2 cores; writes benchmarks/results.md.
+# 2 s per LLM call), then PDF extraction alone; about 4 minutes on 2 cores; writes benchmarks/results.md.
 bench: install
 	$(BIN)/python benchmarks/run.py
 
