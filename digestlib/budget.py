@@ -11,6 +11,9 @@ and the response cache, so nothing is asked twice.
 A call's cost is estimated before it is made: its prompt is counted with the tokenizer (plus the
 instructions' overhead) and its answer is taken
 to be as long as the task's answers have been so far (a conservative default before the first answer).
+
+``estimate_cost`` (tokens priced with ``llm.prices``) lives here rather than in ``llm.py`` so that what only
+reads a day's costs (the summary line, the report) does not import the LLM client and the openai package.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .config import LLMSettings
 from .errors import ConfigError
 
 __all__ = ["Budget", "Reservation", "Spend", "estimate_cost"]
+
 
 def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int,
                   prices: Mapping[str, Mapping[str, float]]) -> float | None:
