@@ -68,8 +68,17 @@ class PriorityDispatcher:
                 task.future.cancel()
         self._executor.shutdown(wait=wait, cancel_futures=cancel_futures)
 
+    @staticmethod
+    def _known(task: _Task) -> bool:
+        """``task.probe()``; a probe that fails counts as known: the task then runs and meets the same
+        error itself, reported through its future, instead of waiting for ever."""
+        try:
+            return bool(task.probe())  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - see the docstring
+            return True
+
     def _held(self, task: _Task) -> bool:
-        return task.probe is not None and self._probing and not task.probe()
+        return task.probe is not None and self._probing and not self._known(task)
 
     def _take(self) -> tuple[_Task, bool] | None:
         """The best task not held back (waiting while only held-back tasks are left); None once shut down."""
@@ -81,7 +90,7 @@ class PriorityDispatcher:
                 if ready:
                     task = min(ready)
                     self._waiting.remove(task)
-                    probing = task.probe is not None and not self._probing and not task.probe()
+                    probing = task.probe is not None and not self._probing and not self._known(task)
                     self._probing = self._probing or probing
                     return task, probing
                 self._cond.wait()

@@ -101,3 +101,15 @@ def test_shutdown_with_cancel_cancels_what_has_not_started() -> None:
         assert future.cancelled()
         with pytest.raises(CancelledError):
             future.result(0)
+
+
+def test_a_probe_that_raises_holds_nothing_back() -> None:
+    """A probe that cannot answer (a store error) must not leave tasks waiting for ever."""
+    dispatcher = PriorityDispatcher(2)
+
+    def broken() -> bool:
+        raise OSError("the store is gone")
+
+    futures = [dispatcher.submit(0, abs, -n, probe=broken) for n in (1, 2, 3)]
+    assert [f.result(WAIT) for f in futures] == [1, 2, 3]
+    dispatcher.shutdown()
