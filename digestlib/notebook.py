@@ -102,7 +102,6 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
     from papermill.exceptions import PapermillException, PapermillExecutionError
 
     from .bibtex import bib_name, write_run_bib
-    from .exporters import export_post, export_report
     from .render import draft_post
 
     # nbconvert's exporters are needed once the kernel is done; this process only waits on it meanwhile
@@ -125,6 +124,8 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
             raise kernel_error(exc) from None
         except PapermillException as exc:
             raise DigestError(f"papermill could not run the notebook: {exc}") from None
+        from .exporters import export_post, export_report  # loaded meanwhile by the thread above
+
         # One redaction step for every output: the key, key-shaped tokens, URL credentials.
         redact_file(executed)
         post = draft_post(errors.redact(export_post(executed)), cfg.date)  # a draft until `digest publish`
