@@ -368,6 +368,26 @@ def test_budgeted_text_whole_paper_when_it_fits():
     assert labels == ["Abstract", "Introduction", "Method", "Experiments", "Other sections"]
 
 
+def test_the_galloping_prefix_search_finds_what_a_binary_search_finds_whatever_the_guess():
+    """Budgeting starts its search from an estimate (budget.py ``_cut``): the estimate may only save
+    token counts, never change the text sent (a changed prompt would be paid again)."""
+    from digestlib.fulltext.budget import _largest_prefix
+
+    pieces = [f"Sentence number {i} says something. " for i in range(60)]
+    for limit in (0, 1, 7, 30, 59, 60, 10_000):
+        expected = "".join(pieces[:min(limit, 60)]).rstrip()
+        for guess in (None, 1, 2, 5, 29, 30, 31, 45, 60):
+            calls = []
+
+            def fits(text: str) -> bool:
+                calls.append(text)
+                return text.count("Sentence") <= limit
+
+            assert _largest_prefix(pieces, fits, guess) == expected, (limit, guess)
+            if guess is not None and guess == min(limit, 60) and 0 < guess < 60:
+                assert len(calls) == 2  # a right guess: itself and the next one, nothing else
+
+
 @pytest.mark.parametrize("budget", [1, 5, 20, 60, 150, 333, 700, 1000])
 def test_budgeted_text_respects_budget_and_sentence_boundaries(budget):
     out = budgeted_text(_ft(), budget)

@@ -65,16 +65,49 @@ def _units(text: str) -> list[str]:
     return units
 
 
-def _largest_prefix(pieces: Sequence[str], fits: Callable[[str], bool]) -> str:
-    """The longest ``"".join(pieces[:k])`` that ``fits`` (binary search; token counts grow with k)."""
-    lo, hi = 0, len(pieces)
+def _largest_prefix(pieces: Sequence[str], fits: Callable[[str], bool], guess: int | None = None) -> str:
+    """The longest ``"".join(pieces[:k])`` that ``fits`` (token counts grow with k).
+
+    A binary search; with ``guess`` (an estimate of k) it first gallops out from the guess, so that a good
+    estimate needs two or three token counts instead of about log2(len(pieces)). Every count is exact and
+    the predicate is the same, so the answer is the binary search's whatever the guess."""
+    prefix = lambda k: "".join(pieces[:k]).rstrip()  # noqa: E731
+    lo, hi = 0, len(pieces)  # the answer lies in [lo, hi]: pieces[:lo] fits, pieces[:hi + 1] does not
+    if guess is not None and 0 < guess <= hi:
+        step = 1
+        if fits(prefix(guess)):
+            lo = guess
+            while lo < hi:
+                probe = min(lo + step, hi)
+                if not fits(prefix(probe)):
+                    hi = probe - 1
+                    break
+                lo, step = probe, step * 2
+        else:
+            hi = guess - 1
+            while lo < hi:
+                probe = max(hi - step + 1, lo + 1)
+                if fits(prefix(probe)):
+                    lo = probe
+                    break
+                hi, step = probe - 1, step * 2
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if fits("".join(pieces[:mid]).rstrip()):
+        if fits(prefix(mid)):
             lo = mid
         else:
             hi = mid - 1
-    return "".join(pieces[:lo]).rstrip()
+    return prefix(lo)
+
+
+def _guess(pieces: Sequence[str], chars: int) -> int:
+    """How many of ``pieces`` fit in ``chars`` characters (the estimate ``_largest_prefix`` starts from)."""
+    total = 0
+    for k, piece in enumerate(pieces):
+        total += len(piece)
+        if total > chars:
+            return k
+    return len(pieces)
 
 
 # The interpretation's three parts need the introduction (background), the method and the experiments
@@ -83,12 +116,22 @@ def _largest_prefix(pieces: Sequence[str], fits: Callable[[str], bool]) -> str:
 # ``BUDGET_ORDER``. The shares sum to 1.
 SECTION_SHARES = {"abstract": 0.08, "introduction": 0.15, "method": 0.25, "experiments": 0.37, "conclusion": 0.08,
                   "body": 0.07}
-def _cut(text: str, header: str, max_tokens: int) -> str:
-    """``header + `` the longest prefix of ``text`` ending on a sentence (else a word) within ``max_tokens``."""
-    if count_tokens(header + text) <= max_tokens:
+def _cut(text: str, header: str, max_tokens: int, count: Callable[[str], int] = count_tokens) -> str:
+    """``header + `` the longest prefix of ``text`` ending on a sentence (else a word) within ``max_tokens``.
+
+    The search starts from the length the whole text's characters per token predict (one count of the
+    whole is needed anyway), which saves most of a binary search's counts: budgeting was the largest CPU
+    cost of a paper outside PDF extraction."""
+    whole = count(header + text)
+    if whole <= max_tokens:
         return header + text
-    fits = lambda body: count_tokens(header + body) <= max_tokens  # noqa: E731
-    body = _largest_prefix(_units(text), fits) or _largest_prefix(re.findall(r"\S+\s*", text), fits)
+    fits = lambda body: count(header + body) <= max_tokens  # noqa: E731
+    chars = max(0, int((max_tokens * len(header + text)) / whole) - len(header))
+    units = _units(text)
+    body = _largest_prefix(units, fits, _guess(units, chars))
+    if not body:
+        words = re.findall(r"\S+\s*", text)
+        body = _largest_prefix(words, fits, _guess(words, chars))
     return header + body if body else ""
 
 
@@ -105,21 +148,30 @@ def budgeted_text(ft: FullText, max_tokens: int) -> str:
     budget = max_tokens
     if budget <= 0:
         return ""
+    counted: dict[str, int] = {}  # the same strings are counted again when the leftover budget is shared
+
+    def count(text: str) -> int:
+        if text not in counted:
+            counted[text] = count_tokens(text)
+        return counted[text]
+
     texts = {key: (ft.sections.get(key) or "").strip() for key in BUDGET_ORDER}
     headers = {key: f"## {SECTION_LABELS[key]}\n" for key in BUDGET_ORDER}
     keys = [key for key in BUDGET_ORDER if texts[key]]
     whole = "\n\n".join(headers[k] + texts[k] for k in keys)
-    if count_tokens(whole) <= budget:
+    if count(whole) <= budget:
         return whole
     usable = budget - 2 * len(keys)  # the blank lines between blocks
-    blocks = {k: _cut(texts[k], headers[k], int(usable * SECTION_SHARES[k])) for k in keys}
+    blocks = {k: _cut(texts[k], headers[k], int(usable * SECTION_SHARES[k]), count) for k in keys}
+    sizes = {k: count(b) for k, b in blocks.items()}
     for key in keys:  # the budget the short sections left, in priority order
-        left = usable - sum(count_tokens(b) for b in blocks.values())
+        left = usable - sum(sizes.values())
         if left <= 0:
             break
         if blocks[key] != headers[key] + texts[key]:
-            blocks[key] = _cut(texts[key], headers[key], count_tokens(blocks[key]) + left)
+            blocks[key] = _cut(texts[key], headers[key], sizes[key] + left, count)
+            sizes[key] = count(blocks[key])
     result = "\n\n".join(blocks[k] for k in keys if blocks[k])
-    while result and count_tokens(result) > budget:  # pragma: no cover - BPE merges across joins
+    while result and count(result) > budget:  # pragma: no cover - BPE merges across joins
         result = result[: result.rstrip().rfind(" ")].rstrip() if " " in result else ""
     return result
