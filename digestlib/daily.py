@@ -29,7 +29,8 @@ from . import calendar, errors
 from .config import Config
 from .errors import DigestError
 from .locks import daily_lock
-from .models import ResultStatus
+from .models import INTERPRET, TRANSLATE, ResultStatus
+from .selection import stored_selection
 from .store import Store
 
 LOOKBACK_DAYS = 14  # earlier days still pending are re-run for this long (full texts give up after 72 h)
@@ -91,8 +92,6 @@ def is_posted(cfg: Config) -> bool:
 
 def pending_papers(cfg: Config) -> int:
     """Papers of the day's post whose translation or interpretation is missing or still pending."""
-    from .models import INTERPRET, TRANSLATE
-    from .selection import stored_selection
 
     if not cfg.store_path.is_file():
         return 0

@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 from .config import InterestSettings
 from .models import Paper
 
-__all__ = ["Relevance", "score_paper", "score_papers", "by_relevance", "most_relevant", "mark_terms"]
+__all__ = ["Relevance", "score_paper", "score_papers", "by_relevance", "most_relevant"]
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,3 @@ def most_relevant(papers: Sequence[Paper], interests: InterestSettings, n: int) 
     if n <= 0:
         return {(p.arxiv_id, p.version) for p in papers}
     return {(p.arxiv_id, p.version) for p in by_relevance(papers, interests)[:n]}
-
-
-def mark_terms(paper: Paper, interests: InterestSettings) -> tuple[str, ...]:
-    """What the ★ mark of a paper shows (empty when the paper is not for you)."""
-    rel = score_paper(paper, interests)
-    return rel.terms if rel.marked else ()

@@ -51,7 +51,7 @@ from .config import LLMSettings, check_api_key, read_environment
 from .intents import begin_intent
 from .errors import (ConfigError, LLMContextOverflowError, LLMError, LLMFatalError, LLMMalformedError,
                      LLMRefusalError, LLMTransientError, LLMTruncatedError, redact)
-from .budget import estimate_cost  # noqa: F401 - part of this module's interface (LLMClient.cost)
+from .budget import estimate_cost
 from .http import backoff_wait, parse_retry_after
 
 __all__ = [

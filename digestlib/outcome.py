@@ -13,6 +13,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
+from .budget import estimate_cost
 from .errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_TASKS_FAILED
 from .models import INTERPRET, TRANSLATE, PendingReason, ResultStatus
 
@@ -73,8 +74,6 @@ def run_started() -> str:
 def compute_outcome(store: Any, date: dt.date, *, since: str, prices: Mapping[str, Mapping[str, float]],
                     seconds: float) -> RunOutcome:
     """The outcome of the run that started at ``since`` for the papers ``date``'s post owns."""
-    from .budget import estimate_cost
-
     day = date.isoformat()
     papers = store.claimed_papers(day)
     translated = interpreted = pending_pdf = pending = budget_pending = failed = offline = 0

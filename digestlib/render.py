@@ -55,7 +55,6 @@ __all__ = [
     "EXTRACTIVE_LABEL",
     "UNTRANSLATED_LABEL",
     "display_post",
-    "display_post_text",
     "escape_text",
     "extractive_summary",
     "failed_note",
@@ -379,12 +378,6 @@ def draft_post(post: str, date: dt.date) -> str:
     fm, body = split_front_matter(post)
     closing = fm.rindex("---\n")
     return fm[:closing] + DRAFT_LINE.format(date=date.isoformat()) + "\n" + fm[closing:] + body
-
-
-def display_post_text(post: str, date: dt.date) -> None:
-    """Display an already rendered post (e.g. :func:`render_no_announcement`) as one post chunk."""
-    fm, body = split_front_matter(post)
-    _display(_bundles([body], fm, date))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from .budget import estimate_cost
-from .models import DayDigest, PaperEntry, ResultStatus
+from .models import INTERPRET, TRANSLATE, DayDigest, PaperEntry, ResultStatus
+from .selection import build_digest, stored_selection
 
 DAY_COLUMNS = [
     "id", "title", "primary", "categories", "announce", "translation", "interpretation", "unverified_numbers",
@@ -174,9 +175,6 @@ def _review_status(reviews: Mapping[str, Any], arxiv_id: str) -> str:
 def day_numbers(cfg: Any, store: Any) -> dict[str, Any]:
     """The day's numbers for the report (from the store): papers, review states, failures with their
     causes, LLM calls, tokens, cost (None when no price is configured) and time per stage."""
-    from .models import INTERPRET, TRANSLATE
-    from .selection import stored_selection
-
     selection = stored_selection(cfg, store)
     reviews = store.reviews(cfg.date)
     statuses = [_review_status(reviews, p.arxiv_id) for p in selection.new]
@@ -294,7 +292,6 @@ def papers_html(cfg: Any, store: Any, numbers: Mapping[str, Any]) -> str:
     """The table of papers: link, title (English), categories, task and review statuses."""
     import html
 
-    from .models import INTERPRET, TRANSLATE
 
     rows = []
     for paper in numbers["papers"]:
@@ -319,7 +316,6 @@ def report_notebook(cfg: Any):
     import nbformat
 
     from . import render
-    from .selection import build_digest, stored_selection
     from .store import Store
 
     v4 = nbformat.v4

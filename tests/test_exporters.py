@@ -130,7 +130,7 @@ def test_collect_post_detects_incomplete_or_duplicate_posts():
         collect_post(injected_only)  # outputs of the injected-parameters cell never count
 
 
-def test_display_post_text_is_collected():
+def test_a_post_in_one_chunk_is_collected():
     post = render.render_no_announcement(small_day().date, ("cs.SD",), "周末")
     fm, body = render.split_front_matter(post)
     nb = new_notebook(cells=[new_code_cell("x", outputs=[new_output(
