@@ -66,3 +66,13 @@ def yymm_year(arxiv_id: str) -> int | None:
     """The submission year a new-style id encodes (``2601.15240`` -> 2026); None for old-style ids."""
     match = _NEW_STYLE_YYMM_RE.match(arxiv_id)
     return 2000 + int(match.group(1)) if match else None
+
+
+def paper_anchor(arxiv_id: str) -> str:
+    """The HTML anchor of a paper in a post: its bare id (``2601.15240v2`` -> ``2601.15240``).
+
+    One name for the post (which writes the anchor), the weekly roll-up and the site's indexes and search
+    (which link to it), so a link to one paper survives a new version of it.
+    """
+    bare, _ = split_id(arxiv_id)
+    return bare
