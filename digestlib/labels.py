@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import FailureCause, PendingReason
+from .models import FailureCause, PendingReason, VenueStatus
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class PostLabels:
     failure_causes: dict[str, str]  # FailureCause -> short cause shown in failed_detail
     missing_details: str
     unknown_authors: str
+    venue_status: dict[str, str]  # VenueStatus -> "{venue}" with the status word (the Venue line, venue.py)
 
 
 ZH = PostLabels(
@@ -99,6 +100,8 @@ ZH = PostLabels(
                     FailureCause.PROVIDER: "LLM 服务返回错误"},
     missing_details="（暂无详细解读。）",
     unknown_authors="（作者未知）",
+    venue_status={VenueStatus.ACCEPTED: "{venue}（已接收）", VenueStatus.SUBMITTED: "{venue}（投稿中）",
+                  VenueStatus.NAMED: "{venue}"},
 )
 
 # English: the abstract is the paper's own (never "translated"), so the header names no translation.
@@ -145,6 +148,8 @@ EN = PostLabels(
                     FailureCause.PROVIDER: "the LLM service returned an error"},
     missing_details="(No detailed reading yet.)",
     unknown_authors="(authors unknown)",
+    venue_status={VenueStatus.ACCEPTED: "{venue} (accepted)", VenueStatus.SUBMITTED: "{venue} (submitted)",
+                  VenueStatus.NAMED: "{venue}"},
 )
 
 JA = PostLabels(
@@ -192,6 +197,8 @@ JA = PostLabels(
                     FailureCause.PROVIDER: "LLM サービスがエラーを返しました"},
     missing_details="（詳細解説はまだありません。）",
     unknown_authors="（著者不明）",
+    venue_status={VenueStatus.ACCEPTED: "{venue}（採択）", VenueStatus.SUBMITTED: "{venue}（投稿中）",
+                  VenueStatus.NAMED: "{venue}"},
 )
 
 LABELS: dict[str, PostLabels] = {"zh": ZH, "en": EN, "ja": JA}
