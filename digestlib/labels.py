@@ -210,3 +210,50 @@ def labels_for(language: str) -> PostLabels:
         return LABELS[language]
     except KeyError:
         raise ValueError(f"no post labels for language {language!r}; one of {sorted(LABELS)}") from None
+
+
+@dataclass(frozen=True)
+class WeeklyLabels:
+    """The weekly post's words in one language (weekly.py)."""
+
+    intro: str  # {start} {end} {papers} {days} {day_links}
+    day_separator: str
+    for_you_heading: str
+    for_you_line: str  # {link} {terms}
+    category_heading: str  # {category} {n}
+    english_marker: str  # before an abstract's first sentence shown untranslated
+
+
+WEEKLY_ZH = WeeklyLabels(
+    intro="本周（{start} — {end}）共 {papers} 篇论文，来自 {days} 个公告日：{day_links}。",
+    day_separator="、",
+    for_you_heading="## ★ 为你推荐",
+    for_you_line="- {link} — {terms}",
+    category_heading="## {category}（{n} 篇）",
+    english_marker="（英文原文）",
+)
+WEEKLY_EN = WeeklyLabels(
+    intro="This week ({start} — {end}): {papers} papers from {days} announcement days: {day_links}.",
+    day_separator=", ",
+    for_you_heading="## ★ For you",
+    for_you_line="- {link} — {terms}",
+    category_heading="## {category} ({n} papers)",
+    english_marker="",
+)
+WEEKLY_JA = WeeklyLabels(
+    intro="今週（{start} — {end}）は {days} 回の公開日に計 {papers} 件の論文：{day_links}。",
+    day_separator="、",
+    for_you_heading="## ★ あなたへのおすすめ",
+    for_you_line="- {link} — {terms}",
+    category_heading="## {category}（{n} 件）",
+    english_marker="（英語の原文）",
+)
+WEEKLY_LABELS: dict[str, WeeklyLabels] = {"zh": WEEKLY_ZH, "en": WEEKLY_EN, "ja": WEEKLY_JA}
+
+
+def weekly_labels_for(language: str) -> WeeklyLabels:
+    """The weekly post's words for ``language`` (``zh``, ``en``, ``ja``)."""
+    try:
+        return WEEKLY_LABELS[language]
+    except KeyError:
+        raise ValueError(f"no weekly labels for language {language!r}; one of {sorted(WEEKLY_LABELS)}") from None
