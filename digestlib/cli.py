@@ -121,16 +121,22 @@ def cmd_weekly(args: argparse.Namespace) -> int:
     from .weekly import write_weekly
 
     site = Path(args.site) if args.site else None
-    path, week, changed = write_weekly(args.week, lambda date: _load(args, date)[0], site, push=args.push)
-    print(f"{'Wrote' if changed else 'Unchanged:'} {path} ({week.paper_count} papers, {len(week.days)} days)")
+    done = write_weekly(args.week, lambda date: _load(args, date)[0], site, push=args.push)
+    print(f"{'Wrote' if done.changed else 'Unchanged:'} {done.path} ({done.week.paper_count} papers, "
+          f"{len(done.week.days)} days)")
+    if done.overview_problem:  # the post is out, without the overview asked for: say so, exit 3
+        _warn(f"digest: the weekly overview is missing: {done.overview_problem}; run the command again to retry")
+        return errors.EXIT_TASKS_FAILED
     return 0
 
 
 def _weekly(args: argparse.Namespace, week: str, site: Path | None) -> tuple[Path, bool]:
     from .weekly import write_weekly
 
-    path, _, changed = write_weekly(week, lambda date: _load(args, date)[0], site)
-    return path, changed
+    done = write_weekly(week, lambda date: _load(args, date)[0], site)
+    if done.overview_problem:
+        _warn(f"digest: {week}: the weekly overview is missing: {done.overview_problem}")
+    return done.path, done.changed
 
 
 def cmd_review(args: argparse.Namespace) -> int:

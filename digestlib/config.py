@@ -208,6 +208,9 @@ class WeeklySettings:
     # true: `digest daily` writes the week's post (`digest weekly`) once the week's last announcement day
     # is posted (published, with --site); no LLM call
     after_last_day: bool = False
+    # true: one short LLM call writes a 本周概览 paragraph at the top (cached in the store: paid once per week
+    # and content); false: the weekly post makes no LLM call at all
+    overview: bool = False
 
 
 @dataclass(frozen=True)

@@ -222,6 +222,7 @@ class WeeklyLabels:
     for_you_line: str  # {link} {terms}
     category_heading: str  # {category} {n}
     english_marker: str  # before an abstract's first sentence shown untranslated
+    overview_heading: str  # the optional LLM paragraph (weekly.overview)
 
 
 WEEKLY_ZH = WeeklyLabels(
@@ -231,6 +232,7 @@ WEEKLY_ZH = WeeklyLabels(
     for_you_line="- {link} — {terms}",
     category_heading="## {category}（{n} 篇）",
     english_marker="（英文原文）",
+    overview_heading="## 本周概览",
 )
 WEEKLY_EN = WeeklyLabels(
     intro="This week ({start} — {end}): {papers} papers from {days} announcement days: {day_links}.",
@@ -239,6 +241,7 @@ WEEKLY_EN = WeeklyLabels(
     for_you_line="- {link} — {terms}",
     category_heading="## {category} ({n} papers)",
     english_marker="",
+    overview_heading="## The week at a glance",
 )
 WEEKLY_JA = WeeklyLabels(
     intro="今週（{start} — {end}）は {days} 回の公開日に計 {papers} 件の論文：{day_links}。",
@@ -247,6 +250,7 @@ WEEKLY_JA = WeeklyLabels(
     for_you_line="- {link} — {terms}",
     category_heading="## {category}（{n} 件）",
     english_marker="（英語の原文）",
+    overview_heading="## 今週の概要",
 )
 WEEKLY_LABELS: dict[str, WeeklyLabels] = {"zh": WEEKLY_ZH, "en": WEEKLY_EN, "ja": WEEKLY_JA}
 

@@ -3,7 +3,8 @@
 A reader who skipped a few days wants the week at a glance: the papers marked for them first, then every
 paper of the week grouped by its primary category, each title linked to its place in its daily post
 (``{daily post url}#{paper_anchor(id)}``, contract 1), with the venue the authors name, their code and
-demo links, and the first sentence of its Chinese abstract.
+demo links, and the first sentence of its Chinese abstract. No LLM call, unless ``weekly.overview: true``
+asks for a short 本周概览 paragraph (one call, cached in the store; a missing overview is said, never hidden).
 
 The daily posts' addresses are the ones Jekyll gives them: :func:`jekyll_post_url` applies the site's
 ``permalink`` style (``date`` by default, ``pretty``, ``ordinal``, ``weekdate``, ``none`` or a template of
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -38,7 +39,7 @@ from .selection import build_digest, stored_selection
 from .source.ids import paper_anchor
 from .store import Store
 
-__all__ = ["WeekDay", "WeekDigest", "first_sentence", "jekyll_post_url", "parse_week", "read_week",
+__all__ = ["WeekDay", "WeekDigest", "WeeklyResult", "week_overview", "first_sentence", "jekyll_post_url", "parse_week", "read_week",
            "render_weekly", "site_url_settings", "week_label", "weekly_post_name", "write_weekly"]
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -132,6 +133,7 @@ class WeekDigest:
     title: str
     tags: tuple[str, ...]
     language: str = "zh"
+    overview: str = ""  # the optional 本周概览 (weekly.overview), plain text from the model
 
     @property
     def paper_count(self) -> int:
@@ -238,6 +240,8 @@ def render_weekly(week: WeekDigest) -> str:
     parts = [_front_matter(week),
              words.intro.format(start=week.monday.isoformat(), end=week.sunday.isoformat(), papers=week.paper_count,
                                 days=len(week.days), day_links=day_links) + "\n"]
+    if week.overview:
+        parts.append(f"\n{words.overview_heading}\n\n{escape_text(week.overview)}\n")
     marked = [(e, d) for d in week.days for e in d.entries if e.interest_terms]
     if marked:
         marked.sort(key=lambda ed: -(ed[0].relevance_score or 0.0))  # stable: ties keep the week's order
@@ -259,10 +263,73 @@ def render_weekly(week: WeekDigest) -> str:
     return "".join(parts)
 
 
+# ---------------------------------------------------------------------------- the optional overview
+
+OVERVIEW_MAX_CHARS = 200
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def overview_messages(week: WeekDigest) -> list[dict[str, str]]:
+    """The one request of the 本周概览: each paper's title and first English sentence (untrusted text: no
+    tag of theirs can close ``<papers>``)."""
+    from .tasks.prompts import language_values, render_prompt
+
+    lines = "\n".join(f"- {' '.join(e.paper.title.split())} — {first_sentence(e.paper.abstract)}".replace("<", "＜")
+                      for d in week.days for e in d.entries)
+    values = {**language_values(week.language), "week": week_label(week.monday), "count": str(week.paper_count),
+              "papers": lines, "max_chars": str(OVERVIEW_MAX_CHARS)}
+    return [{"role": "system", "content": render_prompt("weekly.system", **values)},
+            {"role": "user", "content": render_prompt("weekly.user", **values)}]
+
+
+def clean_overview(text: str) -> str:
+    """One plain paragraph: the model's Markdown structure removed, white space collapsed."""
+    from .markup import clean_answer_markdown
+
+    flat = " ".join(clean_answer_markdown(text or "").split())
+    return re.sub(r"^(?:[-*+]\s+|\*\*|#+\s*)", "", flat).replace("**", "").strip()
+
+
+def week_overview(cfg: Config, week: WeekDigest) -> tuple[str, str]:
+    """(the 本周概览, "") from one LLM call (cached in the store, so asking again costs nothing), or
+    ("", why it is missing): no endpoint, the call failed, or an answer not in the output language."""
+    from .errors import LLMError
+    from .llm import LLMClient
+    from .tasks.prompts import PROMPT_VERSION
+
+    if not cfg.llm.configured:
+        return "", "no LLM endpoint configured (OPENAI_BASE_URL / OPENAI_API_KEY)"
+
+    def usable(completion) -> bool:
+        text = clean_overview(completion.content)
+        return bool(text) and (week.language == "en" or bool(_CJK.search(text)))
+
+    try:
+        with Store(cfg.store_path) as store, LLMClient(cfg.llm, store, env=cfg.environ,
+                                                      day=week_label(week.monday)) as client:
+            answer = client.complete("weekly", overview_messages(week), max_tokens=800,
+                                     prompt_version=PROMPT_VERSION["weekly"], accept=usable)
+    except LLMError as exc:
+        return "", f"the LLM call failed: {exc.message}"
+    if not usable(answer):
+        return "", "the model's answer was empty or not in the output language"
+    text = clean_overview(answer.content)
+    limit = OVERVIEW_MAX_CHARS * 2  # the prompt asks for the limit; a longer answer is cut, marked
+    return (text if len(text) <= limit else text[:limit - 1].rstrip() + "…"), ""
+
+
+@dataclass(frozen=True)
+class WeeklyResult:
+    path: Path  # the post written last (the site's when a site was given)
+    week: WeekDigest
+    changed: bool  # its text differs from what was there
+    overview_problem: str = ""  # weekly.overview was asked for and is missing: why (the post has none)
+
+
 def write_weekly(week: str, load: Callable[[dt.date], Config], site: Path | None = None, *,
-                 push: bool = False) -> tuple[Path, WeekDigest, bool]:
+                 push: bool = False) -> WeeklyResult:
     """Write the week's post into ``<out>/weekly/`` and, with ``site``, into ``SITE/_posts/`` (committed
-    when the site is a git repository). Returns (the post written last, the week, whether its text changed)."""
+    when the site is a git repository); with ``weekly.overview`` first ask for its 本周概览."""
     from .atomic import atomic_write_text
     from .site import write_post
 
@@ -273,6 +340,10 @@ def write_weekly(week: str, load: Callable[[dt.date], Config], site: Path | None
     permalink, baseurl = site_url_settings(site)
     digest = read_week(week, load, lambda cfg: jekyll_post_url(cfg.date, cfg.post_slug, permalink, baseurl))
     cfg = load(digest.monday)
+    problem = ""
+    if cfg.weekly.overview:
+        overview, problem = week_overview(cfg, digest)
+        digest = replace(digest, overview=overview)
     name = weekly_post_name(cfg, digest.monday)
     text = render_weekly(digest)
     local = cfg.out_dir / "weekly" / name
@@ -281,9 +352,9 @@ def write_weekly(week: str, load: Callable[[dt.date], Config], site: Path | None
     if changed:
         atomic_write_text(local, text)
     if site is None:
-        return local, digest, changed
+        return WeeklyResult(local, digest, changed, problem)
     before = (site / "_posts" / name).read_text(encoding="utf-8") if (site / "_posts" / name).is_file() else None
     posted = write_post(site, name, text, push=push,
                         message=f"arXiv weekly {week_label(digest.monday)} ({', '.join(cfg.categories)}): "
                                 f"{digest.paper_count} papers")
-    return posted.path, digest, before != text
+    return WeeklyResult(posted.path, digest, before != text, problem)

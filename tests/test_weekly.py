@@ -73,7 +73,7 @@ def replayed(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         for step in steps:
             assert step.returncode == 0, step.stdout + step.stderr[-3000:]
         yield {"site": site, "out": out, "mailing": json.loads(mailing_path.read_text(encoding="utf-8")),
-               "steps": steps, "digest": digest, "tmp": tmp}
+               "steps": steps, "digest": digest, "tmp": tmp, "llm": llm, "env": env, "params": params}
     finally:
         arxiv.stop()
         llm.stop()
@@ -168,6 +168,35 @@ def test_weekly_again_is_unchanged_and_bad_weeks_are_refused(replayed):
         done = replayed["digest"]("weekly", "--week", bad)
         assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert not (replayed["out"] / "weekly" / "2026-03-02-arxiv-weekly-2026-W10.md").exists()
+
+
+def test_the_optional_overview_is_one_cached_call_and_its_absence_is_said(replayed):
+    """weekly.overview: true asks the model once for a 本周概览 (a second run is served from the store);
+    with no endpoint the post is written without it, and the command says so (exit 3)."""
+    import shutil
+
+    out = replayed["tmp"] / "out-overview"
+    out.mkdir()
+    shutil.copy(replayed["out"] / "digest.sqlite", out / "digest.sqlite")
+    params = replayed["tmp"] / "overview.yaml"
+    params.write_text(replayed["params"].read_text(encoding="utf-8") + "weekly: {overview: true}\n", encoding="utf-8")
+    command = [DIGEST, "weekly", "--week", "2026-W04", "--params", str(params), "--out", str(out)]
+    calls = replayed["llm"].calls()
+    first = subprocess.run(command, env=replayed["env"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert first.returncode == 0, first.stdout + first.stderr
+    text = (out / "weekly" / WEEKLY_NAME).read_text(encoding="utf-8")
+    assert "\n## 本周概览\n\n【概览】本周共 25 篇论文，集中在" in text  # all 25 papers were sent
+    assert text.index("## 本周概览") < text.index("## ★ 为你推荐")
+    assert replayed["llm"].calls() == calls + 1
+    again = subprocess.run(command, env=replayed["env"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert again.returncode == 0 and again.stdout.startswith("Unchanged:") and replayed["llm"].calls() == calls + 1
+    offline = {k: v for k, v in replayed["env"].items() if not k.startswith("OPENAI_")}
+    (out / "weekly" / WEEKLY_NAME).unlink()
+    missing = subprocess.run(command, env=offline, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert missing.returncode == 3 and missing.stderr.count("\n") == 1, missing.stderr
+    assert "overview is missing: no LLM endpoint configured" in missing.stderr
+    text = (out / "weekly" / WEEKLY_NAME).read_text(encoding="utf-8")
+    assert "本周概览" not in text and text.count("\n### ") == 25
 
 
 # ------------------------------------------------------------------------------------ the week's rules
