@@ -199,3 +199,23 @@ def test_restrict_links_takes_exactly_the_given_addresses():
     assert "[a](https://github.com/me/x)" in out and "[c](https://arxiv.org/abs/2601.00003)" in out
     assert "](https://github.com/me/x-evil)" not in out
     assert "](https://github.com/me/x)" not in restrict_links(text, paper)
+
+
+def test_review_card_shows_venue_and_live_links(mailing):
+    from digestlib.models import ReviewStatus
+    from digestlib.review.session import PaperReview
+    from digestlib.review.widgets import at_a_glance_html
+
+    papers = {p.arxiv_id: p for p in _papers(mailing)}
+    for arxiv_id, needle in (("2601.13910", "<a class='digest-code' href='https://github.com/David-Pigeon/SyntheticSingers'"),
+                             ("2601.14786", "<a class='digest-demo' href='https://lonian6.github.io/ssmttm/'"),
+                             ("2601.14960", "<span class='digest-venue' data-status='submitted'>EUSIPCO 2026 (submitted)")):
+        paper = papers[arxiv_id]
+        entry = render.entry_from_results(paper, translation=None, interpretation=None)
+        item = PaperReview(paper, {"abstract_zh": "", "details_md": ""}, {}, {}, ReviewStatus.PENDING, "", "",
+                           entry=entry)
+        assert needle in at_a_glance_html(item), arxiv_id
+    bare = papers["2601.14925"]
+    item = PaperReview(bare, {}, {}, {}, ReviewStatus.PENDING, "", "",
+                       entry=render.entry_from_results(bare, translation=None, interpretation=None))
+    assert at_a_glance_html(item) == ""

@@ -98,6 +98,15 @@ def test_daily_post_shows_venue_code_and_demo(replayed):
         assert "**Venue**" not in block, arxiv_id
 
 
+def test_report_table_has_venue_and_links(replayed):
+    report = (replayed["out"] / DATE / "report.html").read_text(encoding="utf-8")
+    table = report[report.index("digest-papers"):]
+    table = table[:table.index("</table>")]
+    assert "<th>venue</th>" in table and "<th>code / demo</th>" in table
+    assert table.count("ICASSP 2026 (accepted)") == 10 and table.count("(submitted)") == 3
+    assert 'href="https://github.com/zlin0/wedefense"' in table or "href='https://github.com/zlin0/wedefense'" in table
+
+
 @needs_jekyll
 def test_site_builds_with_live_author_links_and_weekly_anchors_resolve(replayed):
     site = replayed["site"]
