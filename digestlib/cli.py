@@ -1,4 +1,4 @@
-"""The ``digest`` command: run / backfill / snapshot / publish / review / daily / check / demo.
+"""The ``digest`` command: run / backfill / snapshot / publish / review / daily / weekly / check / demo.
 
 Owns: parsing the arguments, calling the module that does each command (``run.py`` for a date: validation,
 calendar gate, lock, summary, exit status; ``notebook.py`` executes and exports; ``daily.py``,
@@ -110,9 +110,33 @@ def cmd_daily(args: argparse.Namespace) -> int:
         out_dir=Path(args.out), now=now, load=lambda date: _load(args, date), run=_run(args), site_dir=site,
         publish=(lambda cfg: publish_day(cfg, site)) if site is not None else None,
         push=(lambda: push_site(site)) if args.push else None,
+        weekly=lambda week: _weekly(args, week, site),
     )
     print(report.summary())
     return report.exit_code
+
+
+def cmd_weekly(args: argparse.Namespace) -> int:
+    """The week's post from the store (logic in weekly.py); no LLM call."""
+    from .weekly import write_weekly
+
+    site = Path(args.site) if args.site else None
+    done = write_weekly(args.week, lambda date: _load(args, date)[0], site, push=args.push)
+    print(f"{'Wrote' if done.changed else 'Unchanged:'} {done.path} ({done.week.paper_count} papers, "
+          f"{len(done.week.days)} days)")
+    if done.overview_problem:  # the post is out, without the overview asked for: say so, exit 3
+        _warn(f"digest: the weekly overview is missing: {done.overview_problem}; run the command again to retry")
+        return errors.EXIT_TASKS_FAILED
+    return 0
+
+
+def _weekly(args: argparse.Namespace, week: str, site: Path | None) -> tuple[Path, bool]:
+    from .weekly import write_weekly
+
+    done = write_weekly(week, lambda date: _load(args, date)[0], site)
+    if done.overview_problem:
+        _warn(f"digest: {week}: the weekly overview is missing: {done.overview_problem}")
+    return done.path, done.changed
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -192,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--push", action="store_true", help="git push the site after committing (needs --site)")
     common(p, replay=False)
     p.set_defaults(func=cmd_daily)
+
+    p = sub.add_parser("weekly", help="write the week's post from the stored days (no LLM call)")
+    p.add_argument("--week", required=True, help="the ISO week, YYYY-Www (e.g. 2026-W04)")
+    p.add_argument("--site", help="a Jekyll site folder: write _posts/ there (links follow its permalink style)")
+    p.add_argument("--push", action="store_true", help="git push the site after committing (needs --site)")
+    common(p, replay=False)
+    p.set_defaults(func=cmd_weekly)
 
     p = sub.add_parser("review", help="open the review notebook for a date in JupyterLab")
     p.add_argument("--date", required=True, help="the announcement date, YYYY-MM-DD")

@@ -204,6 +204,16 @@ class PublishSettings:
 
 
 @dataclass(frozen=True)
+class WeeklySettings:
+    # true: `digest daily` writes the week's post (`digest weekly`) once the week's last announcement day
+    # is posted (published, with --site); no LLM call
+    after_last_day: bool = False
+    # true: one short LLM call writes a 本周概览 paragraph at the top (cached in the store: paid once per week
+    # and content); false: the weekly post makes no LLM call at all
+    overview: bool = False
+
+
+@dataclass(frozen=True)
 class InterestSettings:
     """The reader's interests: they rank and mark papers (interests.py), they never drop one."""
 
@@ -271,6 +281,7 @@ class Config:
     interests: InterestSettings = field(default_factory=InterestSettings)
     order: str = "listing"  # listing: arXiv's order (the seed's); relevance: the most relevant first
     notify: NotifySettings = field(default_factory=NotifySettings)
+    weekly: WeeklySettings = field(default_factory=WeeklySettings)
     # Read once by build_config, not parameters: the run's clock and the environment (secrets: never shown).
     now: dt.datetime = field(default_factory=_real_now, compare=False)
     environ: Environment = field(default_factory=Environment, repr=False, compare=False)
@@ -311,7 +322,7 @@ class Config:
 
 # Keys a parameter file may hold (top level), mapped to the settings dataclass for nested ones.
 _NESTED = {"arxiv": ArxivSettings, "fulltext": FulltextSettings, "llm": LLMSettings, "publish": PublishSettings}
-_NESTED.update(interests=InterestSettings, notify=NotifySettings)
+_NESTED.update(interests=InterestSettings, notify=NotifySettings, weekly=WeeklySettings)
 _TOP_LEVEL = {f.name for f in fields(Config)} - {"date", "out_dir", "replay_dir", "now", "environ", *_NESTED}
 PARAMETER_KEYS = tuple(sorted(_TOP_LEVEL | set(_NESTED)))
 

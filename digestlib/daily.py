@@ -9,7 +9,9 @@ fakes it):
 2. runs them oldest first, each exactly as ``digest run`` does (papermill, the run lock, exit codes);
 3. publishes each of them, and the due day, to ``--site`` through :func:`publish.publish_day` (the review
    policy decides: while papers await a reviewer it stops at "ready for review" and says so);
-4. says what it did in one summary line and exits with the worst status of its days
+4. with ``weekly.after_last_day``, writes the week's post (``digest weekly``) after the week's last
+   announcement day is posted (and published, with a site);
+5. says what it did in one summary line and exits with the worst status of its days
    (:data:`errors.SEVERITY`): 0 also when there was nothing to do; 75 when the announcement is not out yet.
 
 Idempotent: a day already posted with nothing pending is not run again, and a post whose text has not
@@ -38,6 +40,7 @@ LOOKBACK_DAYS = 14  # earlier days still pending are re-run for this long (full 
 Loader = Callable[[dt.date], "tuple[Config, dict]"]
 Runner = Callable[[Config, dict], int]
 Publisher = Callable[[Config], Path]  # writes the day into the site, returns the post's path
+WeeklyWriter = Callable[[str], "tuple[Path, bool]"]  # writes the week's post ("2026-W04"): (path, changed)
 
 
 @dataclass
@@ -142,7 +145,8 @@ def plan(due: dt.date, load: Loader, *, lookback_days: int = LOOKBACK_DAYS) -> l
 
 def run_daily(*, out_dir: Path, now: dt.datetime, load: Loader, run: Runner, site_dir: Path | None = None,
               publish: Publisher | None = None, push: Callable[[], None] | None = None,
-              echo: Callable[[str], None] = print, lookback_days: int = LOOKBACK_DAYS) -> DailyReport:
+              echo: Callable[[str], None] = print, lookback_days: int = LOOKBACK_DAYS,
+              weekly: "WeeklyWriter | None" = None) -> DailyReport:
     """Run what is due, publish into ``site_dir`` with ``publish(cfg)``, push once at the end if asked;
     the CLI prints :meth:`DailyReport.summary` and exits with :attr:`DailyReport.exit_code`."""
     due = calendar.latest_mailing_date(now)
@@ -162,11 +166,51 @@ def run_daily(*, out_dir: Path, now: dt.datetime, load: Loader, run: Runner, sit
                 continue
             if is_posted(cfg):
                 day.pending = pending_papers(cfg)
+        commits = 0
         if publish is not None and site_dir is not None:
-            if _publish_all(report, load, site_dir, publish, echo) and push is not None:
-                push()
-                report.notes.append(f"pushed {site_dir}")
+            commits = _publish_all(report, load, site_dir, publish, echo)
+        if weekly is not None:
+            commits += _write_weeklies(report, load, site_dir, weekly, echo)
+        if commits and push is not None:
+            push()
+            report.notes.append(f"pushed {site_dir}")
     return report
+
+
+def last_day_of_its_week(date: dt.date) -> bool:
+    """No later announcement falls in ``date``'s ISO week (Thursday's, before a Friday holiday, too)."""
+    return calendar.next_mailing_date(date).isocalendar()[:2] != date.isocalendar()[:2]
+
+
+def _write_weeklies(report: DailyReport, load: Loader, site_dir: Path | None, weekly: WeeklyWriter,
+                    echo: Callable[[str], None]) -> int:
+    """``weekly.after_last_day``: the week's post once its last announcement day (one run now, or the due
+    day) is posted: in the site's ``_posts`` with a site (so not while it awaits review), else in the output
+    folder. Writing it again changes nothing unless a day changed. Returns the number of commits made."""
+    from . import site
+
+    statuses = {d.date: d.status for d in report.days}
+    commits = 0
+    for date in sorted(set(statuses) | {report.due}):
+        cfg, _ = load(date)
+        if not (cfg.weekly.after_last_day and last_day_of_its_week(date)) or statuses.get(date) in _NO_POST:
+            continue
+        out = (site_dir / "_posts" / cfg.post_name).is_file() if site_dir is not None else is_posted(cfg)
+        if not out:
+            continue  # its post is not out: the week's links would lead nowhere
+        week = f"{date.isocalendar()[0]}-W{date.isocalendar()[1]:02d}"
+        before = site.head_commit(site_dir) if site_dir is not None else None
+        try:
+            path, changed = weekly(week)
+        except DigestError as exc:
+            _warn(f"{week}: the weekly post failed: {exc}")
+            continue
+        if site_dir is not None and site.head_commit(site_dir) != before:
+            commits += 1
+        report.notes.append(f"weekly {week}: {'written' if changed else 'unchanged'}")
+        if changed:
+            echo(f"{week}: weekly post written: {path}")
+    return commits
 
 
 def _warn(message: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import FailureCause, PendingReason
+from .models import FailureCause, PendingReason, VenueStatus
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class PostLabels:
     failure_causes: dict[str, str]  # FailureCause -> short cause shown in failed_detail
     missing_details: str
     unknown_authors: str
+    venue_status: dict[str, str]  # VenueStatus -> "{venue}" with the status word (the Venue line, venue.py)
 
 
 ZH = PostLabels(
@@ -99,6 +100,8 @@ ZH = PostLabels(
                     FailureCause.PROVIDER: "LLM 服务返回错误"},
     missing_details="（暂无详细解读。）",
     unknown_authors="（作者未知）",
+    venue_status={VenueStatus.ACCEPTED: "{venue}（已接收）", VenueStatus.SUBMITTED: "{venue}（投稿中）",
+                  VenueStatus.NAMED: "{venue}"},
 )
 
 # English: the abstract is the paper's own (never "translated"), so the header names no translation.
@@ -145,6 +148,8 @@ EN = PostLabels(
                     FailureCause.PROVIDER: "the LLM service returned an error"},
     missing_details="(No detailed reading yet.)",
     unknown_authors="(authors unknown)",
+    venue_status={VenueStatus.ACCEPTED: "{venue} (accepted)", VenueStatus.SUBMITTED: "{venue} (submitted)",
+                  VenueStatus.NAMED: "{venue}"},
 )
 
 JA = PostLabels(
@@ -192,6 +197,8 @@ JA = PostLabels(
                     FailureCause.PROVIDER: "LLM サービスがエラーを返しました"},
     missing_details="（詳細解説はまだありません。）",
     unknown_authors="（著者不明）",
+    venue_status={VenueStatus.ACCEPTED: "{venue}（採択）", VenueStatus.SUBMITTED: "{venue}（投稿中）",
+                  VenueStatus.NAMED: "{venue}"},
 )
 
 LABELS: dict[str, PostLabels] = {"zh": ZH, "en": EN, "ja": JA}
@@ -203,3 +210,54 @@ def labels_for(language: str) -> PostLabels:
         return LABELS[language]
     except KeyError:
         raise ValueError(f"no post labels for language {language!r}; one of {sorted(LABELS)}") from None
+
+
+@dataclass(frozen=True)
+class WeeklyLabels:
+    """The weekly post's words in one language (weekly.py)."""
+
+    intro: str  # {start} {end} {papers} {days} {day_links}
+    day_separator: str
+    for_you_heading: str
+    for_you_line: str  # {link} {terms}
+    category_heading: str  # {category} {n}
+    english_marker: str  # before an abstract's first sentence shown untranslated
+    overview_heading: str  # the optional LLM paragraph (weekly.overview)
+
+
+WEEKLY_ZH = WeeklyLabels(
+    intro="本周（{start} — {end}）共 {papers} 篇论文，来自 {days} 个公告日：{day_links}。",
+    day_separator="、",
+    for_you_heading="## ★ 为你推荐",
+    for_you_line="- {link} — {terms}",
+    category_heading="## {category}（{n} 篇）",
+    english_marker="（英文原文）",
+    overview_heading="## 本周概览",
+)
+WEEKLY_EN = WeeklyLabels(
+    intro="This week ({start} — {end}): {papers} papers from {days} announcement days: {day_links}.",
+    day_separator=", ",
+    for_you_heading="## ★ For you",
+    for_you_line="- {link} — {terms}",
+    category_heading="## {category} ({n} papers)",
+    english_marker="",
+    overview_heading="## The week at a glance",
+)
+WEEKLY_JA = WeeklyLabels(
+    intro="今週（{start} — {end}）は {days} 回の公開日に計 {papers} 件の論文：{day_links}。",
+    day_separator="、",
+    for_you_heading="## ★ あなたへのおすすめ",
+    for_you_line="- {link} — {terms}",
+    category_heading="## {category}（{n} 件）",
+    english_marker="（英語の原文）",
+    overview_heading="## 今週の概要",
+)
+WEEKLY_LABELS: dict[str, WeeklyLabels] = {"zh": WEEKLY_ZH, "en": WEEKLY_EN, "ja": WEEKLY_JA}
+
+
+def weekly_labels_for(language: str) -> WeeklyLabels:
+    """The weekly post's words for ``language`` (``zh``, ``en``, ``ja``)."""
+    try:
+        return WEEKLY_LABELS[language]
+    except KeyError:
+        raise ValueError(f"no weekly labels for language {language!r}; one of {sorted(WEEKLY_LABELS)}") from None

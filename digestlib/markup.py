@@ -9,8 +9,9 @@ Three steps, each a different job (they were once two functions both called ``sa
    ``{% raw %}`` lines; headings become bold text; a bare ``javascript:`` is defanged. Not idempotent with
    respect to meaning (it rewrites), so it runs once, on answers only -- never on a reviewer's edit.
 2. :func:`restrict_links` -- at render, on every Markdown field: a link survives only when it points at the
-   paper's own arXiv abstract, PDF or HTML page; any other ``[label](url)`` becomes plain text (the label,
-   then the address without its scheme, which no Markdown renderer turns into a link).
+   paper's own arXiv abstract, PDF or HTML page, or at exactly one of the authors' own code and demo links
+   (links.py, passed in as ``also``); any other ``[label](url)`` becomes plain text (the label, then the
+   address without its scheme, which no Markdown renderer turns into a link).
 3. :func:`escape_markdown` / :func:`escape_text` -- at render, on everything: *escapes*, so that Jekyll's
    Liquid, kramdown and Jupyter's CommonMark renderer show the text and build nothing from it.
 
@@ -40,6 +41,7 @@ answer is acceptable (tasks/validate.py), or fetch anything.
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 from .models import Paper
 
@@ -112,14 +114,16 @@ def allowed_link(url: str, paper: Paper) -> bool:
     return re.fullmatch(pattern, url.strip(), re.IGNORECASE) is not None
 
 
-def restrict_links(text: str, paper: Paper) -> str:
-    """Keep links to the paper's own arXiv pages; every other Markdown link becomes plain text."""
+def restrict_links(text: str, paper: Paper, also: Iterable[str] = ()) -> str:
+    """Keep links to the paper's own arXiv pages and to exactly the addresses in ``also`` (the authors'
+    code and demo links); every other Markdown link becomes plain text."""
     if not text or "](" not in text:
         return text
+    authors = {u.strip().rstrip("/").lower() for u in also}
 
     def plain(match: re.Match[str]) -> str:
         label, url = match.group(1), match.group(2)
-        if allowed_link(url, paper):
+        if allowed_link(url, paper) or url.strip().rstrip("/").lower() in authors:
             return match.group(0)
         address = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*:(?://)?", "", url).removeprefix("www.")
         return f"{label}（{address}）" if address and address != label else label

@@ -120,6 +120,22 @@ class ReviewStatus(str, Enum):
     REJECTED = "rejected"  # left out of the post
 
 
+class VenueStatus(str, Enum):
+    """What the authors say of a venue in their comments (venue.py reads it; labels.py has the words)."""
+
+    ACCEPTED = "accepted"  # accepted, published, to appear, a journal reference: said by the authors
+    SUBMITTED = "submitted"  # submitted, under review
+    NAMED = "named"  # the venue and its year with no status word: shown without a qualifier
+
+
+@dataclass(frozen=True)
+class VenueMention:
+    """One venue the authors name: ``name`` canonical with its year ("ICASSP 2026")."""
+
+    name: str
+    status: VenueStatus
+
+
 @dataclass(frozen=True)
 class Interpretation:
     """The three-part 详细解读 as structured data (rendered to Markdown by render.py)."""
@@ -141,6 +157,10 @@ class PaperEntry:
     unverified_numbers: tuple[str, ...] = ()  # numbers in the interpretation not found in the paper text
     interest_terms: tuple[str, ...] = ()  # matched interests: the ★ mark (empty = not marked; interests.py)
     relevance_score: float | None = None  # the interests score (None when no interests are configured)
+    # what a reader sees at a glance (venue.py, links.py): the venues the authors name, their own links
+    venues: tuple[VenueMention, ...] = ()
+    code_links: tuple[str, ...] = ()  # repositories (GitHub, GitLab, Hugging Face): live links in the post
+    demo_links: tuple[str, ...] = ()  # demo and project pages: live links in the post
 
 
 @dataclass(frozen=True)

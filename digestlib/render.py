@@ -37,8 +37,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import RenderError
 from .labels import ZH, PostLabels, labels_for
+from .links import paper_links
 from .markup import escape_markdown, escape_text, restrict_links
-from .source.ids import is_arxiv_id
+from .source.ids import is_arxiv_id, paper_anchor
+from .venue import paper_venues
 from .models import (
     DayDigest,
     FailureCause,
@@ -236,6 +238,28 @@ def _mark_line(entry: PaperEntry, words: PostLabels) -> str:
     return f"- **{MARK} {words.mark}**: {' · '.join(terms)}\n" if terms else ""
 
 
+def _at_a_glance(entry: PaperEntry, words: PostLabels) -> str:
+    """The Venue, Code and Demo lines after the PDF line (venue.py, links.py); nothing that is not there.
+    The authors' links are live: links.py keeps only characters that cannot break a Markdown link."""
+    lines = ""
+    if entry.venues:
+        shown = " · ".join(words.venue_status[v.status].format(venue=escape_text(v.name)) for v in entry.venues)
+        lines += f"- **Venue**: {shown}\n"
+    for label, urls in (("Code", entry.code_links), ("Demo", entry.demo_links)):
+        if urls:
+            lines += f"- **{label}**: " + " · ".join(f"[{escape_text(u)}]({_author_link(u)})" for u in urls) + "\n"
+    return lines
+
+
+_AUTHOR_LINK = re.compile(r"^https?://[A-Za-z0-9\-._~:/?#@&+,;=%]+$")
+
+
+def _author_link(url: str) -> str:
+    if not _AUTHOR_LINK.match(url):
+        raise RenderError(f"invalid author link {url!r}")
+    return url
+
+
 def _paper_urls(paper: Paper) -> tuple[str, str]:
     if not is_arxiv_id(paper.arxiv_id) or int(paper.version) < 1:
         raise RenderError(f"invalid arXiv id {paper.arxiv_id!r} v{paper.version!r}: cannot link it")
@@ -247,17 +271,20 @@ def _paper_block(entry: PaperEntry, words: PostLabels = ZH) -> str:
     abs_url, pdf_url = _paper_urls(paper)
     authors = ", ".join(a for a in (escape_text(x) for x in paper.authors) if a) or words.unknown_authors
     categories = ", ".join(escape_text(c) for c in paper.categories)
-    # links only to the paper's own arXiv pages (markup.restrict_links); anything else becomes plain text
-    abstract = _strip_block(escape_markdown(restrict_links(entry.abstract_zh, paper))) or words.missing_abstract
-    details = _strip_block(escape_markdown(restrict_links(entry.details_md, paper))) or words.missing_details
+    # links only to the paper's own arXiv pages and the authors' own code/demo links (markup.restrict_links);
+    # anything else becomes plain text
+    own = (*entry.code_links, *entry.demo_links)
+    abstract = _strip_block(escape_markdown(restrict_links(entry.abstract_zh, paper, own))) or words.missing_abstract
+    details = _strip_block(escape_markdown(restrict_links(entry.details_md, paper, own))) or words.missing_details
     title = escape_text(paper.title) or escape_text(paper.versioned_id)
     return (
-        f"## {title}\n"
+        f'## <a id="{paper_anchor(paper.arxiv_id)}"></a>{title}\n'
         f"- **Authors**: {authors}\n"
         f"- **Categories**: {categories}\n"
         f"{_mark_line(entry, words)}"
         f"- **arXiv**: [{abs_url}]({abs_url})\n"
         f"- **PDF**: [{pdf_url}]({pdf_url})\n"
+        f"{_at_a_glance(entry, words)}"
         "\n"
         f"{abstract}\n"
         "\n"
@@ -429,13 +456,16 @@ def _details_md(interpretation: Any, language: str = "zh") -> tuple[str, ResultS
 
 
 def entry_from_results(paper: Paper, *, translation: Any, interpretation: Any,
-                       edits: Mapping[str, str] | None = None, language: str = "zh") -> PaperEntry:
+                       edits: Mapping[str, str] | None = None, language: str = "zh",
+                       first_page: str = "") -> PaperEntry:
     """A paper's post entry from its stored results (``store.ResultRecord`` or None); the reviewer's
     edits win. Every non-success becomes a clean labelled note, never an error string. ``language``
-    picks the labels (labels.py)."""
+    picks the labels (labels.py). The venue comes from the paper's comments and journal reference
+    (venue.py), the code and demo links from its abstract, comments and ``first_page`` (links.py)."""
     abstract, t_status = _abstract_zh(paper, translation, labels_for(language))
     details, i_status = _details_md(interpretation, language)
     edits = edits or {}
+    found = paper_links(paper, first_page)
     return PaperEntry(
         paper=paper,
         abstract_zh=edits.get("abstract_zh", abstract),
@@ -443,6 +473,9 @@ def entry_from_results(paper: Paper, *, translation: Any, interpretation: Any,
         translation_status=t_status,
         interpretation_status=i_status,
         unverified_numbers=tuple(interpretation.unverified) if interpretation is not None else (),
+        venues=paper_venues(paper),
+        code_links=found.code,
+        demo_links=found.demo,
     )
 
 

@@ -302,11 +302,27 @@ def papers_html(cfg: Any, store: Any, numbers: Mapping[str, Any]) -> str:
             f"<td lang='en'>{html.escape(' '.join(paper.title.split()))}</td>"
             f"<td>{html.escape(', '.join(paper.categories))}</td>"
             f"<td>{t.status.value if t else 'pending'}</td><td>{i.status.value if i else 'pending'}</td>"
-            f"<td>{_review_status(numbers['reviews'], paper.arxiv_id)}</td></tr>")
+            f"<td>{_review_status(numbers['reviews'], paper.arxiv_id)}</td>{_glance_cells(store, paper)}</tr>")
     if not rows:
         return ""
     return ("<table class='digest-papers'><tr><th>arXiv</th><th>title</th><th>categories</th><th>translation</th>"
-            "<th>interpretation</th><th>review</th></tr>" + "".join(rows) + "</table>")
+            "<th>interpretation</th><th>review</th><th>venue</th><th>code / demo</th></tr>" + "".join(rows)
+            + "</table>")
+
+
+def _glance_cells(store: Any, paper: Any) -> str:
+    """The venue the authors name (venue.py) and their code / demo links (links.py): live, as in the post."""
+    import html
+
+    from .links import paper_links
+    from .selection import first_page
+    from .venue import paper_venues
+
+    venues = "; ".join(f"{html.escape(v.name)} ({v.status.value})" for v in paper_venues(paper))
+    found = paper_links(paper, first_page(store, paper))
+    links = " ".join(f"<a href='{html.escape(u)}'>{kind}</a>"
+                     for kind, urls in (("code", found.code), ("demo", found.demo)) for u in urls)
+    return f"<td lang='en'>{venues}</td><td>{links}</td>"
 
 
 def report_notebook(cfg: Any):

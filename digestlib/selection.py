@@ -19,10 +19,11 @@ from .bibtex import bib_name
 from .config import Config
 from .errors import DigestError
 from .interests import by_relevance, score_paper
-from .models import INTERPRET, TRANSLATE, DayDigest, Paper, PaperEntry, ReviewStatus
+from .links import first_page_text
+from .models import INTERPRET, TRANSLATE, DayDigest, Paper, PaperEntry, ReviewStatus, TextStatus
 from .store import Store
 
-__all__ = ["Selection", "arxiv_id_key", "build_digest", "select_papers", "stored_selection"]
+__all__ = ["Selection", "arxiv_id_key", "build_digest", "first_page", "select_papers", "stored_selection"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
             interpretation=store.get_result(paper.arxiv_id, paper.version, INTERPRET),
             edits=store.edits(paper.arxiv_id, paper.version),
             language=cfg.language,
+            first_page=first_page(store, paper),
         ))
 
     window = calendar.window_for(cfg.date, cfg.window_anchor, cfg.window_timezone)
@@ -135,6 +137,15 @@ def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
         bib_href=bib_name(cfg.date) if any(p.arxiv_id not in rejected for p in selection.new) else None,
         language=cfg.language,
     )
+
+
+def first_page(store: Store, paper: Paper) -> str:
+    """The first page of the paper's stored full text, where the authors' code and demo links are
+    (links.first_page_text); empty while there is none."""
+    record = store.get_fulltext(paper.arxiv_id, paper.version)
+    if record is None or record.fulltext.status is not TextStatus.OK:
+        return ""
+    return first_page_text(record.fulltext.sections)
 
 
 def _in_post_order(cfg: Config, papers: tuple[Paper, ...]) -> tuple[Paper, ...]:

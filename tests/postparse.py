@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 from digestlib.errors import RenderError
 from digestlib.markup import LIQUID_OPEN_BRACE, PLAIN_SPECIAL
-from digestlib.models import AnnounceType, DayDigest, Paper, PaperEntry, PendingReason, ResultStatus, Window
+from digestlib.labels import ZH
+from digestlib.models import (AnnounceType, DayDigest, Paper, PaperEntry, PendingReason, ResultStatus, VenueMention,
+                              VenueStatus, Window)
 from digestlib.source.ids import split_versioned_id
 from digestlib.render import (
     EMPTY_DAY_NOTE,
@@ -70,6 +72,10 @@ class ParsedPaper:
     abstract_zh: str  # Markdown as in the post
     details_md: str  # Markdown as in the post
     interest_terms: tuple[str, ...] = ()  # the ★ mark's terms, unescaped
+    anchor: str | None = None  # the heading's <a id="..."></a>, when written
+    venues: tuple[VenueMention, ...] = ()  # the Venue line, read back with the Chinese status words
+    code_links: tuple[str, ...] = ()  # the Code line's link targets
+    demo_links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,12 +117,15 @@ _HEADER = re.compile(
     r"(?:- BibTeX 引用：\[[^\]\n]*\]\((?P<bib>[^)\n]+)\)\n)?"
 )
 _PAPER = re.compile(
-    r"## (?P<title>[^\n]*)\n"
+    r"## (?:<a id=\"(?P<anchor>[^\"\n]*)\"></a>)?(?P<title>[^\n]*)\n"
     r"- \*\*Authors\*\*: (?P<authors>[^\n]*)\n"
     r"- \*\*Categories\*\*: (?P<cats>[^\n]*)\n"
     r"(?:- \*\*★ 关注\*\*: (?P<mark>[^\n]*)\n)?"
     r"- \*\*arXiv\*\*: \[https://arxiv\.org/abs/(?P<vid>[^\]\n]+)\]\(https://arxiv\.org/abs/(?P=vid)\)\n"
     r"- \*\*PDF\*\*: \[https://arxiv\.org/pdf/(?P=vid)\]\(https://arxiv\.org/pdf/(?P=vid)\)\n"
+    r"(?:- \*\*Venue\*\*: (?P<venue>[^\n]*)\n)?"
+    r"(?:- \*\*Code\*\*: (?P<code>[^\n]*)\n)?"
+    r"(?:- \*\*Demo\*\*: (?P<demo>[^\n]*)\n)?"
     r"\n"
     r"(?P<abstract>.*?)\n"
     r"\n"
@@ -139,6 +148,35 @@ ZONES_BY_NAME = {
     "东京时间": "Asia/Tokyo",
     "伦敦时间": "Europe/London",
 }
+
+
+def _venues_of(line: str | None) -> tuple[VenueMention, ...]:
+    """``ICASSP 2026（已接收） · EUSIPCO 2026（投稿中）`` -> the venues (the Chinese words of labels.ZH)."""
+    if not line:
+        return ()
+    venues = []
+    for part in line.split(" · "):
+        for status, template in ZH.venue_status.items():
+            head, _, tail = template.partition("{venue}")
+            if part.startswith(head) and part.endswith(tail) and (tail or status is VenueStatus.NAMED):
+                venues.append(VenueMention(unescape_text(part[len(head):len(part) - len(tail)]), status))
+                break
+        else:
+            raise RenderError(f"unreadable venue {part!r}")
+    return tuple(venues)
+
+
+def _link_targets(line: str | None) -> tuple[str, ...]:
+    """``[label](url) · [label](url)`` -> the urls."""
+    return tuple(re.findall(r"\]\((https?://[^)\s]+)\)", line or ""))
+
+
+def with_anchors(post: str) -> str:
+    """A post written before papers had anchors (the seed) as render.py writes it now: each paper's
+    heading ``## <a id="ID"></a>title`` (contract 1; the id from the paper's arXiv line below it)."""
+    return re.sub(r"^## (?!<a id=)(.*)\n(- \*\*Authors(?:.*\n)+?- \*\*arXiv\*\*: \[https://arxiv\.org/abs/"
+                  r"(\d{4}\.\d{4,5}|[a-z.-]+/\d{7})v\d+\])",
+                  lambda m: f'## <a id="{m.group(3)}"></a>{m.group(1)}\n{m.group(2)}', post, flags=re.M)
 
 
 def _split_vid(vid: str, where: str) -> tuple[str, int]:
@@ -201,6 +239,10 @@ def parse_post(text: str) -> ParsedPost:
                     details_md=m.group("details"),
                     interest_terms=tuple(unescape_text(t) for t in m.group("mark").split(" · "))
                     if m.group("mark") else (),
+                    anchor=m.group("anchor"),
+                    venues=_venues_of(m.group("venue")),
+                    code_links=_link_targets(m.group("code")),
+                    demo_links=_link_targets(m.group("demo")),
                 )
             )
             pos = m.end()
@@ -306,6 +348,9 @@ def digest_from_parsed(parsed: ParsedPost) -> DayDigest:
             translation_status=_status_of_abstract(p.abstract_zh),
             interpretation_status=_status_of_details(p.details_md),
             interest_terms=p.interest_terms,
+            venues=p.venues,
+            code_links=p.code_links,
+            demo_links=p.demo_links,
         )
         for k, p in enumerate(parsed.papers)
     )

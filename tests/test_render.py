@@ -31,7 +31,8 @@ def seed_text() -> str:
 def test_seed_round_trip_is_byte_identical(seed_text):
     day = postparse.digest_from_parsed(postparse.parse_post(seed_text))
     out = render.render_post(day)
-    assert out.encode("utf-8") == seed_text.encode("utf-8")
+    # the seed, with each paper's anchor in its heading (contract 1: `## <a id="ID"></a>title`)
+    assert out.encode("utf-8") == postparse.with_anchors(seed_text).encode("utf-8")
 
 
 @needs_seed
@@ -39,7 +40,7 @@ def test_seed_chunks_join_to_body(seed_text):
     day = postparse.digest_from_parsed(postparse.parse_post(seed_text))
     chunks = render.render_chunks(day)
     fm = render.front_matter(day)
-    assert seed_text == fm + "".join(chunks)
+    assert postparse.with_anchors(seed_text) == fm + "".join(chunks)
     assert len(chunks) == 1 + len(day.entries)
     assert chunks[0].startswith("以下为 2026-01-22（CST，北京时间）")
     assert all(c.startswith("## ") for c in chunks[1:])
@@ -120,11 +121,11 @@ def test_run_post_is_a_draft_until_published(seed_text):
 
     day = postparse.digest_from_parsed(postparse.parse_post(seed_text))
     draft = render.draft_post(render.render_post(day), day.date)
-    assert draft != seed_text and postparse.published_form(draft) == seed_text
+    assert draft != seed_text and postparse.published_form(draft) == postparse.with_anchors(seed_text)
     fm, body = render.split_front_matter(draft)
     assert yaml.safe_load(fm.strip().strip("-")) == {"layout": "post", "title": "arXiv Daily – 2026-01-22",
                                                      "tags": ["arxiv", "cs.SD", "eess.AS"], "published": False}
-    assert "`digest publish --date 2026-01-22`" in fm and body == render.split_front_matter(seed_text)[1]
+    assert "`digest publish --date 2026-01-22`" in fm and body == render.split_front_matter(postparse.with_anchors(seed_text))[1]
     parsed = postparse.parse_post(draft)
     assert parsed.draft and not postparse.parse_post(seed_text).draft
     with pytest.raises(RenderError):
@@ -135,7 +136,7 @@ def test_paper_block_exact_bytes():
     day = small_day()
     block = render.render_chunks(day)[1]
     assert block == (
-        "## Speech Enhancement with Tiny Models\n"
+        '## <a id="2601.15300"></a>Speech Enhancement with Tiny Models\n'
         "- **Authors**: Ann Lee, Bo Li\n"
         "- **Categories**: eess.AS, cs.SD\n"
         "- **arXiv**: [https://arxiv.org/abs/2601.15300v1](https://arxiv.org/abs/2601.15300v1)\n"
@@ -151,7 +152,7 @@ def test_paper_block_exact_bytes():
 
 def test_entries_rendered_in_given_order():
     day = small_day()
-    titles = re.findall(r"^## (.*)$", render.render_post(day), flags=re.M)
+    titles = re.findall(r"^## (?:<a id=\"[^\"]+\"></a>)?(.*)$", render.render_post(day), flags=re.M)
     assert titles[:2] == ["Speech Enhancement with Tiny Models", "A Codec &#123;{ site.title }} &lt;b&gt;"]
 
 
@@ -314,7 +315,7 @@ def test_payload_post_keeps_its_structure():
     assert [u.title for u in parsed.updates] == ["Upd {{ x }} <b>bold</b> [l](javascript:x)"]
     assert render.render_post(postparse.digest_from_parsed(parsed)) == post
     # only our own structural lines start a block
-    assert re.findall(r"^#.*$", post, flags=re.M) == [f"## {render.escape_text(e.paper.title)}" for e in day.entries] + ["## 更新"]
+    assert re.findall(r"^#.*$", post, flags=re.M) == [f'## <a id="{e.paper.arxiv_id}"></a>{render.escape_text(e.paper.title)}' for e in day.entries] + ["## 更新"]
     assert post.count("\n---\n") == len(PAYLOADS) + 1  # front matter end + one rule per paper
     assert post.count("<details>") == post.count("</details>") == len(PAYLOADS)
     assert post.count('<div markdown="1">') == post.count("</div>") == len(PAYLOADS)

@@ -16,7 +16,7 @@ from ..errors import DigestError
 from ..fulltext import budgeted_text
 from ..models import Paper, PaperEntry, PendingReason, ResultStatus, ReviewStatus, TextStatus
 from ..models import INTERPRET, TRANSLATE
-from ..selection import stored_selection
+from ..selection import first_page, stored_selection
 from ..render import entry_from_results
 from ..store import Store
 
@@ -48,6 +48,7 @@ class PaperReview:
     reviewer: str
     decided_at: str
     flags: list[str] = field(default_factory=list)  # short English phrases, e.g. "failed: PDF is encrypted"
+    entry: PaperEntry | None = None  # the post's entry as generated: venues, code and demo links (render)
 
     def text(self, field_name: str) -> str:
         """What the post will show for the field."""
@@ -112,7 +113,7 @@ class ReviewSession:
         translation = store.get_result(paper.arxiv_id, paper.version, TRANSLATE)
         interpretation = store.get_result(paper.arxiv_id, paper.version, INTERPRET)
         entry = entry_from_results(paper, translation=translation, interpretation=interpretation,
-                                   language=self.cfg.language)
+                                   language=self.cfg.language, first_page=first_page(store, paper))
         records = store.edit_records(paper.arxiv_id, paper.version)
         ft = store.get_fulltext(paper.arxiv_id, paper.version)
         return PaperReview(
@@ -124,6 +125,7 @@ class ReviewSession:
             reviewer=review.reviewer if review else "",
             decided_at=review.decided_at if review else "",
             flags=_flags(entry, translation, interpretation, ft.fulltext.status if ft else None),
+            entry=entry,
         )
 
     def __iter__(self):

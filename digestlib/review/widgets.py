@@ -17,7 +17,7 @@ from typing import Callable
 import ipywidgets as widgets
 
 from ..config import Config
-from ..models import ReviewStatus
+from ..models import ReviewStatus, VenueStatus
 from ..models import INTERPRET, TRANSLATE
 from .session import PaperReview, ReviewSession
 
@@ -44,6 +44,22 @@ def markdown_preview(text: str) -> str:
     return clean_report_html(markdown2html(_NUMBERED_PARAGRAPH.sub(r"\1\\)", escape_markdown(text))))
 
 
+VENUE_WORDS = {VenueStatus.ACCEPTED: "accepted", VenueStatus.SUBMITTED: "submitted", VenueStatus.NAMED: "named"}
+
+
+def at_a_glance_html(item: PaperReview) -> str:
+    """The venue the authors name and their code / demo links (live: the authors' own), as in the post."""
+    entry = item.entry
+    if entry is None:
+        return ""
+    parts = [f"<span class='digest-venue' data-status='{v.status.value}'>{html.escape(v.name)} "
+             f"({VENUE_WORDS[v.status]})</span>" for v in entry.venues]
+    for kind, urls in (("code", entry.code_links), ("demo", entry.demo_links)):
+        parts += [f"<a class='digest-{kind}' href='{html.escape(u)}' target='_blank'>{kind.capitalize()}: "
+                  f"{html.escape(u)}</a>" for u in urls]
+    return "<br>" + " · ".join(parts) if parts else ""
+
+
 class PaperCard:
     """The widgets of one paper."""
 
@@ -56,7 +72,7 @@ class PaperCard:
             f"<h3 style='margin:0.2em 0'>{html.escape(' '.join(paper.title.split()))}</h3>"
             f"<a href='{html.escape(paper.abs_url)}' target='_blank'>{html.escape(paper.versioned_id)}</a> · "
             f"<a href='{html.escape(paper.pdf_url)}' target='_blank'>PDF</a> · "
-            f"{html.escape(', '.join(paper.categories))}")
+            f"{html.escape(', '.join(paper.categories))}{at_a_glance_html(item)}")
         self.status = widgets.HTML()
         self.status.add_class("digest-status")
         self.flags = widgets.HTML()

@@ -84,7 +84,7 @@ def _version(task: str) -> str:
     return f"{task}-{h.hexdigest()[:12]}"
 
 
-PROMPT_VERSION: dict[str, str] = {task: _version(task) for task in ("translate", "interpret")}
+PROMPT_VERSION: dict[str, str] = {task: _version(task) for task in ("translate", "interpret", "weekly")}
 
 _PLACEHOLDER_RE = re.compile(r"\{\{(\w+)\}\}")
 

@@ -251,7 +251,8 @@ class _Handler(BaseHTTPRequestHandler):
         text = "\n".join(str(m.get("content") or "") for m in messages)
         users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
         rf = (req.get("response_format") or {}).get("type")
-        kind = "interpret" if "<paper>" in text else "translate" if "<abstract>" in text else "other"
+        kind = ("interpret" if "<paper>" in text else "translate" if "<abstract>" in text
+                else "weekly" if "<papers>" in text else "other")
         language = requested_language("\n".join(str(m.get("content") or "") for m in messages
                                                 if m.get("role") == "system"))
         auth = self.headers.get("Authorization") or ""
@@ -326,6 +327,9 @@ class _Handler(BaseHTTPRequestHandler):
             content = json.dumps(answer, ensure_ascii=False)
             if rf is None:
                 content = "```json\n" + content + "\n```"  # plain-text mode: what real models often do
+        elif kind == "weekly":  # digest weekly's 本周概览: one Chinese paragraph naming how many papers it saw
+            count = _between(first_user, "papers").count("\n- ") + 1
+            content = f"【概览】本周共 {count} 篇论文，集中在语音合成、音频编解码与深度伪造检测等方向。"
         else:
             content = "OK"
         if fault.get("malformed"):
