@@ -25,6 +25,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from ..config import PDF_ENGINES  # fulltext.pdf_engine: auto (PDFium, else pypdf) | pdfium | pypdf
 from ..models import FullText, TextStatus
 from .clean import clean_pages, clean_title, title_words
 from .notes import DETAIL
@@ -168,9 +169,6 @@ def _has_letters(pages: Iterable[str], minimum: int) -> bool:
     return False
 
 
-PDF_ENGINES = ("auto", "pdfium", "pypdf")  # fulltext.pdf_engine: auto = PDFium, pypdf when PDFium cannot read it
-
-
 class _Unreadable(Exception):
     """A PDF an engine cannot open or read: ``reason`` is a key of ``DETAIL``. Private to this module."""
 
@@ -283,7 +281,7 @@ class _PdfiumDocument:
         try:
             textpage = page.get_textpage()
             try:
-                text = textpage.get_text_range()
+                text = self._edges_on_their_own_lines(textpage, textpage.get_text_range())
                 if frags is None:
                     return text, 0.0
                 frags.extend(self._fragments(textpage))
@@ -292,6 +290,37 @@ class _PdfiumDocument:
                 textpage.close()
         finally:
             page.close()
+
+    _EDGE_CHARS = 300  # how far into a page's text, from either end, a header or footer may sit
+
+    def _edges_on_their_own_lines(self, textpage: Any, text: str) -> str:
+        """A line break where PDFium joined two lines with a space at the start or end of a page's text.
+
+        PDFium sometimes glues a footer (the page number) to the last line of the body, or a running head to
+        the first, with a generated space although the two are on different lines (fpdf's footers, for
+        one); ``clean_pages`` then cannot drop them, as it works on whole lines. Only the page's edges are
+        looked at, where headers and footers are, which costs a few calls per page."""
+        import ctypes
+
+        c = self._raw
+        handle = textpage.raw
+        n = c.FPDFText_CountChars(handle)
+        if len(text) != n or n < 3:
+            return text  # the text's indices are not the characters' ones: leave it as PDFium gave it
+        y_before, y_after, x = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+        edge = self._EDGE_CHARS
+        candidates = [i for i in range(1, n - 1) if text[i] == " " and (i < edge or i >= n - edge)] if n > 2 * edge \
+            else [i for i in range(1, n - 1) if text[i] == " "]
+        chars = None
+        for i in candidates:
+            if c.FPDFText_IsGenerated(handle, i) != 1:
+                continue
+            c.FPDFText_GetCharOrigin(handle, i - 1, x, y_before)
+            c.FPDFText_GetCharOrigin(handle, i + 1, x, y_after)
+            if abs(y_before.value - y_after.value) > 0.8 * max(c.FPDFText_GetFontSize(handle, i + 1), 1.0):
+                chars = chars if chars is not None else list(text)
+                chars[i] = "\n"
+        return text if chars is None else "".join(chars)
 
     def _fragments(self, textpage: Any) -> list[Fragment]:
         """Runs of characters of one size on one line, in stream order, like pypdf's visitor gives them.
