@@ -1,4 +1,11 @@
-"""Reading one PDF with pypdf: its pages, its printed title, its running heads, then cleaned sections.
+"""Reading one PDF with PDFium or pypdf: its pages, its printed title, its running heads, then cleaned sections.
+
+Two engines (``fulltext.pdf_engine``) behind one reading loop: ``_PdfiumDocument`` (pypdfium2, Chromium's PDF
+engine in C++, about a tenth of pypdf's CPU; the default) and ``_PypdfDocument`` (pure Python; the fallback
+under ``auto`` for a PDF PDFium cannot open or finds no text in, and a choice). Both give page texts and page
+1's runs of text with their font size and position to the same pure ``structure_pdf_text``; PDFium's own
+marks (U+FFFE for a hyphen at a line break, ``\r\n``, control characters) are undone by
+``clean.normalize_text``. pypdf and pypdfium2 are imported when a PDF is read, never at import.
 
 ``extract_pdf_in_process`` runs inside a pool worker (``pool.py``) or in this process; it never raises for
 a bad PDF (corrupt, truncated, encrypted, image-only all become a FAILED ``FullText`` with a clean note).
