@@ -1,6 +1,6 @@
 """End-to-end benchmark: the real `digest run` (papermill, the notebook, the exporters) against loopback fakes.
 
-    .venv/bin/python benchmarks/bench_day.py [--only replay|synthetic] [--papers 300] [--latency 2.0]
+    .venv/bin/python benchmarks/bench_day.py [--only replay|synthetic|busy|thousand] [--papers 300] [--latency 2.0]
         [--concurrency 16] [--results benchmarks/results.md] [--strict]
 
 Two days, each run by ``digest run --date D`` in a subprocess exactly as a user runs it, then run again:
@@ -14,6 +14,9 @@ Two days, each run by ``digest run --date D`` in a subprocess exactly as a user 
 * **synthetic**: a generated mailing of ``--papers`` papers (default 300), LLM concurrency ``--concurrency``
   (default 16), the project's default download rate; PDFs: the same 8 real PDFs in rotation when the shared
   data is there, else PDFs drawn by ``digestlib.sample`` (said in the table).
+* **busy** (issue 28): the synthetic day while another process keeps one core busy the whole time (a user on a
+  shared machine; target <= 1.2x the bound). **thousand**: 1,000 synthetic papers on a quiet machine (targets
+  <= 1.1x the bound, peak memory of the tree <= 600 MB).
 
 The LLM is ``benchmarks/recording_llm.py`` (the fake OpenAI-compatible server of tests/fakes, answering every
 call after ``--latency`` seconds, recording each request in full). Measured per day:
