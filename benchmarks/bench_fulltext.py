@@ -32,6 +32,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=0, help="pool size (0 = one per CPU)")
     parser.add_argument("--max-pages", type=int, default=60)
+    parser.add_argument("--engine", default="auto", choices=("auto", "pdfium", "pypdf"), help="fulltext.pdf_engine")
     args = parser.parse_args()
 
     folder = args.pdf_dir or next((d for d in DEFAULT_DIRS if d.is_dir()), None)
@@ -48,19 +49,21 @@ def main() -> int:
     pool.run(abs, [(i,) for i in range(pool.workers)], timeout=60)
     pool_start = time.perf_counter() - t
     single_runs: list[float] = []
+    single_cpu: list[float] = []
     pool_runs: list[float] = []
     per_file: dict[Path, list[float]] = {p: [] for p in paths}
     results = {}
     try:
         for _ in range(args.repeat):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             for p in paths:
                 t = time.perf_counter()
-                results[p] = extract_pdf_in_process(p, args.max_pages)
+                results[p] = extract_pdf_in_process(p, args.max_pages, engine=args.engine)
                 per_file[p].append(time.perf_counter() - t)
             single_runs.append(time.perf_counter() - started)
+            single_cpu.append(time.process_time() - cpu)
             started = time.perf_counter()
-            pooled = extract_many(paths, args.max_pages, timeout=120, pool=pool)
+            pooled = extract_many(paths, args.max_pages, timeout=120, pool=pool, engine=args.engine)
             pool_runs.append(time.perf_counter() - started)
     finally:
         pool.close()
@@ -75,7 +78,10 @@ def main() -> int:
     total_pages = sum(pages)
     best_single, best_pool = min(single_runs), min(pool_runs)
     print()
-    print(f"machine: {cpus} CPU(s); pool: {pool.workers} worker processes; best of {args.repeat} runs")
+    print(f"machine: {cpus} CPU(s); pool: {pool.workers} worker processes; best of {args.repeat} runs; "
+          f"engine {args.engine} ({', '.join(sorted({r.engine for r in results.values()}))})")
+    print(f"CPU, one process: {min(single_cpu):.2f} s for the {len(paths)} files (load-insensitive; "
+          f"runs: {', '.join(f'{x:.2f}' for x in single_cpu)})")
     print(f"pool start-up (not timed below): {pool_start:.2f} s")
     print(f"one process : {total_pages} pages in {best_single:.2f} s = {total_pages / best_single:.1f} pages/s"
           f"  (runs: {', '.join(f'{x:.2f}' for x in single_runs)})")

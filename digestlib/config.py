@@ -160,6 +160,7 @@ class FulltextSettings:
     abstract_only_after_hours: float = 72.0  # then interpret from the abstract alone, labelled
     workers: int = 0  # extraction processes; 0 = one per core
     top_n: int = 0  # interpret the full text of only the N most relevant papers (0 = all); the rest from the abstract
+    pdf_engine: str = "auto"  # auto (PDFium, pypdf when PDFium cannot read a PDF) | pdfium | pypdf
 
 
 @dataclass(frozen=True)
@@ -494,7 +495,15 @@ def _validate_notify(values: dict[str, Any]) -> None:
         raise ConfigError("notify.webhook_kind telegram needs notify.telegram_chat_id")
 
 
-_SECTION_CHECKS = {"interests": _validate_interests, "notify": _validate_notify}
+PDF_ENGINES = ("auto", "pdfium", "pypdf")  # fulltext.pdf_engine: auto = PDFium, and pypdf for a PDF PDFium cannot read
+
+
+def _validate_fulltext(values: dict[str, Any]) -> None:
+    if values.get("pdf_engine", "auto") not in PDF_ENGINES:
+        raise ConfigError(f"fulltext.pdf_engine must be one of {', '.join(PDF_ENGINES)}, got {values['pdf_engine']!r}")
+
+
+_SECTION_CHECKS = {"interests": _validate_interests, "notify": _validate_notify, "fulltext": _validate_fulltext}
 
 
 def _validate_prices(prices: Mapping[str, Any]) -> None:

@@ -80,6 +80,7 @@ class FullText:
     sections: dict[str, str] = field(default_factory=dict)  # abstract, introduction, method, experiments, conclusion, references, appendix, body
     pages: int = 0
     detail: str = ""  # a clean human-readable reason when status is not OK (never a raw exception string)
+    engine: str = ""  # the PDF engine that read it: "pdfium" or "pypdf" (fulltext.pdf_engine); "" for HTML/abstract
 
     @property
     def text(self) -> str:

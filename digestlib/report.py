@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from .budget import estimate_cost
-from .models import INTERPRET, TRANSLATE, DayDigest, PaperEntry, ResultStatus
+from .models import INTERPRET, TRANSLATE, DayDigest, PaperEntry, ResultStatus, TextStatus
 from .selection import build_digest, stored_selection
 
 DAY_COLUMNS = [
@@ -172,6 +172,20 @@ def _review_status(reviews: Mapping[str, Any], arxiv_id: str) -> str:
     return record.status.value if record is not None else "pending"
 
 
+def pdf_engine_counts(store: Any, papers: Iterable[Any], *, auto: bool = True) -> dict[str, int]:
+    """How many of ``papers``' PDF full texts each engine read (``FullText.engine``), e.g. ``{"pdfium": 23,
+    "pypdf (fallback)": 2}``: under ``fulltext.pdf_engine: auto`` a pypdf reading means PDFium could not."""
+    counts: dict[str, int] = {}
+    for paper in papers:
+        record = store.get_fulltext(paper.arxiv_id, paper.version)
+        if record is None or record.fulltext.status is not TextStatus.OK or record.fulltext.source != "pdf":
+            continue
+        engine = record.fulltext.engine or "not recorded"
+        label = f"{engine} (fallback)" if auto and engine == "pypdf" else engine
+        counts[label] = counts.get(label, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def day_numbers(cfg: Any, store: Any) -> dict[str, Any]:
     """The day's numbers for the report (from the store): papers, review states, failures with their
     causes, LLM calls, tokens, cost (None when no price is configured) and time per stage."""
@@ -197,6 +211,7 @@ def day_numbers(cfg: Any, store: Any) -> dict[str, Any]:
         "pending": statuses.count("pending"), "failures": failures, "usage": usage, "summary": summary,
         "failed_calls": failed_calls, "seconds": seconds,
         "papers": selection.new, "reviews": reviews,
+        "pdf_engines": pdf_engine_counts(store, selection.new, auto=cfg.fulltext.pdf_engine == "auto"),
     }
 
 
@@ -267,6 +282,7 @@ def numbers_html(numbers: Mapping[str, Any]) -> str:
             ("LLM calls failed (no usable answer)", s["failed_calls"]),
             ("tokens in / out", f"{s['prompt_tokens']:,} / {s['completion_tokens']:,}"), ("cost", cost)]
     rows += [(f"LLM time, {task}", f"{sec:.1f} s") for task, sec in numbers["seconds"].items()]
+    rows.append(("PDFs read, per engine", ", ".join(f"{e} {n}" for e, n in numbers.get("pdf_engines", {}).items()) or "none"))
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     out = f"<table class='digest-numbers' lang='en'>{body}</table>"
     if numbers["failures"]:

@@ -177,6 +177,8 @@ MIGRATIONS: list[tuple[str, str]] = [
     """),
     # results.input_hash was never written by anything (SQLite >= 3.35 drops a column).
     ("drop-results-input-hash", "ALTER TABLE results DROP COLUMN input_hash"),
+    # which PDF engine read each full text (fulltext.pdf_engine): "pdfium", "pypdf"; "" for HTML, abstract, older rows
+    ("fulltext-pdf-engine", "ALTER TABLE fulltexts ADD COLUMN engine TEXT NOT NULL DEFAULT ''"),
 ]
 
 
@@ -456,12 +458,13 @@ class Store:
         (the pipeline passes its clock, ``DIGEST_NOW`` included, so waiting times are measured on it)."""
         now = at.astimezone(dt.timezone.utc).isoformat(timespec="seconds") if at is not None else timestamp()
         self._execute(
-            """INSERT INTO fulltexts VALUES (?,?,?,?,?,?,?,?,1,?,?)
+            """INSERT INTO fulltexts (arxiv_id, version, status, source, title, sections, pages, detail, attempts,
+                                     first_attempt_at, last_attempt_at, engine) VALUES (?,?,?,?,?,?,?,?,1,?,?,?)
                ON CONFLICT(arxiv_id, version) DO UPDATE SET status=excluded.status, source=excluded.source,
                title=excluded.title, sections=excluded.sections, pages=excluded.pages, detail=excluded.detail,
-               attempts=fulltexts.attempts+1, last_attempt_at=excluded.last_attempt_at""",
+               attempts=fulltexts.attempts+1, last_attempt_at=excluded.last_attempt_at, engine=excluded.engine""",
             (ft.arxiv_id, ft.version, ft.status.value, ft.source, ft.title,
-             json.dumps(ft.sections, ensure_ascii=False), ft.pages, redact(ft.detail), now, now),
+             json.dumps(ft.sections, ensure_ascii=False), ft.pages, redact(ft.detail), now, now, ft.engine),
         )
 
     def get_fulltext(self, arxiv_id: str, version: int) -> FulltextRecord | None:
@@ -471,7 +474,7 @@ class Store:
         r = rows[0]
         ft = FullText(arxiv_id=r["arxiv_id"], version=r["version"], status=TextStatus(r["status"]),
                       source=r["source"], title=r["title"], sections=json.loads(r["sections"]),
-                      pages=r["pages"], detail=r["detail"])
+                      pages=r["pages"], detail=r["detail"], engine=r["engine"])
         return FulltextRecord(ft, r["attempts"], _parse_dt(r["first_attempt_at"]), _parse_dt(r["last_attempt_at"]))
 
     def pending_fulltexts(self) -> list[tuple[str, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import io
 import re
 import socket
@@ -54,6 +55,9 @@ REAL = {
     "2501.10120v1": ("PaSa: An LLM Agent for Comprehensive Academic Paper Search",
                      {"abstract", "introduction", "method", "experiments", "conclusion", "references"}),
 }
+# The two PDF engines (``fulltext.pdf_engine``; ``auto`` is PDFium with pypdf as the fallback): every test of a
+# real or hostile PDF runs for both, through the same ``structure_pdf_text``.
+ENGINES = ("pdfium", "pypdf")
 # The real PDFs with an appendix after the bibliography (found when reading goes on past the references).
 WITH_APPENDIX = {"1601.03642v1", "1801.07779v1", "2206.10883v3", "2501.10120v1"}
 
@@ -77,17 +81,33 @@ def pool():
         yield p
 
 
-@pytest.fixture(scope="module")
-def real_texts(pool, pdf_dir):
+@pytest.fixture(scope="module", params=ENGINES)
+def real_engine(request) -> str:
+    return request.param
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request) -> str:
+    return request.param
+
+
+def _read_real(pool, pdf_dir, engine: str) -> dict[str, FullText]:
     paths = sorted(pdf_dir.glob("*.pdf"))
-    return {p.stem: ft for p, ft in zip(paths, extract_many(paths, max_pages=60, timeout=60, pool=pool))}
+    return {p.stem: ft for p, ft in zip(paths, extract_many(paths, max_pages=60, timeout=60, pool=pool, engine=engine))}
 
 
 @pytest.fixture(scope="module")
-def whole_texts(pool, pdf_dir):
+def real_texts(pool, pdf_dir, real_engine):
+    texts = _read_real(pool, pdf_dir, real_engine)
+    assert {ft.engine for ft in texts.values()} == {real_engine}
+    return texts
+
+
+@pytest.fixture(scope="module")
+def whole_texts(pool, pdf_dir, real_engine):
     """The real PDFs read to the page cap (``pages_after_references=-1``), bibliography and appendix included."""
     paths = sorted(pdf_dir.glob("*.pdf"))
-    outcomes = pool.run(fulltext.extract_pdf_in_process, [(p, 60, 0.0, -1) for p in paths], timeout=60)
+    outcomes = pool.run(fulltext.extract_pdf_in_process, [(p, 60, 0.0, -1, real_engine) for p in paths], timeout=60)
     assert all(o.kind == "ok" for o in outcomes), outcomes
     return {p.stem: o.value for p, o in zip(paths, outcomes)}
 
@@ -134,6 +154,7 @@ def test_real_pdf_title_and_sections(real_texts, stem):
     assert len(ft.sections["introduction"]) > 500
     text = ft.text
     assert "ﬁ" not in text and "ﬂ" not in text  # ligatures resolved
+    assert not _control_chars(text + ft.title)  # PDFium's U+FFFE, U+0002 ..., \r: none reaches a prompt
     assert not re.search(r"arXiv:\d{4}\.\d{4,5}v\d+\s+\[", text)  # side stamp removed
     assert not re.search(r"^\d{1,3}$", text, re.M)  # no bare page numbers left
 
@@ -154,6 +175,39 @@ def test_real_pdf_details(real_texts):
     assert citesee.sections["experiments"].startswith("5 STUDY 1: DISCOVER RELEVANT CITATIONS")
     acm = real_texts["2304.02623v1"]  # alternating running heads: "Shen, et al." on the even pages only
     assert "Shen, et al." not in acm.text and "writing Several studies" in acm.sections["introduction"]
+
+
+def _control_chars(text: str) -> set[str]:
+    """Characters no prompt should hold: C0/C1 controls but newline, noncharacters, surrogates, ligatures."""
+    return {ch for ch in text if (ord(ch) < 32 and ch != "\n") or 0x7f <= ord(ch) <= 0x9f or ch in "\ufffe\uffff"
+            or 0xd800 <= ord(ch) < 0xe000 or 0xfb00 <= ord(ch) <= 0xfb06}
+
+
+def test_pdfium_marks_and_control_characters_are_normalised():
+    """PDFium's line-break hyphen (U+FFFE, the two lines joined) is a hyphen and a line break again, so the
+    hyphenation rules decide as with pypdf's text; U+0002 and other control characters, \r\n and ligature
+    code points never get through."""
+    pages = ["Title Words Of A Paper\r\n1 Introduction\r\nWe use a speci\ufffefic model that is well\r\n"
+             "known to the DYCOS\ufffeAlgorithmus and its e\ufb00ect\x02 on \x12\x13data\tsets.\r\n"]
+    ft = structure_pdf_text(pages)
+    text = ft.sections["introduction"]
+    assert "specific model" in text and "DYCOS-Algorithmus" in text and "effect on data sets." in text
+    assert not _control_chars(ft.text + ft.title)
+
+
+def test_real_pdf_engines_agree(pool, pdf_dir, real_texts, real_engine):
+    """PDFium and pypdf give the same titles and sections (so the 25 papers' posts differ only in words the
+    engines read differently), and the words of each section mostly agree."""
+    if real_engine != "pdfium":
+        pytest.skip("compared once, from the PDFium side")
+    other = _read_real(pool, pdf_dir, "pypdf")
+    for stem, ft in real_texts.items():
+        assert ft.title == other[stem].title, stem
+        assert list(ft.sections) == list(other[stem].sections), stem
+        for key, body in ft.sections.items():
+            mine, theirs = collections.Counter(_norm(body).split()), collections.Counter(_norm(other[stem].sections[key]).split())
+            overlap = sum((mine & theirs).values()) / max(1, max(sum(mine.values()), sum(theirs.values())))
+            assert overlap >= 0.8, (stem, key, overlap)
 
 
 def test_real_pdf_read_past_the_references(real_texts, whole_texts):
@@ -196,30 +250,41 @@ def _paged_pdf(path: Path) -> None:
     path.write_bytes(bytes(pdf.output()))
 
 
-def test_reading_stops_on_the_references_page(tmp_path):
+def test_reading_stops_on_the_references_page(tmp_path, engine):
     """By default the page holding the references heading is the last one read, with no "partial" note."""
     path = tmp_path / "2602.09998v1.pdf"
     _paged_pdf(path)
-    ft = fulltext.extract_pdf_in_process(path)
+    ft = fulltext.extract_pdf_in_process(path, engine=engine)
+    assert ft.engine == engine
     assert ft.status is TextStatus.OK and ft.pages == 4 and ft.detail == ""
     assert "PAGE-ONE-MARKER" in ft.sections["introduction"] and "PAGE-TWO-MARKER" in ft.sections["conclusion"]
     assert ft.sections["references"].startswith("[1] A. Author")  # the references page itself is read
     assert "PAGE-THREE-MARKER" not in ft.text and "PAGE-FOUR-MARKER" not in ft.text
     assert "appendix" not in ft.sections
     # a caller may read further: one more page, or everything up to the page cap
-    one = fulltext.extract_pdf_in_process(path, pages_after_references=1)
+    one = fulltext.extract_pdf_in_process(path, pages_after_references=1, engine=engine)
     assert "PAGE-THREE-MARKER" in one.sections["references"] and "PAGE-FOUR-MARKER" not in one.text
     assert one.detail == ""
-    whole = fulltext.extract_pdf_in_process(path, pages_after_references=-1)
+    whole = fulltext.extract_pdf_in_process(path, pages_after_references=-1, engine=engine)
     assert "PAGE-FOUR-MARKER" in whole.sections["appendix"] and whole.detail == ""
     assert budgeted_text(whole, 4500) == budgeted_text(ft, 4500)
     # the page cap, unlike the references, is a partial extraction and says so
-    capped = fulltext.extract_pdf_in_process(path, max_pages=1)
+    capped = fulltext.extract_pdf_in_process(path, max_pages=1, engine=engine)
     assert capped.detail == DETAIL["partial_pages"].format(done=1, total=4)
 
 
-def test_page_cap_and_partial_note(pool, pdf_dir):
-    ft = extract_pdf(pdf_dir / "2206.10883v3.pdf", max_pages=3, timeout=30, pool=pool)
+def test_soft_deadline_keeps_the_pages_read(tmp_path, engine):
+    """Past the soft deadline no further page is read: the text so far is kept, and the note says so."""
+    path = tmp_path / "2602.09998v1.pdf"
+    _paged_pdf(path)
+    ft = fulltext.extract_pdf_in_process(path, soft_timeout=1e-9, engine=engine)
+    assert ft.status is TextStatus.OK and ft.engine == engine
+    assert ft.detail == DETAIL["partial_time"].format(done=1, total=4)
+    assert "PAGE-ONE-MARKER" in ft.text and "PAGE-TWO-MARKER" not in ft.text
+
+
+def test_page_cap_and_partial_note(pool, pdf_dir, engine):
+    ft = extract_pdf(pdf_dir / "2206.10883v3.pdf", max_pages=3, timeout=30, pool=pool, engine=engine)
     assert ft.status is TextStatus.OK and ft.pages == 37
     assert ft.detail == DETAIL["partial_pages"].format(done=3, total=37)
     assert "references" not in ft.sections
@@ -269,11 +334,11 @@ def test_running_title_of_a_short_paper_is_removed():
     assert paged == [page1, ["body"], ["body"], ["body", "Smith et al."], middle]
 
 
-def test_sample_pdf_running_head_is_not_in_the_text(tmp_path, pool):
+def test_sample_pdf_running_head_is_not_in_the_text(tmp_path, pool, engine):
     paper = next(p for p in sample_papers() if p.arxiv_id == "2602.04021")
     path = tmp_path / f"{paper.versioned_id}.pdf"
     path.write_bytes(make_pdf(paper))
-    ft = extract_pdf(path, pool=pool)
+    ft = extract_pdf(path, pool=pool, engine=engine)
     assert ft.status is TextStatus.OK and ft.pages == 2 and ft.title == paper.title
     assert paper.title not in ft.text
     assert "voice and direction cues differently depending on their reliability" in " ".join(ft.text.split())
@@ -482,14 +547,52 @@ def test_truncated_download_is_pending_and_not_cached(server, tmp_path, pool, sa
         assert f.fetch(paper).status is TextStatus.OK  # a transfer cut short: the next attempt gets it
 
 
-def test_truncated_local_file(tmp_path, pool, sample_pdf):
+def test_truncated_local_file(tmp_path, pool, sample_pdf, engine):
     _, data = sample_pdf
     path = tmp_path / "2602.03117v1.pdf"
     path.write_bytes(data[:-3000])
-    assert extract_pdf(path, pool=pool).detail == DETAIL["truncated"]
+    assert extract_pdf(path, pool=pool, engine=engine).detail == DETAIL["truncated"]
     path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n")
-    ft = extract_pdf(path, pool=pool)
+    ft = extract_pdf(path, pool=pool, engine=engine)
     assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["corrupt"]
+    # an error page saved under a PDF's name (a server that served HTML as application/pdf)
+    path.write_bytes(b"<!DOCTYPE html><html><body><h1>Service busy</h1><p>Try later.</p></body></html>\n")
+    ft = extract_pdf(path, pool=pool, engine=engine)
+    assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["corrupt"]
+    for mode in ENGINES + ("auto",):  # the same notes whichever engine, and under auto after the fallback
+        _clean_detail(extract_pdf(path, pool=pool, engine=mode).detail)
+
+
+def test_a_pdf_pdfium_refuses_is_read_by_pypdf_under_auto(tmp_path, pool, sample_pdf):
+    """A trailer without /Root: PDFium refuses the file, pypdf finds the catalogue by itself. ``auto`` gives
+    pypdf's reading (and says so); ``pdfium`` alone gives the clean "corrupt" note."""
+    paper, data = sample_pdf
+    path = tmp_path / "2602.03117v1.pdf"
+    path.write_bytes(re.sub(rb"/Root \d+ 0 R", b"", data))
+    alone = extract_pdf(path, pool=pool, engine="pdfium")
+    assert alone.status is TextStatus.FAILED and alone.detail == DETAIL["corrupt"] and alone.engine == "pdfium"
+    ft = extract_pdf(path, pool=pool, engine="auto")
+    assert ft.status is TextStatus.OK and ft.engine == "pypdf" and ft.title == paper.title
+    assert extract_pdf(path, pool=pool).engine == "pypdf"  # auto is the default
+    # a PDF PDFium reads is read by PDFium under auto
+    path.write_bytes(data)
+    assert extract_pdf(path, pool=pool).engine == "pdfium"
+
+
+def test_a_pdf_with_no_text_for_pdfium_falls_back_to_pypdf(tmp_path, monkeypatch):
+    """``auto`` also asks pypdf when PDFium opens a PDF but finds no text in it (here PDFium is made to see
+    none); when neither finds any, the note is the usual "no text" one."""
+    from digestlib.fulltext import pdf
+
+    paper = sample_papers()[0]
+    path = tmp_path / f"{paper.versioned_id}.pdf"
+    path.write_bytes(make_pdf(paper))
+    monkeypatch.setattr(pdf._PdfiumDocument, "page_text", lambda self, i, frags=None: ("", 0.0))
+    assert fulltext.extract_pdf_in_process(path, engine="pdfium").detail == DETAIL["no_text"]
+    ft = fulltext.extract_pdf_in_process(path, engine="auto")
+    assert ft.status is TextStatus.OK and ft.engine == "pypdf" and ft.title == paper.title
+    with pytest.raises(FulltextError):
+        extract_pdf(path, engine="pdfium-ish")
 
 
 def _encrypted(data: bytes, user: str, owner: str) -> bytes:
@@ -502,20 +605,23 @@ def _encrypted(data: bytes, user: str, owner: str) -> bytes:
     return buf.getvalue()
 
 
-def test_encrypted_pdf(server, tmp_path, pool, sample_pdf):
+@pytest.mark.parametrize("mode", ENGINES + ("auto",))
+def test_encrypted_pdf(server, tmp_path, pool, sample_pdf, mode):
     paper, data = sample_pdf
     server.add(f"/pdf/{paper.versioned_id}", Reply(body=_encrypted(data, "secret", "owner")))
-    with _fetcher(server, tmp_path, pool) as f:
+    with _fetcher(server, tmp_path, pool, pdf_engine=mode) as f:
         ft = f.fetch(paper)
     assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["encrypted"]
     # owner-password-only encryption (common on arXiv) still opens with the empty user password
     path = tmp_path / "2602.03117v1.pdf"
     path.write_bytes(_encrypted(data, "", "owner"))
-    ok = extract_pdf(path, pool=pool)
+    ok = extract_pdf(path, pool=pool, engine=mode)
     assert ok.status is TextStatus.OK and ok.title == paper.title
+    assert ok.engine == ("pypdf" if mode == "pypdf" else "pdfium")
 
 
-def test_image_only_pdf(tmp_path, pool):
+@pytest.mark.parametrize("mode", ENGINES + ("auto",))
+def test_image_only_pdf(tmp_path, pool, mode):
     from fpdf import FPDF
 
     pdf = FPDF()
@@ -524,7 +630,7 @@ def test_image_only_pdf(tmp_path, pool):
         pdf.rect(20 + i * 5, 20 + i * 10, 100, 50, style="F")
     path = tmp_path / "2602.09999v1.pdf"
     path.write_bytes(bytes(pdf.output()))
-    ft = extract_pdf(path, pool=pool)
+    ft = extract_pdf(path, pool=pool, engine=mode)
     assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["no_text"]
 
 
@@ -731,18 +837,41 @@ def _slow_pdf(ops: int) -> bytes:
     return buf.getvalue()
 
 
-def test_hung_worker_is_killed_and_pool_stays_usable(tmp_path, pool, sample_pdf):
+def _heavy_pdf(ops: int, pages: int) -> bytes:
+    """``pages`` pages sharing one content stream of ``ops`` words, each at its own place: PDFium reads a
+    page in a fraction of a second, but the text (~13 characters an op) takes seconds to clean and split."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    w = PdfWriter()
+    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+                             NameObject("/BaseFont"): NameObject("/Helvetica")})
+    resources = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): w._add_object(font)})})
+    stream = DecodedStreamObject()
+    stream.set_data(b"BT /F1 2 Tf " + b"".join(b"1 0 0 1 %d %d Tm (wordy text ) Tj " % (10 + (i * 7) % 590, 10 + (i * 13) % 770)
+                                              for i in range(ops)) + b"ET")
+    content = w._add_object(stream.flate_encode())
+    for _ in range(pages):
+        page = w.add_blank_page(612, 792)
+        page[NameObject("/Resources")] = resources
+        page[NameObject("/Contents")] = content
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
+def test_hung_worker_is_killed_and_pool_stays_usable(tmp_path, pool, sample_pdf, engine):
     paper, data = sample_pdf
     slow = tmp_path / "2602.00002v1.pdf"
-    slow.write_bytes(_slow_pdf(400_000))  # ~15 s of parsing
+    slow.write_bytes(_slow_pdf(400_000) if engine == "pypdf" else _heavy_pdf(100_000, 3))  # ~15 s of work
     good = tmp_path / "2602.03117v1.pdf"
     good.write_bytes(data)
     started = time.monotonic()
-    results = extract_many([slow, good], timeout=1.5, pool=pool)
+    results = extract_many([slow, good], timeout=1.5, pool=pool, engine=engine)
     assert time.monotonic() - started < 4
     assert results[0].status is TextStatus.FAILED and results[0].detail == DETAIL["extract_timeout"].format(seconds=1.5)
     assert (results[0].arxiv_id, results[0].version) == ("2602.00002", 1)
-    assert results[1].status is TextStatus.OK and results[1].title == paper.title
+    assert results[1].status is TextStatus.OK and results[1].title == paper.title and results[1].engine == engine
     # a generic hang (a sleeping worker) ends the same way, and the pool keeps working afterwards
     outcomes = pool.run(time.sleep, [(60,), (0,)], timeout=0.5)
     assert [o.kind for o in outcomes] == ["timeout", "ok"]
@@ -792,8 +921,9 @@ def test_pool_serves_concurrent_callers_in_parallel_within_its_size():
         assert p.run(abs, [(-4,)], timeout=10)[0].value == 4
 
 
-def test_pypdf_noise_is_silenced(capfd, caplog, tmp_path, pool, sample_pdf):
-    """A PDF that makes pypdf warn (bad startxref) extracts fine and prints or logs nothing."""
+@pytest.mark.parametrize("mode", ENGINES)
+def test_pypdf_noise_is_silenced(capfd, caplog, tmp_path, pool, sample_pdf, mode):
+    """A PDF that makes pypdf warn (bad startxref) extracts fine and prints or logs nothing (PDFium neither)."""
     import logging
 
     paper, data = sample_pdf
@@ -802,12 +932,12 @@ def test_pypdf_noise_is_silenced(capfd, caplog, tmp_path, pool, sample_pdf):
     path = tmp_path / "2602.03117v1.pdf"
     path.write_bytes(noisy)
     caplog.set_level(logging.DEBUG)
-    ft = fulltext.extract_pdf_in_process(path)  # in this process, so capfd and caplog see everything
+    ft = fulltext.extract_pdf_in_process(path, engine=mode)  # in this process, so capfd and caplog see everything
     assert ft.status is TextStatus.OK and ft.title == paper.title
     assert not [r for r in caplog.records if r.name.startswith("pypdf")]
     out, err = capfd.readouterr()
     assert out == "" and err == ""
-    assert extract_pdf(path, pool=pool).status is TextStatus.OK
+    assert extract_pdf(path, pool=pool, engine=mode).status is TextStatus.OK
     # inside the workers the pypdf logger is muted too (the logger pickles by name: read in the worker)
     state = pool.run(getattr, [(logging.getLogger("pypdf"), "propagate")], timeout=5)[0]
     assert state.kind == "ok" and state.value is False

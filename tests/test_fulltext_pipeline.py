@@ -284,3 +284,56 @@ def test_process_overlaps_extraction_with_the_next_downloads(tmp_path: Path, mon
     edges = sorted([(e[3], 1) for e in extracts] + [(e[4], -1) for e in extracts])
     running = [sum(step for _, step in edges[: i + 1]) for i in range(len(edges))]
     assert max(running) == 2
+
+
+# ------------------------------------------------------------------------------------------- PDF engines
+
+@pytest.mark.integration
+def test_the_engine_that_read_each_pdf_is_stored_and_counted(tmp_path: Path, monkeypatch, offline) -> None:
+    """``fulltext.pdf_engine``: the store records which engine read each full text, the report counts them,
+    and a full text already stored is never read again, whatever the engine asked for on a later run."""
+    from digestlib import report
+
+    mailings = _mailings()
+    mailings[0]["papers"] = [p for p in mailings[0]["papers"] if p["id"] in (A, E)]
+    fake = start_fake_arxiv(mailings, now=T0, pdf_factory="tests.fakes.fake_arxiv:sample_pdf", workdir=tmp_path / "fake")
+    try:
+        monkeypatch.setenv("DIGEST_NOW", T0.isoformat())
+        cfg = _config(tmp_path, fake)
+        assert cfg.fulltext.pdf_engine == "auto"
+        pipeline.run_day(cfg)
+        with Store(cfg.store_path) as store:
+            assert {i: store.get_fulltext(i, 1).fulltext.engine for i in (A, E)} == {A: "pdfium", E: "pdfium"}
+            papers = [store.get_paper(i, 1) for i in (A, E)]
+            assert report.pdf_engine_counts(store, papers) == {"pdfium": 2}
+            # a fallback reading is told apart under auto
+            text = store.get_fulltext(A, 1).fulltext
+            store.save_fulltext(FullText(**{**text.__dict__, "engine": "pypdf"}))
+            assert report.pdf_engine_counts(store, papers) == {"pdfium": 1, "pypdf (fallback)": 1}
+            assert report.pdf_engine_counts(store, papers, auto=False) == {"pdfium": 1, "pypdf": 1}
+            numbers = {"summary": {"cost_usd": None, "cost_partial": False, "calls": 0, "cached_calls": 0, "failed_calls": 0,
+                                   "prompt_tokens": 0, "completion_tokens": 0},
+                       "announced": 2, "selected": 2, "shown": 2, "approved": 0, "rejected": 0, "pending": 2,
+                       "failures": [], "seconds": {}, "pdf_engines": report.pdf_engine_counts(store, papers)}
+            assert "<th>PDFs read, per engine</th><td>pdfium 1, pypdf (fallback) 1</td>" in report.numbers_html(numbers)
+        requests = len(fake.log("pdf"))
+        cfg = _config(tmp_path, fake, pdf_engine="pypdf")
+        pipeline.run_day(cfg)
+        assert len(fake.log("pdf")) == requests
+        with Store(cfg.store_path) as store:
+            assert {i: store.get_fulltext(i, 1).fulltext.engine for i in (A, E)} == {A: "pypdf", E: "pdfium"}
+    finally:
+        fake.stop()
+
+
+def test_a_bad_pdf_engine_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text("categories: [cs.SD, eess.AS]\nfulltext: {pdf_engine: mupdf}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    done = subprocess.run([DIGEST, "run", "--date", DAY1, "--params", str(params), "--out", str(out)],
+                          env=_clean_env(ARXIV_API_URL="http://127.0.0.1:9/api"), capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "fulltext.pdf_engine" in lines[0] and "mupdf" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr and not (out / "digest.sqlite").exists()

@@ -58,7 +58,7 @@ def test_reading_a_finished_day_imports_no_llm_client_source_or_extractor() -> N
         "import digestlib.bibtex, digestlib.selection, digestlib.outcome, digestlib.report, digestlib.publish\n"
         "from digestlib.budget import estimate_cost\n"
         "from digestlib.source.ids import split_id\n"
-        "print(sorted(m for m in ('openai', 'arxiv', 'pypdf', 'feedparser', 'digestlib.llm', 'digestlib.pipeline',"
+        "print(sorted(m for m in ('openai', 'arxiv', 'pypdf', 'pypdfium2', 'feedparser', 'digestlib.llm', 'digestlib.pipeline',"
         " 'digestlib.source.api') if m in sys.modules))"
     )
     assert out == "[]"

@@ -35,9 +35,22 @@ _PAGE_NUMBER_RE = re.compile(
 )
 
 
+# PDFium marks a hyphen at a line break with the noncharacter U+FFFE and joins the two lines: it becomes the
+# hyphen and the line break again, so ``unwrap`` decides whether the word was split or hyphenated (as with
+# pypdf's text). Other control characters (U+0002 and the like: glyphs a font maps to no letter), U+FFFF
+# and lone surrogates are dropped; a tab is a space. None of them may reach a prompt.
+_LINE_HYPHEN = "\ufffe"
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\uffff\ud800-\udfff]")
+
+
 def normalize_text(text: str) -> str:
-    """Ligatures to letters, odd spaces to spaces, soft hyphens and zero-width characters removed."""
+    """Ligatures to letters, odd spaces to spaces, soft hyphens and zero-width characters removed, line ends
+    (``\\r\\n``) to ``\\n``, PDFium's line-break hyphen (U+FFFE) to ``-`` and a line break, control characters
+    dropped."""
     text = _LIG_RE.sub(lambda m: _LIGATURES[m.group(0)], text)
+    if _LINE_HYPHEN in text:
+        text = text.replace(_LINE_HYPHEN, "-\n")
+    text = _CONTROL_RE.sub("", text.replace("\t", " "))
     return unicodedata.normalize("NFC", text)
 
 

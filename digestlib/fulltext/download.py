@@ -282,7 +282,8 @@ class FulltextFetcher:
         """
         ids = dict(arxiv_id=paper.arxiv_id, version=paper.version)
         if res.kind == "pdf":
-            ft = extracted or extract_pdf(res.path, self.settings.max_pages, self.settings.extract_timeout_seconds, pool=self.pool)  # type: ignore[arg-type]
+            ft = extracted or extract_pdf(res.path, self.settings.max_pages, self.settings.extract_timeout_seconds,  # type: ignore[arg-type]
+                                          pool=self.pool, engine=self.settings.pdf_engine)
             ft = dataclasses.replace(ft, **ids)
             if ft.status is TextStatus.FAILED and ft.detail in (DETAIL["encrypted"], DETAIL["no_text"], DETAIL["corrupt"]):
                 html = self._download_html(paper)  # an unreadable PDF: arXiv's HTML may still be readable
@@ -306,7 +307,8 @@ class FulltextFetcher:
         """Download one at a time (politeness), then extract all PDFs in parallel in the pool."""
         results = [self.download(p) for p in papers]
         pdfs = [(i, r.path) for i, r in enumerate(results) if r.kind == "pdf" and r.path is not None]
-        extracted = extract_many([p for _, p in pdfs], self.settings.max_pages, self.settings.extract_timeout_seconds, pool=self.pool)
+        extracted = extract_many([p for _, p in pdfs], self.settings.max_pages, self.settings.extract_timeout_seconds, pool=self.pool,
+                                 engine=self.settings.pdf_engine)
         by_index = {i: ft for (i, _), ft in zip(pdfs, extracted)}
         return [self.complete(p, r, by_index.get(i)) for i, (p, r) in enumerate(zip(papers, results))]
 

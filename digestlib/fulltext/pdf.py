@@ -1,4 +1,11 @@
-"""Reading one PDF with pypdf: its pages, its printed title, its running heads, then cleaned sections.
+"""Reading one PDF with PDFium or pypdf: its pages, its printed title, its running heads, then cleaned sections.
+
+Two engines (``fulltext.pdf_engine``) behind one reading loop: ``_PdfiumDocument`` (pypdfium2, Chromium's PDF
+engine in C++, about a tenth of pypdf's CPU; the default) and ``_PypdfDocument`` (pure Python; the fallback
+under ``auto`` for a PDF PDFium cannot open or finds no text in, and a choice). Both give page texts and page
+1's runs of text with their font size and position to the same pure ``structure_pdf_text``; PDFium's own
+marks (U+FFFE for a hyphen at a line break, ``\r\n``, control characters) are undone by
+``clean.normalize_text``. pypdf and pypdfium2 are imported when a PDF is read, never at import.
 
 ``extract_pdf_in_process`` runs inside a pool worker (``pool.py``) or in this process; it never raises for
 a bad PDF (corrupt, truncated, encrypted, image-only all become a FAILED ``FullText`` with a clean note).
@@ -13,21 +20,25 @@ only stops reading further pages.
 from __future__ import annotations
 
 import collections
+import contextlib
+import dataclasses
 import logging
 import math
 import os
 import re
+import threading
 import time
 import warnings
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from ..config import PDF_ENGINES  # fulltext.pdf_engine: auto (PDFium, else pypdf) | pdfium | pypdf
 from ..models import FullText, TextStatus
 from .clean import clean_pages, clean_title, title_words
 from .notes import DETAIL
 from .sections import is_caps, split_sections, titleish
 
-__all__ = ["MIN_TEXT_CHARS", "PAGES_AFTER_REFERENCES", "choose_title", "drop_running_titles", "extract_pdf_in_process", "failed_text",
+__all__ = ["MIN_TEXT_CHARS", "PAGES_AFTER_REFERENCES", "PDF_ENGINES", "choose_title", "drop_running_titles", "extract_pdf_in_process", "failed_text",
            "looks_truncated", "quiet_pypdf", "references_start", "structure_pdf_text"]
 
 MIN_TEXT_CHARS = 200  # fewer letters than this in a whole PDF: image-only (scanned) or empty
@@ -165,9 +176,270 @@ def _has_letters(pages: Iterable[str], minimum: int) -> bool:
     return False
 
 
+class _Unreadable(Exception):
+    """A PDF an engine cannot open or read: ``reason`` is a key of ``DETAIL``. Private to this module."""
+
+    def __init__(self, reason: str, pages: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.pages = pages
+
+
+Fragment = tuple[str, float, float]  # (text, effective font size, baseline y) of a run of page 1's text
+
+
+class _PypdfDocument:
+    """pypdf's reading of one PDF (pure Python, ~15x the CPU of PDFium): today's path, and the fallback."""
+
+    engine = "pypdf"
+
+    def __init__(self, path: Path) -> None:
+        from pypdf import PdfReader
+
+        try:
+            self._reader = reader = PdfReader(str(path), strict=False)
+            if reader.is_encrypted:
+                try:
+                    ok = reader.decrypt("")  # owner-password-only PDFs open with an empty user password
+                except Exception:  # noqa: BLE001 - AES without a crypto library, unknown handlers
+                    ok = 0
+                if not ok:
+                    raise _Unreadable("encrypted")
+            self.page_count = len(reader.pages)
+            try:
+                self.meta_title = reader.metadata.title if reader.metadata else None
+            except Exception:  # noqa: BLE001 - broken Info dictionaries are common
+                self.meta_title = None
+        except _Unreadable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pypdf raises many types on broken input
+            name = type(exc).__name__
+            if "Decrypt" in name or "Dependency" in name or "password" in str(exc).lower():
+                raise _Unreadable("encrypted") from None
+            raise _Unreadable("corrupt") from None
+
+    def page_text(self, index: int, frags: list[Fragment] | None = None) -> tuple[str, float]:
+        """Page ``index``'s text and height; with ``frags``, its runs of text with their size and position."""
+        try:
+            page = self._reader.pages[index]
+            if frags is None:
+                return page.extract_text() or "", 0.0
+            try:
+                height = float(page.mediabox.height)
+            except Exception:  # noqa: BLE001
+                height = 0.0
+
+            def visitor(text: str, cm: Sequence[float], tm: Sequence[float], font: Any, size: float) -> None:
+                if text and text.strip():
+                    c = tm[2] * cm[0] + tm[3] * cm[2]
+                    d = tm[2] * cm[1] + tm[3] * cm[3]
+                    y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                    frags.append((text, float(size) * math.hypot(c, d), float(y)))
+
+            return page.extract_text(visitor_text=visitor) or "", height
+        except Exception as exc:
+            if "Decrypt" in type(exc).__name__ or "Dependency" in type(exc).__name__:
+                raise _Unreadable("encrypted", self.page_count) from None
+            raise
+
+    def close(self) -> None:
+        self._reader = None  # type: ignore[assignment]
+
+
+# PDFium keeps global state and is not thread-safe: one document at a time per process. The pool gives each
+# worker one PDF at a time anyway; the lock covers callers that extract in their own process from threads.
+_PDFIUM_LOCK = threading.Lock()
+
+
+class _PdfiumDocument:
+    """PDFium's reading of one PDF (pypdfium2: Chromium's PDF engine, C++): the default engine.
+
+    Every page and text page handle is closed as soon as it is read and the document on ``close``, so a
+    worker's memory does not grow over a day's papers (pypdfium2 would otherwise wait for the GC)."""
+
+    engine = "pdfium"
+
+    def __init__(self, path: Path) -> None:
+        import pypdfium2 as pdfium
+        import pypdfium2.raw as pdfium_c
+
+        self._raw = pdfium_c
+        try:
+            # owner-password-only PDFs (common on arXiv) open with no password: PDFium ignores the owner's rights
+            self._doc = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError as exc:
+            code = getattr(exc, "err_code", None)
+            raise _Unreadable("encrypted" if code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY)
+                              else "corrupt") from None
+        except Exception:  # noqa: BLE001 - anything else PDFium's loader reports is a file it cannot read
+            raise _Unreadable("corrupt") from None
+        try:
+            self.page_count = len(self._doc)
+            try:
+                self.meta_title = self._doc.get_metadata_value("Title") or None
+            except Exception:  # noqa: BLE001 - broken Info dictionaries are common
+                self.meta_title = None
+        except Exception:  # noqa: BLE001
+            self.close()
+            raise _Unreadable("corrupt") from None
+
+    def page_text(self, index: int, frags: list[Fragment] | None = None) -> tuple[str, float]:
+        page = self._doc[index]
+        try:
+            textpage = page.get_textpage()
+            try:
+                text = self._edges_on_their_own_lines(textpage, textpage.get_text_range())
+                if frags is None:
+                    return text, 0.0
+                frags.extend(self._fragments(textpage))
+                return text, float(page.get_height())
+            finally:
+                textpage.close()
+        finally:
+            page.close()
+
+    _EDGE_CHARS = 300  # how far into a page's text, from either end, a header or footer may sit
+
+    def _edges_on_their_own_lines(self, textpage: Any, text: str) -> str:
+        """A line break where PDFium joined two lines with a space at the start or end of a page's text.
+
+        PDFium sometimes glues a footer (the page number) to the last line of the body, or a running head to
+        the first, with a generated space although the two are on different lines (fpdf's footers, for
+        one); ``clean_pages`` then cannot drop them, as it works on whole lines. Only the page's edges are
+        looked at, where headers and footers are, which costs a few calls per page."""
+        import ctypes
+
+        c = self._raw
+        handle = textpage.raw
+        n = c.FPDFText_CountChars(handle)
+        if len(text) != n or n < 3:
+            return text  # the text's indices are not the characters' ones: leave it as PDFium gave it
+        y_before, y_after, x = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+        edge = self._EDGE_CHARS
+        candidates = [i for i in range(1, n - 1) if text[i] == " " and (i < edge or i >= n - edge)] if n > 2 * edge \
+            else [i for i in range(1, n - 1) if text[i] == " "]
+        chars = None
+        for i in candidates:
+            if c.FPDFText_IsGenerated(handle, i) != 1:
+                continue
+            c.FPDFText_GetCharOrigin(handle, i - 1, x, y_before)
+            c.FPDFText_GetCharOrigin(handle, i + 1, x, y_after)
+            if abs(y_before.value - y_after.value) > 0.8 * max(c.FPDFText_GetFontSize(handle, i + 1), 1.0):
+                chars = chars if chars is not None else list(text)
+                chars[i] = "\n"
+        return text if chars is None else "".join(chars)
+
+    def _fragments(self, textpage: Any) -> list[Fragment]:
+        """Runs of characters of one size on one line, in stream order, like pypdf's visitor gives them.
+
+        The size is the character's font size times the scale of its matrix (text matrix and CTM), as
+        pypdf's ``size * hypot(c, d)``; the position is the first character's baseline origin."""
+        import ctypes
+
+        c = self._raw
+        handle = textpage.raw
+        matrix = c.FS_MATRIX()
+        x, y = ctypes.c_double(), ctypes.c_double()
+        out: list[Fragment] = []
+        chars: list[str] = []
+        run_font = run_size = run_y = 0.0
+
+        def flush() -> None:
+            text = "".join(chars)
+            if text.strip():
+                out.append((text, run_size, run_y))
+            chars.clear()
+
+        for i in range(c.FPDFText_CountChars(handle)):
+            ch = chr(c.FPDFText_GetUnicode(handle, i))
+            if ch in "\r\n":
+                flush()
+                continue
+            if c.FPDFText_IsGenerated(handle, i) == 1:
+                if chars:
+                    chars.append(" ")
+                continue
+            font = c.FPDFText_GetFontSize(handle, i)
+            if not chars or font != run_font:
+                flush()
+                run_font = font
+                c.FPDFText_GetMatrix(handle, i, matrix)
+                c.FPDFText_GetCharOrigin(handle, i, x, y)
+                run_size, run_y = font * (math.hypot(matrix.c, matrix.d) or 1.0), y.value
+            chars.append("-" if ch == "\ufffe" else ch)
+        flush()
+        return out
+
+    def close(self) -> None:
+        doc, self._doc = getattr(self, "_doc", None), None
+        if doc is not None:
+            doc.close()
+
+
+def _read_pages(doc: Any, limit: int, started: float, soft_timeout: float, pages_after_references: int) -> dict[str, Any]:
+    """Read ``doc``'s pages up to the references (see ``extract_pdf_in_process``): the inputs of
+    ``structure_pdf_text`` as keyword arguments."""
+    pages: list[str] = []
+    frags: list[Fragment] = []
+    page_height = 0.0
+    errors = 0
+    stopped_early = False
+    references_page = -1  # the page of the references heading
+    for i in range(limit):
+        if references_page >= 0 and 0 <= pages_after_references < i - references_page:
+            break  # bibliography and appendix from here on: never sent to the LLM (see the docstring)
+        if soft_timeout > 0 and i > 0 and time.monotonic() - started > soft_timeout:
+            stopped_early = True
+            break
+        try:
+            text, height = doc.page_text(i, frags if i == 0 else None)
+            if i == 0:
+                page_height = height
+        except _Unreadable:
+            raise
+        except Exception:  # noqa: BLE001 - one bad page must not lose the others
+            errors += 1
+            text = ""
+        pages.append(text)
+        if references_page < 0 and i > 0 and references_start(text):
+            references_page = i
+    return dict(pages=pages, frags=frags, page_height=page_height, stopped_early=stopped_early, errors=errors,
+                pages_skipped=references_page >= 0 and len(pages) < limit)
+
+
+def _extract_with(engine: str, path: Path, max_pages: int, started: float, soft_timeout: float,
+                  pages_after_references: int) -> FullText:
+    """One engine's ``FullText`` of ``path`` (FAILED with a clean note for a PDF it cannot read)."""
+    aid, ver = _id_from_name(path)
+    opener = _PdfiumDocument if engine == "pdfium" else _PypdfDocument
+    with _PDFIUM_LOCK if engine == "pdfium" else contextlib.nullcontext():
+        try:
+            doc = opener(path)
+        except _Unreadable as exc:
+            return dataclasses.replace(failed_text(path, exc.reason), engine=engine)
+        total = doc.page_count
+        try:
+            limit = min(total, max_pages) if max_pages > 0 else total
+            read = _read_pages(doc, limit, started, soft_timeout, pages_after_references)
+        except _Unreadable as exc:
+            return dataclasses.replace(failed_text(path, exc.reason, pages=total), engine=engine)
+        finally:
+            doc.close()
+    pages, errors = read.pop("pages"), read.pop("errors")
+    if not _has_letters(pages, MIN_TEXT_CHARS):
+        reason = "corrupt" if errors and errors == len(pages) else "no_text"
+        return dataclasses.replace(failed_text(path, reason, pages=total), engine=engine)
+    ft = structure_pdf_text(pages, aid=aid, version=ver, total_pages=total, meta_title=doc.meta_title, **read)
+    return dataclasses.replace(ft, engine=engine)
+
+
 def extract_pdf_in_process(path: str | os.PathLike[str], max_pages: int = 60, soft_timeout: float = 0.0,
-                           pages_after_references: int = PAGES_AFTER_REFERENCES) -> FullText:
+                           pages_after_references: int = PAGES_AFTER_REFERENCES, engine: str = "auto") -> FullText:
     """Extract one PDF in *this* process (the pool workers run this). Never raises for a bad PDF.
+
+    ``engine`` (``fulltext.pdf_engine``): ``pdfium`` (PDFium through pypdfium2), ``pypdf`` (pure Python),
+    or ``auto``: PDFium, and pypdf for a PDF that PDFium cannot open or that gives it no text (pypdf's
+    note is kept when both fail). ``FullText.engine`` says which one read it.
 
     Reading stops ``pages_after_references`` pages after the page holding the "References" heading
     (``references_start``, looked for from page 2 on); by default that page is the last one read, as it
@@ -183,84 +455,23 @@ def extract_pdf_in_process(path: str | os.PathLike[str], max_pages: int = 60, so
     quiet_pypdf()
     started = time.monotonic()
     path = Path(path)
-    aid, ver = _id_from_name(path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(1024)
     except OSError:
         return failed_text(path, "missing_file")
     if b"%PDF-" not in head:
-        return failed_text(path, "corrupt")
+        return failed_text(path, "corrupt")  # an HTML page or an error message saved as a PDF
     if looks_truncated(path):
         return failed_text(path, "truncated")
-
-    from pypdf import PdfReader
-
-    try:
-        reader = PdfReader(str(path), strict=False)
-        if reader.is_encrypted:
-            try:
-                ok = reader.decrypt("")  # owner-password-only PDFs open with an empty user password
-            except Exception:  # noqa: BLE001 - AES without a crypto library, unknown handlers
-                ok = 0
-            if not ok:
-                return failed_text(path, "encrypted")
-        total = len(reader.pages)
-        try:
-            meta_title = reader.metadata.title if reader.metadata else None
-        except Exception:  # noqa: BLE001 - broken Info dictionaries are common
-            meta_title = None
-    except Exception as exc:  # noqa: BLE001 - pypdf raises many types on broken input
-        name = type(exc).__name__
-        if "Decrypt" in name or "Dependency" in name or "password" in str(exc).lower():
-            return failed_text(path, "encrypted")
-        return failed_text(path, "corrupt")
-
-    limit = min(total, max_pages) if max_pages > 0 else total
-    pages: list[str] = []
-    frags: list[tuple[str, float, float]] = []
-    page_height = 0.0
-    errors = 0
-    stopped_early = False
-    references_page = -1  # the page of the references heading
-
-    def visitor(text: str, cm: Sequence[float], tm: Sequence[float], font: Any, size: float) -> None:
-        if text and text.strip():
-            c = tm[2] * cm[0] + tm[3] * cm[2]
-            d = tm[2] * cm[1] + tm[3] * cm[3]
-            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-            frags.append((text, float(size) * math.hypot(c, d), float(y)))
-
-    for i in range(limit):
-        if references_page >= 0 and 0 <= pages_after_references < i - references_page:
-            break  # bibliography and appendix from here on: never sent to the LLM (see the docstring)
-        if soft_timeout > 0 and i > 0 and time.monotonic() - started > soft_timeout:
-            stopped_early = True
-            break
-        try:
-            page = reader.pages[i]
-            if i == 0:
-                try:
-                    page_height = float(page.mediabox.height)
-                except Exception:  # noqa: BLE001
-                    page_height = 0.0
-                text = page.extract_text(visitor_text=visitor)
-            else:
-                text = page.extract_text()
-        except Exception as exc:  # noqa: BLE001 - one bad page must not lose the others
-            if "Decrypt" in type(exc).__name__ or "Dependency" in type(exc).__name__:
-                return failed_text(path, "encrypted", pages=total)
-            errors += 1
-            text = ""
-        pages.append(text or "")
-        if references_page < 0 and i > 0 and references_start(text or ""):
-            references_page = i
-    if not _has_letters(pages, MIN_TEXT_CHARS):
-        return failed_text(path, "corrupt" if errors and errors == len(pages) else "no_text", pages=total)
-    return structure_pdf_text(
-        pages, aid=aid, version=ver, total_pages=total, meta_title=meta_title, frags=frags,
-        page_height=page_height, stopped_early=stopped_early, pages_skipped=references_page >= 0 and len(pages) < limit,
-    )
+    if engine not in PDF_ENGINES:
+        raise ValueError(f"unknown PDF engine {engine!r} (one of {', '.join(PDF_ENGINES)})")
+    first = "pypdf" if engine == "pypdf" else "pdfium"
+    ft = _extract_with(first, path, max_pages, started, soft_timeout, pages_after_references)
+    if engine == "auto" and ft.status is TextStatus.FAILED:
+        # PDFium could not open it or found no text: pypdf's reading (or its note) is the answer
+        ft = _extract_with("pypdf", path, max_pages, started, soft_timeout, pages_after_references)
+    return ft
 
 
 _ELLIPSIS_END = re.compile(r"(?:\.{2,}|…)\s*$")

@@ -9,7 +9,8 @@ threaded parent such as a Jupyter kernel) and leave when the parent dies (their 
 Owns ``ExtractionPool`` (``run(fn, calls, timeout) -> [Outcome]``, shared by several threads at once, at
 most ``workers`` calls running whoever asked), the module-level default pool (closed at exit), and
 ``extract_many`` / ``extract_pdf`` (outcomes turned into ``FullText``). Must not download or parse: what
-runs in the workers is ``pdf.extract_pdf_in_process``.
+runs in the workers is ``pdf.extract_pdf_in_process``, one PDF per worker at a time (PDFium is not
+thread-safe; each worker process has its own).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import pebble
 
 from ..errors import FulltextError
 from ..models import FullText
-from .pdf import extract_pdf_in_process, failed_text, quiet_pypdf
+from .pdf import PAGES_AFTER_REFERENCES, PDF_ENGINES, extract_pdf_in_process, failed_text, quiet_pypdf
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     if "forkserver" in methods:  # safe in threaded parents (Jupyter kernels); workers fork from a clean server
         ctx = multiprocessing.get_context("forkserver")
         try:
-            ctx.set_forkserver_preload(["digestlib.fulltext.pdf"])
+            ctx.set_forkserver_preload(["digestlib.fulltext.pdf", "pypdfium2"])
         except Exception:  # noqa: BLE001 - preload is only an optimisation
             pass
         return ctx
@@ -169,11 +170,17 @@ def _outcome_to_fulltext(path: str | os.PathLike[str], outcome: Outcome, timeout
 
 def extract_many(
     paths: Iterable[str | os.PathLike[str]], max_pages: int = 60, timeout: float = 60.0, *, pool: ExtractionPool | None = None,
+    engine: str = "auto",
 ) -> list[FullText]:
-    """Extract PDFs in parallel in the process pool; one ``FullText`` per path, in order, never raising."""
+    """Extract PDFs in parallel in the process pool; one ``FullText`` per path, in order, never raising.
+
+    ``engine`` is ``fulltext.pdf_engine`` (``pdf.PDF_ENGINES``): each worker reads one PDF at a time, which
+    is also what PDFium (not thread-safe) needs."""
     paths = [str(p) for p in paths]
     if not paths:
         return []
+    if engine not in PDF_ENGINES:
+        raise FulltextError(f"unknown PDF engine {engine!r} (one of {', '.join(PDF_ENGINES)})")
     pool = pool or _get_default_pool()
     soft = 0.75 * timeout if timeout > 0 else 0.0
     hard = timeout if timeout > 0 else 3600.0
@@ -186,13 +193,14 @@ def extract_many(
 
     # largest first: the long jobs start early and the short ones fill the gaps (better balance)
     order = sorted(range(len(paths)), key=lambda i: -size(paths[i]))
-    outcomes = pool.run(extract_pdf_in_process, [(paths[i], max_pages, soft) for i in order], hard)
+    outcomes = pool.run(extract_pdf_in_process, [(paths[i], max_pages, soft, PAGES_AFTER_REFERENCES, engine) for i in order], hard)
     by_index = dict(zip(order, outcomes))
     return [_outcome_to_fulltext(p, by_index[i], timeout) for i, p in enumerate(paths)]
 
 
 def extract_pdf(
     path: str | os.PathLike[str], max_pages: int = 60, timeout: float = 60.0, *, pool: ExtractionPool | None = None,
+    engine: str = "auto",
 ) -> FullText:
     """Extract one PDF in the process pool with a hard ``timeout`` (seconds) and a page cap."""
-    return extract_many([path], max_pages, timeout, pool=pool)[0]
+    return extract_many([path], max_pages, timeout, pool=pool, engine=engine)[0]
