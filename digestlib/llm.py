@@ -44,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar
 
+import httpx
 import openai
 import tenacity
 
@@ -52,7 +53,7 @@ from .intents import begin_intent
 from .errors import (ConfigError, LLMContextOverflowError, LLMError, LLMFatalError, LLMMalformedError,
                      LLMRefusalError, LLMTransientError, LLMTruncatedError, redact)
 from .budget import estimate_cost
-from .http import backoff_wait, parse_retry_after
+from .http import backoff_wait, enforce_deadline, parse_retry_after
 
 __all__ = [
     "Completion",
@@ -314,6 +315,14 @@ _GENERIC_REFUSAL_RE = re.compile(r"not supported|unsupported|not implemented|unk
                                  r"extra (?:inputs|fields)", re.I)
 _OTHER_PARAMS_RE = re.compile(r"temperature|max_tokens|max_completion_tokens|top_p|\bmodel\b", re.I)
 
+def _is_api_answer(response: Any) -> bool:
+    """Whether a 200 answer is a chat completion at all: openai hands back a body it cannot read as JSON
+    (an HTML page) as a plain string, and one without ``choices`` as an object without them."""
+    if isinstance(response, (str, bytes)):
+        return False
+    return isinstance(getattr(response, "choices", None), list)
+
+
 def _redactor(secret: str) -> Callable[[str], str]:
     if len(secret) < 4:
         return lambda text: text
@@ -348,6 +357,8 @@ class LLMClient:
 
     fatal_threshold = 2  # consecutive auth/quota/unknown-model failures that trip the breaker
     unreachable_threshold = 3  # consecutive connection (refused, DNS, TLS) failures that trip it
+    timeout_threshold = 4  # consecutive answers not whole within llm.timeout_seconds (hung or dripping)
+    not_api_threshold = 3  # consecutive answers that are not the API's JSON (an HTML page, a wrong type)
     shape_retries = 2  # extra tries for truncated / malformed answers (within settings.max_retries)
 
     def __init__(self, settings: LLMSettings, cache: LLMCache, *, env: Mapping[str, str] | None = None,
@@ -369,6 +380,12 @@ class LLMClient:
             raise ConfigError(f"no API key: set {settings.api_key_env} (or llm.base_url for a local server)")
         self._redact_key = _redactor(key)  # holds the key in a closure: nothing to print or pickle
         # The only place the key lives: the private SDK client (which sends it as a Bearer token).
+        # llm.timeout_seconds bounds each whole answer (connect, wait, body), not each read: a server
+        # dripping its answer a byte a second costs one timeout (digestlib.http.enforce_deadline)
+        # (openai accepts an ``httpx.Client``; its own default is an ``httpx2`` one, which this cannot wrap)
+        http_client = enforce_deadline(http_client or httpx.Client(
+            timeout=settings.timeout_seconds, follow_redirects=True,
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100)), settings.timeout_seconds)
         self._openai = openai.OpenAI(base_url=self.base_url, api_key=key or KEY_PLACEHOLDER,
                                      timeout=settings.timeout_seconds, max_retries=0, http_client=http_client)
         self.limiter = AdaptiveLimiter(settings.concurrency)  # in-flight requests, adapted to the server
@@ -382,6 +399,7 @@ class LLMClient:
         self._fatal: LLMFatalError | None = None
         self._consecutive_fatal = 0
         self._consecutive_unreachable = 0
+        self._strikes: dict[str, int] = {}  # "timeout" / "not_api": such answers in a row, reset by a good one
         self._known_models: set[str] = set()  # models whose remembered capabilities were loaded
         self.context_window: int | None = None  # tokens, when found (parameter, server, table, overflow error)
         self._pause_until = 0.0
@@ -711,6 +729,23 @@ class LLMClient:
         if fatal is not None:
             raise fatal from None
 
+    def _strike(self, kind: str, what: str, fix: str) -> None:
+        """One more answer of this ``kind`` in a row ("timeout", "not_api"); enough of them trip the breaker
+        (``LLMFatalError`` with that cause): a day against an endpoint that cannot answer ends soon."""
+        threshold = self.timeout_threshold if kind == "timeout" else self.not_api_threshold
+        with self._lock:
+            self._strikes[kind] = self._strikes.get(kind, 0) + 1
+            if self._strikes[kind] >= threshold and self._fatal is None:
+                self._fatal = LLMFatalError(what, cause=kind, base_url=self.base_url, fix=fix)
+            fatal = self._fatal
+        if fatal is not None:
+            raise fatal from None
+
+    def _strike_not_api(self) -> None:
+        self._strike("not_api", f"LLM endpoint {self.base_url} does not answer as an OpenAI-compatible API "
+                     f"(an HTML page or another content type, {self.not_api_threshold} times in a row)",
+                     "check OPENAI_BASE_URL (it usually ends in /v1) and that no login or bot wall is in front of it")
+
     def _wait_for_pause(self) -> None:
         while True:
             with self._lock:
@@ -814,6 +849,9 @@ class LLMClient:
                 self.limiter.overload()  # the server is slower than we ask of it: fewer at once
                 with self._lock:
                     self._stats["timeouts"] += 1
+                self._strike("timeout", f"LLM endpoint {self.base_url} gave no whole answer within "
+                             f"{self.settings.timeout_seconds:g} s, {self.timeout_threshold} times in a row",
+                             "check the server (is it overloaded or stuck?) or raise llm.timeout_seconds")
                 raise LLMTransientError(f"request timed out after {self.settings.timeout_seconds:g} s") from None
             except openai.APIConnectionError as exc:
                 state.seconds += time.monotonic() - started
@@ -825,12 +863,20 @@ class LLMClient:
                 self._record_failure(task, model, "bad response", f"unreadable response: {exc.__class__.__name__}",
                                      started)
                 state.shape_failures += 1
+                self._strike_not_api()
                 raise LLMMalformedError(f"unreadable response: {exc.__class__.__name__}") from None
+            if not _is_api_answer(response):  # a 200 that is not the API's JSON (a bot wall, a login page)
+                state.seconds += time.monotonic() - started
+                self._record_failure(task, model, "bad response", "the answer is not the API's JSON", started)
+                state.shape_failures += 1
+                self._strike_not_api()
+                raise LLMMalformedError("the answer is not the API's JSON") from None
         seconds = time.monotonic() - started
         state.seconds += seconds
         with self._lock:
             self._consecutive_fatal = 0
             self._consecutive_unreachable = 0
+            self._strikes.clear()
         self.limiter.success()
         return self._read_response(response, task, model, schema, state, key, seconds)
 

@@ -1,0 +1,148 @@
+"""Issue 23, "nothing hangs": one deadline for the whole of each answer, download and notification.
+
+httpx's timeouts are per read: a server sending one byte a second never trips them. ``digestlib.http``
+gives each exchange one deadline (connect, wait, body); these tests serve hung and dripping answers from
+loopback servers and check that a day, a download and a webhook each end within a bound, and that one hung
+PDF costs one deadline while the other papers are interpreted. Bounds are generous (a loaded 2-core
+machine must not miss them); what fails before the change is hanging far past them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from digestlib.config import NotifySettings
+from digestlib.errors import NotifyError
+from digestlib.http import DeadlineExceeded, make_client
+from digestlib.notify import DayNews, send_webhook
+from tests.test_resilience import (  # noqa: F401 - day_factory is a fixture
+    _entries,
+    day_factory,
+    write_params,
+)
+
+
+# ------------------------------------------------------------------------------- a hostile raw server
+
+class _RawServer:
+    """A loopback TCP server answering each connection by ``mode``: ``body`` (headers at once, then the body
+    one byte per ``pace`` seconds), ``head`` (the status line and headers dripped), ``hang`` (nothing)."""
+
+    def __init__(self, mode: str, pace: float = 1.0) -> None:
+        self.mode, self.pace = mode, pace
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.stopped = threading.Event()
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                if self.mode == "body":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+                    data = b"{" + b" " * 99999
+                elif self.mode == "head":
+                    data = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100000
+                else:
+                    self.stopped.wait(600)
+                    return
+                for i in range(len(data)):
+                    if self.stopped.is_set():
+                        return
+                    conn.sendall(data[i:i + 1])
+                    time.sleep(self.pace)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.sock.close()
+
+
+@pytest.fixture
+def raw_server() -> Iterator:
+    servers: list[_RawServer] = []
+
+    def make(mode: str, pace: float = 1.0) -> _RawServer:
+        servers.append(_RawServer(mode, pace))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+# ------------------------------------------------------------------------------------- the HTTP layer
+
+@pytest.mark.parametrize("mode", ["body", "head", "hang"])
+def test_a_dripping_or_hung_answer_costs_one_deadline(raw_server, mode: str) -> None:
+    server = raw_server(mode, pace=0.2)  # every read succeeds well within the 2 s timeout
+    started = time.monotonic()
+    with make_client(allowed_urls=[server.url], timeout=2.0) as client, pytest.raises(DeadlineExceeded):
+        client.get(server.url + "/x")
+    assert time.monotonic() - started < 30  # before: the body alone took 100000 x 0.2 s
+
+
+def test_a_webhook_dripping_its_answer_is_bounded(raw_server) -> None:
+    server = raw_server("body", pace=1.0)  # one byte a second
+    settings = NotifySettings(webhook_kind="json", timeout_seconds=2.0)
+    news = DayNews(date=dt.date(2026, 1, 22), event="publish")
+    started = time.monotonic()
+    with pytest.raises(NotifyError):
+        send_webhook(settings, news, {settings.webhook_url_env: server.url + "/hook"})
+    assert time.monotonic() - started < 30  # before: 100000 s
+
+
+# ------------------------------------------------------------------------------------- whole days
+
+@pytest.mark.integration
+def test_an_llm_answering_a_byte_a_second_ends_the_day_within_two_minutes(day_factory, tmp_path: Path) -> None:
+    day = day_factory()
+    day.llm.control(every={"drip": 1.0})  # every answer one byte a second: each read succeeds
+    params = write_params(tmp_path / "drip.yaml", llm={"timeout_seconds": 10})
+    out = tmp_path / "out"
+    started = time.monotonic()
+    done = day.run(out, "--quiet", params=params, timeout=600)
+    seconds = time.monotonic() - started
+    assert seconds < 120, f"the day took {seconds:.0f} s"
+    assert done.returncode == 69, done.stderr[-2000:]
+    assert "no whole answer within 10 s" in done.stderr
+    assert not (out / "2026-01-22" / "2026-01-22-arxiv-daily.md").exists()
+
+
+@pytest.mark.integration
+def test_one_hung_pdf_costs_one_deadline_and_the_others_are_interpreted(day_factory, tmp_path: Path) -> None:
+    day = day_factory()
+    hung = day.new_papers[3]["id"]
+    day.arxiv.faults({f"pdf:{hung}v1": [{"stall": 600}] * 4})  # accepts the connection, never answers
+    params = write_params(tmp_path / "hung.yaml", fulltext={"download_timeout_seconds": 8, "max_retries": 3})
+    out = tmp_path / "out"
+    done = day.run(out, "--quiet", params=params, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    asked = [r for r in day.arxiv.log() if r["route"] == "pdf" and hung in r["path"]]
+    assert len(asked) == 1, asked  # before: 4 tries of 8 s each, every other download waiting behind them
+    entries = _entries(out)
+    assert len(entries) == 25
+    interpreted = [i for i, e in entries.items() if e.details_md.startswith("1)  \n")]
+    assert len(interpreted) == 24 and hung not in interpreted
