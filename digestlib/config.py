@@ -170,8 +170,9 @@ class LLMSettings:
     interpret_model: str | None = None  # defaults to model
     api_key_env: str = "OPENAI_API_KEY"  # the *name* of the variable; the value is read by llm.py only
     concurrency: int = 8
-    timeout_seconds: float = 120.0
+    timeout_seconds: float = 120.0  # the whole of each answer (connect, wait, body), not each read
     max_retries: int = 5
+    max_rate_limit_wait_seconds: float = 600.0  # total wait for rate limits per run; a longer ask stops it (75)
     context_tokens: int = 0  # budget of paper text sent for an interpretation; 0 = "auto" (from the context window)
     temperature: float = 0.2
     max_output_tokens: int = 4096

@@ -34,6 +34,7 @@ capabilities, cache) is the next step when it grows.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -51,7 +52,7 @@ import tenacity
 from .config import LLMSettings, check_api_key, read_environment
 from .intents import begin_intent
 from .errors import (ConfigError, LLMContextOverflowError, LLMError, LLMFatalError, LLMMalformedError,
-                     LLMRefusalError, LLMTransientError, LLMTruncatedError, redact)
+                     LLMRateLimitedError, LLMRefusalError, LLMTransientError, LLMTruncatedError, redact)
 from .budget import estimate_cost
 from .http import backoff_wait, enforce_deadline, parse_retry_after
 
@@ -399,6 +400,7 @@ class LLMClient:
         self._fatal: LLMFatalError | None = None
         self._consecutive_fatal = 0
         self._consecutive_unreachable = 0
+        self._rate_limit_waited = 0.0  # seconds of Retry-After pauses this run (llm.max_rate_limit_wait_seconds)
         self._strikes: dict[str, int] = {}  # "timeout" / "not_api": such answers in a row, reset by a good one
         self._known_models: set[str] = set()  # models whose remembered capabilities were loaded
         self.context_window: int | None = None  # tokens, when found (parameter, server, table, overflow error)
@@ -729,6 +731,28 @@ class LLMClient:
         if fatal is not None:
             raise fatal from None
 
+    def _budget_rate_limit_wait(self, retry_after: float) -> None:
+        """Count a server's ``Retry-After`` against the run's total wait for rate limits
+        (``llm.max_rate_limit_wait_seconds``); one that does not fit stops the run at once
+        (``LLMRateLimitedError``, exit 75, with the time to retry) instead of waiting it out."""
+        budget = self.settings.max_rate_limit_wait_seconds
+        with self._lock:
+            now = time.monotonic()
+            added = max(0.0, now + retry_after - max(self._pause_until, now))  # overlapping pauses count once
+            if self._fatal is None and self._rate_limit_waited + added > budget:
+                when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=retry_after)
+                self._fatal = LLMRateLimitedError(
+                    f"LLM endpoint {self.base_url} is rate limited and asks to wait {retry_after:.0f} s (until "
+                    f"{when:%Y-%m-%d %H:%M} UTC), more than this run may wait "
+                    f"({max(0.0, budget - self._rate_limit_waited):.0f} s of llm.max_rate_limit_wait_seconds "
+                    f"left)", retry_at=when, base_url=self.base_url,
+                    fix=f"run again after {when:%Y-%m-%d %H:%M} UTC")
+            elif self._fatal is None:
+                self._rate_limit_waited += added
+            fatal = self._fatal
+        if fatal is not None:
+            raise fatal from None
+
     def _strike(self, kind: str, what: str, fix: str) -> None:
         """One more answer of this ``kind`` in a row ("timeout", "not_api"); enough of them trip the breaker
         (``LLMFatalError`` with that cause): a day against an endpoint that cannot answer ends soon."""
@@ -938,6 +962,8 @@ class LLMClient:
             raise _ModeRefused() from None
         if status == 429 or status in (408, 409) or status >= 500:
             retry_after = parse_retry_after(headers)
+            if status in (429, 503) and retry_after:
+                self._budget_rate_limit_wait(retry_after)  # longer than the run may wait: stops it (75)
             if status == 429 and retry_after:
                 with self._lock:
                     self._pause_until = max(self._pause_until,

@@ -37,7 +37,7 @@ from .budget import Budget
 from .interests import most_relevant
 from .config import Config
 from .dispatch import PriorityDispatcher
-from .errors import LLMUnavailableError, UsageError
+from .errors import LLMRateLimitedError, LLMUnavailableError, UsageError
 from .fulltext import DownloadResult, FulltextFetcher, budgeted_text, count_tokens
 from .intents import interrupted_note
 from .llm import LLMClient
@@ -474,6 +474,9 @@ def run_day(cfg: Config) -> DayResult:
         fatal = worker.client.fatal_error if worker.client is not None else None
         if fatal is not None:  # the breaker tripped: no post; what is left stays untouched for the next run
             fix = f"; {fatal.fix}" if fatal.fix else ""
+            if isinstance(fatal, LLMRateLimitedError):  # retry later (75), at the time the server named
+                raise LLMRateLimitedError(f"{fatal}; nothing was published{fix}", retry_at=fatal.retry_at,
+                                          base_url=fatal.base_url, fix=fatal.fix)
             raise LLMUnavailableError(f"{fatal}; nothing was published{fix}", cause=fatal.cause,
                                       base_url=fatal.base_url, fix=fatal.fix)
         digest = build_digest(cfg, store, selection)

@@ -146,3 +146,37 @@ def test_one_hung_pdf_costs_one_deadline_and_the_others_are_interpreted(day_fact
     assert len(entries) == 25
     interpreted = [i for i, e in entries.items() if e.details_md.startswith("1)  \n")]
     assert len(interpreted) == 24 and hung not in interpreted
+
+
+# ------------------------------------------------------------------------------------- honest stops
+
+@pytest.mark.integration
+def test_a_retry_after_longer_than_the_run_may_wait_stops_at_once_with_75(day_factory, tmp_path: Path) -> None:
+    day = day_factory()
+    day.llm.control(every={"status": 429, "headers": {"Retry-After": "100000"},
+                           "body": {"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}})
+    out = tmp_path / "out"
+    started = time.monotonic()
+    done = day.run(out, "--quiet", timeout=600)
+    seconds = time.monotonic() - started
+    assert done.returncode == 75, done.stderr[-2000:]
+    assert seconds < 90, f"took {seconds:.0f} s"  # before: waits of 120 s, over and over, past 590 s
+    line = [ln for ln in done.stderr.splitlines() if "rate limited" in ln]
+    assert line and "asks to wait 100000 s (until " in line[0] and "UTC" in line[0], done.stderr[-2000:]
+    assert not (out / "2026-01-22" / "2026-01-22-arxiv-daily.md").exists()
+
+
+@pytest.mark.integration
+def test_an_html_page_for_every_answer_is_an_unusable_endpoint_within_a_few_requests(day_factory,
+                                                                                     tmp_path: Path) -> None:
+    day = day_factory()
+    day.llm.control(every={"html": True})  # a bot wall: HTTP 200, text/html
+    out = tmp_path / "out"
+    done = day.run(out, timeout=600)
+    assert done.returncode == 69, done.stderr[-2000:]
+    assert "does not answer as an OpenAI-compatible API" in done.stderr
+    sent = len(day.llm.log())
+    assert sent <= 12, sent  # before: 225 requests, then exit 3 with 25 failure labels
+    assert not (out / "2026-01-22" / "2026-01-22-arxiv-daily.md").exists()
+    summary = [ln for ln in (done.stdout + done.stderr).splitlines() if " calls" in ln and "papers" in ln]
+    assert summary and f" {sent} calls" in summary[-1], (sent, summary)  # the requests really sent
