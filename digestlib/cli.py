@@ -51,6 +51,18 @@ def _load(args: argparse.Namespace, date: dt.date | str) -> tuple[Config, dict]:
     return load_run(args.params, args.out, date, getattr(args, "replay", None))
 
 
+def _require_endpoint(args: argparse.Namespace, cfg: Config) -> None:
+    """A run without an LLM endpoint writes an English-only post: only when asked for (``--offline``), so
+    that a scheduler with a broken environment fails (exit 2) instead of "succeeding" every day."""
+    offline = getattr(args, "offline", False)
+    if not cfg.llm.configured and not offline:
+        raise UsageError(f"no LLM endpoint configured: set {cfg.llm.api_key_env} (or OPENAI_BASE_URL for a local "
+                         "server), or pass --offline for a post with the abstracts in English")
+    if cfg.llm.configured and offline:
+        raise UsageError(f"--offline, but an LLM endpoint is configured: drop --offline, or unset "
+                         f"{cfg.llm.api_key_env} and OPENAI_BASE_URL")
+
+
 def _run(args: argparse.Namespace) -> Callable[[Config, dict], int]:
     """``run.run_date`` with this command line's options: what backfill, demo and daily run per date."""
     return lambda cfg, params: run_date(cfg, params, params_dir_of(args.params), wait_seconds=args.wait,
@@ -63,10 +75,12 @@ def _warn(line: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg, params = _load(args, args.date)
+    _require_endpoint(args, cfg)
     return run_and_notify(cfg, params, params_dir_of(args.params), wait_seconds=args.wait, quiet=args.quiet)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    _require_endpoint(args, _load(args, args.date_from)[0])
     return backfill(args.date_from, args.date_to, load=lambda date: _load(args, date), run=_run(args),
                     warn=_warn)
 
@@ -100,7 +114,8 @@ def cmd_daily(args: argparse.Namespace) -> int:
     from .site import push_site
 
     now = read_now()
-    _load(args, calendar.latest_mailing_date(now))  # a bad parameter file: exit 2, nothing written
+    cfg, _ = _load(args, calendar.latest_mailing_date(now))  # a bad parameter file: exit 2, nothing written
+    _require_endpoint(args, cfg)
     site = Path(args.site) if args.site else None
     if site is not None and not site.is_dir():
         raise UsageError(f"Jekyll site folder not found: {site}")
@@ -163,15 +178,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="wait this long for another run of the same --out to finish (default: refuse)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
+    def offline_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--offline", action="store_true",
+                       help="no LLM endpoint: write the post with the abstracts in English, labelled "
+                            "(without this flag a missing endpoint is an error, exit 2)")
+
     p = sub.add_parser("run", help="make the post, the report and the executed notebook for one date")
     p.add_argument("--date", required=True, help="the announcement date, YYYY-MM-DD")
     common(p)
+    offline_flag(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("backfill", help="run every announcement day in a range")
     p.add_argument("--from", dest="date_from", required=True, help="first date, YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", required=True, help="last date, YYYY-MM-DD")
     common(p)
+    offline_flag(p)
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("snapshot", help="record a day's raw feed, API pages and PDFs for offline replay")
@@ -191,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", help="a Jekyll site folder: write _posts/ there (committed when it is a git repository)")
     p.add_argument("--push", action="store_true", help="git push the site after committing (needs --site)")
     common(p, replay=False)
+    offline_flag(p)
     p.set_defaults(func=cmd_daily)
 
     p = sub.add_parser("review", help="open the review notebook for a date in JupyterLab")

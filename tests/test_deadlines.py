@@ -180,3 +180,29 @@ def test_an_html_page_for_every_answer_is_an_unusable_endpoint_within_a_few_requ
     assert not (out / "2026-01-22" / "2026-01-22-arxiv-daily.md").exists()
     summary = [ln for ln in (done.stdout + done.stderr).splitlines() if " calls" in ln and "papers" in ln]
     assert summary and f" {sent} calls" in summary[-1], (sent, summary)  # the requests really sent
+
+
+# ------------------------------------------------------------------------------------- no endpoint
+
+@pytest.mark.integration
+@pytest.mark.parametrize("command", ["run", "daily"])
+def test_no_endpoint_configured_is_exit_2_with_no_post_unless_offline(day_factory, tmp_path: Path,
+                                                                      command: str) -> None:
+    import subprocess
+
+    from tests.test_resilience import DATE, DIGEST, ROOT, post_of  # noqa: F401
+
+    day = day_factory()
+    env = day.env(OPENAI_API_KEY="")  # an empty key and no base URL: a broken cron environment
+    env.pop("OPENAI_BASE_URL")
+    out = tmp_path / "out"
+    args = ["run", "--date", DATE] if command == "run" else ["daily"]
+    base = [DIGEST, *args, "--params", str(day.params), "--out", str(out), "--quiet"]
+    done = subprocess.run(base, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.count("\n") == 1 and "no LLM endpoint configured" in done.stderr and "--offline" in done.stderr
+    assert not list(out.rglob("*.md")) and day.llm.log() == []
+    if command == "run":  # asked for: the English-only post
+        done = subprocess.run([*base, "--offline"], env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert (out / DATE / f"{DATE}-arxiv-daily.md").is_file()

@@ -94,7 +94,8 @@ def test_late_full_text_through_digest_run(tmp_path: Path) -> None:
 
         def run(date: str, minutes: int) -> str:
             now = (T0 + dt.timedelta(minutes=minutes)).isoformat()
-            done = subprocess.run([DIGEST, "run", "--date", date, "--params", str(params), "--out", str(out), "--quiet"],
+            done = subprocess.run([DIGEST, "run", "--date", date, "--params", str(params), "--out", str(out), "--quiet",
+                                   "--offline"],
                                   env=_clean_env(**fake.env(), DIGEST_NOW=now), capture_output=True, text=True,
                                   timeout=300, cwd=ROOT)
             assert done.returncode == 0, done.stderr[-3000:]
