@@ -248,8 +248,11 @@ def _paper_block(entry: PaperEntry, words: PostLabels = ZH) -> str:
     authors = ", ".join(a for a in (escape_text(x) for x in paper.authors) if a) or words.unknown_authors
     categories = ", ".join(escape_text(c) for c in paper.categories)
     # links only to the paper's own arXiv pages (markup.restrict_links); anything else becomes plain text
-    abstract = _strip_block(escape_markdown(restrict_links(entry.abstract_zh, paper))) or words.missing_abstract
-    details = _strip_block(escape_markdown(restrict_links(entry.details_md, paper))) or words.missing_details
+    # a bare address is kept only when the paper's own text holds it (a post read back, with no English
+    # abstract, has only its translation for that)
+    own = f"{paper.abstract} {paper.comment or ''}" if paper.abstract else entry.abstract_zh
+    abstract = _strip_block(escape_markdown(restrict_links(entry.abstract_zh, paper, own_text=own))) or words.missing_abstract
+    details = _strip_block(escape_markdown(restrict_links(entry.details_md, paper, own_text=own))) or words.missing_details
     title = escape_text(paper.title) or escape_text(paper.versioned_id)
     return (
         f"## {title}\n"
