@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -233,8 +235,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(BaseException):
+    """SIGTERM (a scheduler's timeout, systemd stopping the unit): unwinds like Ctrl-C, so that locks are
+    released and half-written files removed on the way out (raised by ``_on_sigterm`` only)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     skip_slow_optional_imports()  # about 1 s of start-up for every command that reads a notebook
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    args = None
     try:
         args = build_parser().parse_args(argv)
         if getattr(args, "out", "") is None:
@@ -246,6 +260,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("digest: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except _Terminated:
+        out = getattr(args, "out", None)
+        kept = f" (the store in {out})" if out else ""
+        print(f"digest: terminated (SIGTERM); everything finished so far is kept{kept}, nothing half-written "
+              "is published; run the same command again to resume", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except OSError as exc:  # the file system said no: a path through a file, a full disk, no permission
         where = f": {exc.filename}" if exc.filename else ""
         print(f"digest: error: {errors.redact(exc.strerror or str(exc))}{where}", file=sys.stderr)

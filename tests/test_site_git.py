@@ -13,6 +13,7 @@ import pytest
 from digestlib import errors, site
 from tests.fakes.fake_arxiv import start_fake_arxiv
 from tests.test_daily import _base, _commits, _daily, _git_site, _params, needs_git
+from tests.test_resilience import day_factory  # noqa: F401 - a fixture
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -76,3 +77,21 @@ def test_a_push_that_failed_is_made_by_the_next_daily_push(shared_data: Path, tm
     assert "pushed 2 commit(s), 2 left unpushed by an earlier run" in second.stdout, second.stdout
     branch = _git(repo, "branch", "--show-current").strip()
     assert _git(remote, "log", "--format=%s", branch).strip().splitlines()[0] == _commits(repo)[0]
+
+
+@pytest.mark.integration
+def test_sigterm_ends_the_run_with_one_line_saying_what_is_kept(day_factory, tmp_path: Path) -> None:
+    import signal
+
+    from tests.test_resilience import _announcement_stored, wait_until
+
+    day = day_factory(delay=1.0)  # slow answers: the run is mid-way when the signal comes
+    out = tmp_path / "out"
+    proc = day.spawn(out, "--quiet")
+    wait_until(_announcement_stored(out), proc, "the announcement stored")
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr[-2000:]
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "terminated (SIGTERM)" in lines[0] and "run the same command again" in lines[0], stderr
+    assert str(out) in lines[0]
