@@ -361,6 +361,8 @@ class LLMClient:
     timeout_threshold = 4  # consecutive answers not whole within llm.timeout_seconds (hung or dripping)
     not_api_threshold = 3  # consecutive answers that are not the API's JSON (an HTML page, a wrong type)
     shape_retries = 2  # extra tries for truncated / malformed answers (within settings.max_retries)
+    truncation_retry_answers = 8  # a run's retries after finish_reason "length" bill at most this many
+    #                               answers' worth of tokens (x max_output_tokens), then are not made
 
     def __init__(self, settings: LLMSettings, cache: LLMCache, *, env: Mapping[str, str] | None = None,
                  day: str = "", backoff_initial: float = 1.0, backoff_max: float = 30.0,
@@ -406,7 +408,8 @@ class LLMClient:
         self.context_window: int | None = None  # tokens, when found (parameter, server, table, overflow error)
         self._pause_until = 0.0
         self._stats = {"http_calls": 0, "cache_hits": 0, "retries": 0, "errors": 0,
-                       "prompt_tokens": 0, "completion_tokens": 0, "fallbacks": 0, "timeouts": 0}
+                       "prompt_tokens": 0, "completion_tokens": 0, "fallbacks": 0, "timeouts": 0,
+                       "truncated_tokens": 0, "truncation_retries_refused": 0}
 
     # -- presentation: never the key
     def __repr__(self) -> str:
@@ -631,7 +634,19 @@ class LLMClient:
         state: _CallState = retry_state.args[5]
         if isinstance(exc, (LLMTruncatedError, LLMMalformedError)) and state.shape_failures > self.shape_retries:
             return True
+        if isinstance(exc, LLMTruncatedError):
+            with self._lock:
+                spent = self._stats["truncated_tokens"]
+                if spent >= self.truncation_retry_tokens:  # the run's tokens for cut answers are spent
+                    self._stats["truncation_retries_refused"] += 1
+                    return True
         return False
+
+    @property
+    def truncation_retry_tokens(self) -> int:
+        """The most completion tokens a run bills for answers cut at the token limit before it stops asking
+        again after one (every call's first try is still made)."""
+        return self.truncation_retry_answers * max(1, self.settings.max_output_tokens)
 
     def _wait(self, retry_state: tenacity.RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
@@ -995,6 +1010,8 @@ class LLMClient:
         content = strip_thinking(content if isinstance(content, str) else "")
         if finish == "length":
             state.shape_failures += 1
+            with self._lock:
+                self._stats["truncated_tokens"] += completion_tokens
             state.max_tokens = min(int(state.max_tokens * 1.5) + 1, 4 * self.settings.max_output_tokens)
             raise LLMTruncatedError(f"the answer was cut at the token limit ({completion_tokens} tokens)",
                                     content=content)

@@ -483,6 +483,11 @@ def run_day(cfg: Config) -> DayResult:
         budget_stop = worker.budget.stopped_reason if worker.budget is not None else None
         outcome = compute_outcome(store, cfg.date, since=since, prices=cfg.llm.prices,
                                   seconds=time.monotonic() - started)
+    refused = worker.client.stats.get("truncation_retries_refused", 0) if worker.client is not None else 0
+    if refused:  # finish_reason "length" on answer after answer: the retries' tokens were capped
+        notes.add(f"{refused} answer(s) cut at the token limit were not asked again: this run's retries for cut "
+                  f"answers had billed {worker.client.stats['truncated_tokens']} tokens (at most "
+                  f"{worker.client.truncation_retry_tokens})")
     pending = sum(1 for e in digest.entries if e.interpretation_status is ResultStatus.PENDING)
     if pending:
         notes.add(f"{pending} interpretation(s) pending (full text not there yet); run the date again later")
