@@ -316,6 +316,17 @@ _GENERIC_REFUSAL_RE = re.compile(r"not supported|unsupported|not implemented|unk
                                  r"extra (?:inputs|fields)", re.I)
 _OTHER_PARAMS_RE = re.compile(r"temperature|max_tokens|max_completion_tokens|top_p|\bmodel\b", re.I)
 
+def without_credentials(url: str) -> str:
+    """``url`` without a ``user:password@`` part (a proxy or gateway login someone put in OPENAI_BASE_URL)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return re.sub(r"//[^/@]*@", "//", url)
+    if not parsed.userinfo:
+        return url
+    return str(parsed.copy_with(username=None, password=None))
+
+
 def _is_api_answer(response: Any) -> bool:
     """Whether a 200 answer is a chat completion at all: openai hands back a body it cannot read as JSON
     (an HTML page) as a plain string, and one without ``choices`` as an object without them."""
@@ -371,7 +382,10 @@ class LLMClient:
         self.settings = settings
         self.cache = cache
         self.day = day
-        self.base_url = (settings.base_url or default_base_url(settings.model_for("interpret"))).rstrip("/")
+        full_url = (settings.base_url or default_base_url(settings.model_for("interpret"))).rstrip("/")
+        # what is shown, stored (llm_capabilities) and keyed on: the URL without any user:password in it;
+        # only the private SDK client below gets the URL as given
+        self.base_url = without_credentials(full_url)
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.retry_after_cap = retry_after_cap
@@ -389,7 +403,7 @@ class LLMClient:
         http_client = enforce_deadline(http_client or httpx.Client(
             timeout=settings.timeout_seconds, follow_redirects=True,
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100)), settings.timeout_seconds)
-        self._openai = openai.OpenAI(base_url=self.base_url, api_key=key or KEY_PLACEHOLDER,
+        self._openai = openai.OpenAI(base_url=full_url, api_key=key or KEY_PLACEHOLDER,
                                      timeout=settings.timeout_seconds, max_retries=0, http_client=http_client)
         self.limiter = AdaptiveLimiter(settings.concurrency)  # in-flight requests, adapted to the server
         self._lock = threading.Lock()

@@ -206,3 +206,18 @@ def test_no_endpoint_configured_is_exit_2_with_no_post_unless_offline(day_factor
         done = subprocess.run([*base, "--offline"], env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
         assert done.returncode == 0, done.stderr[-2000:]
         assert (out / DATE / f"{DATE}-arxiv-daily.md").is_file()
+
+
+# ------------------------------------------------------------------------------------- secrets
+
+@pytest.mark.integration
+def test_a_password_in_openai_base_url_is_in_no_file_under_out(day_factory, tmp_path: Path) -> None:
+    password = "pw-canary-7d1e93b2c4"
+    day = day_factory(api_key=None)
+    url = day.llm.url.replace("http://", f"http://digest:{password}@")
+    out = tmp_path / "out"
+    done = day.run(out, "--quiet", env=day.env(OPENAI_BASE_URL=url), timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(day.llm.log()) > 0
+    leaks = [str(p) for p in out.rglob("*") if p.is_file() and password.encode() in p.read_bytes()]
+    assert leaks == [] and password not in done.stdout + done.stderr  # before: the store's llm_capabilities
