@@ -49,6 +49,17 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+def _port(value: str) -> int:
+    """An argparse type: a TCP port, 1-65535."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 1 to 65535, got {value!r}")
+    return port
+
+
 def _load(args: argparse.Namespace, date: dt.date | str) -> tuple[Config, dict]:
     return load_run(args.params, args.out, date, getattr(args, "replay", None))
 
@@ -220,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("review", help="open the review notebook for a date in JupyterLab")
     p.add_argument("--date", required=True, help="the announcement date, YYYY-MM-DD")
-    p.add_argument("--port", type=int, default=8888, help="JupyterLab's port on 127.0.0.1 (default 8888)")
+    p.add_argument("--port", type=_port, default=8888, help="JupyterLab's port on 127.0.0.1 (default 8888)")
     p.add_argument("--allow-root", action="store_true", help="let JupyterLab run as root (e.g. in a container)")
     common(p, replay=False)
     p.set_defaults(func=cmd_review)

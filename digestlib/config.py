@@ -25,7 +25,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -361,8 +361,23 @@ def read_params_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"parameter file {path} must be a mapping of keys to values")
     unknown = sorted(set(data) - set(PARAMETER_KEYS))
     if unknown:
-        raise ConfigError(f"unknown key {unknown[0]!r} in {path} (known: {', '.join(PARAMETER_KEYS)})")
+        raise ConfigError(f"unknown key {unknown[0]!r} in {path}{did_you_mean(unknown[0], PARAMETER_KEYS)} "
+                          f"(known: {', '.join(PARAMETER_KEYS)})", path=str(path), key=str(unknown[0]))
+    for section, cls in _NESTED.items():  # a typo in a nested key, named with its file
+        given = data.get(section)
+        if isinstance(given, Mapping):
+            known = sorted(f.name for f in fields(cls) if not f.metadata.get("derived"))
+            typo = sorted(str(k) for k in set(given) - set(known))
+            if typo:
+                raise ConfigError(f"unknown key {section}.{typo[0]} in {path}{did_you_mean(typo[0], known)} "
+                                  f"(known: {', '.join(known)})", path=str(path), key=f"{section}.{typo[0]}")
     return data
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` for the closest of ``choices`` (difflib), or nothing."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
@@ -383,8 +398,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
             raise fail("a non-negative number")
         return float(value)
     if isinstance(default, tuple):
-        if isinstance(value, str):
-            value = [value]
+        if isinstance(value, str):  # "categories: cs.SD" is one typo away from a wrong list: say so
+            raise fail(f"a list of strings, e.g. [{value}]")
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise fail("a list of strings")
         return tuple(value)
@@ -411,7 +426,8 @@ def _build_section(section: str, cls: type, given: Any, env: Mapping[str, str]) 
         given = {**given, "context_tokens": 0}  # found at run time: the server's window, or a known model's
     unknown = sorted(set(given) - set(known))
     if unknown:
-        raise ConfigError(f"unknown key {section}.{unknown[0]} (known: {', '.join(sorted(known))})")
+        raise ConfigError(f"unknown key {section}.{unknown[0]}{did_you_mean(unknown[0], known)} "
+                          f"(known: {', '.join(sorted(known))})", key=f"{section}.{unknown[0]}")
     defaults = cls()
     if section == "interests":
         given = _interest_lists_as_weights(given)

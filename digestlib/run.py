@@ -44,10 +44,20 @@ def load_run(params_file: str | os.PathLike[str], out_dir: str | os.PathLike[str
     """Validate everything the user gave before anything is written: the parameter file, the date, the
     snapshot folder, the API key's characters. Returns the config and the file's raw parameters."""
     params = read_params_file(params_file)
-    cfg = build_config(date=date, out_dir=out_dir, params=params, replay_dir=replay_dir,
-                       params_dir=params_dir_of(params_file))
+    try:
+        cfg = build_config(date=date, out_dir=out_dir, params=params, replay_dir=replay_dir,
+                           params_dir=params_dir_of(params_file))
+    except errors.ConfigError as exc:  # a bad value: name the file it is in
+        if exc.path is not None or str(params_file) in str(exc):
+            raise
+        raise type(exc)(f"{exc} (in {params_file})", path=str(params_file), key=exc.key) from None
     if cfg.replay_dir is not None and not cfg.replay_dir.is_dir():
         raise UsageError(f"snapshot folder not found: {cfg.replay_dir}")
+    when = calendar.announcement_time(cfg.date) if cfg.replay_dir is not None else None
+    if cfg.replay_dir is not None and (when > cfg.now if when is not None
+                                       else cfg.date > cfg.now.date() + dt.timedelta(days=1)):
+        raise UsageError(f"--replay: {cfg.date} has not been announced yet (it is in the future), so no snapshot "
+                         "can hold it; check --date")
     check_api_key(cfg.llm, cfg.environ)  # a key with "\r" or a space: one clear line (exit 2), before any call
     return cfg, params
 

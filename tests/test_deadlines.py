@@ -221,3 +221,46 @@ def test_a_password_in_openai_base_url_is_in_no_file_under_out(day_factory, tmp_
     assert len(day.llm.log()) > 0
     leaks = [str(p) for p in out.rglob("*") if p.is_file() and password.encode() in p.read_bytes()]
     assert leaks == [] and password not in done.stdout + done.stderr  # before: the store's llm_capabilities
+
+
+# ------------------------------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("llm: {concurency: 3}\n", r"unknown key llm\.concurency in .*p\.yaml; did you mean 'concurrency'\?"),
+    ("max_paper: 3\n", r"unknown key 'max_paper' in .*p\.yaml; did you mean 'max_papers'\?"),
+    ("categories: cs.SD\n", r"'categories' must be a list of strings, e.g\. \[cs\.SD\].*\(in .*p\.yaml\)"),
+])
+def test_a_bad_parameter_names_its_file_and_key_with_a_did_you_mean(tmp_path: Path, content: str,
+                                                                   expected: str) -> None:
+    import re
+    import subprocess
+
+    from tests.test_resilience import DIGEST
+
+    params = tmp_path / "p.yaml"
+    params.write_text(content, encoding="utf-8")
+    out = tmp_path / "out"
+    done = subprocess.run([DIGEST, "run", "--date", "2026-01-22", "--params", str(params), "--out", str(out),
+                           "--offline"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert re.search(expected, done.stderr), done.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["review", "--date", "2026-01-22", "--port", "99999"],
+    ["run", "--date", "2031-03-04", "--replay", "{snap}", "--offline"],
+])
+def test_a_bad_port_or_a_future_replayed_date_is_exit_2_with_nothing_written(tmp_path: Path, args: list) -> None:
+    import subprocess
+
+    from tests.test_resilience import DIGEST
+
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    out = tmp_path / "out"
+    cmd = [DIGEST, *[a.format(snap=snap) for a in args], "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "DIGEST_NOW": "2026-01-22T06:00:00Z"})
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert not out.exists()
