@@ -264,3 +264,19 @@ def test_a_bad_port_or_a_future_replayed_date_is_exit_2_with_nothing_written(tmp
                           env={**__import__("os").environ, "DIGEST_NOW": "2026-01-22T06:00:00Z"})
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
     assert not out.exists()
+
+
+def test_a_dns_failure_for_arxiv_fails_fast(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from tests.test_resilience import DIGEST
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ARXIV_", "DIGEST_"))}
+    env.update(ARXIV_RSS_URL="http://arxiv-dns-test.invalid/atom", DIGEST_NOW="2026-01-22T06:00:00Z",
+               ARXIV_API_URL="http://arxiv-dns-test.invalid/api/query")  # .invalid never resolves (RFC 2606)
+    started = time.monotonic()
+    done = subprocess.run([DIGEST, "run", "--date", "2026-01-22", "--out", str(tmp_path / "out"), "--quiet",
+                           "--offline"], env=env, capture_output=True, text=True, timeout=300)
+    assert time.monotonic() - started < 30  # before: ~45 s of retries
+    assert done.returncode == 1 and "does not resolve (DNS" in done.stderr, done.stderr
