@@ -21,6 +21,7 @@ from . import calendar, errors
 from .config import DEFAULT_PARAMS_FILE, Config, default_out_dir, read_now
 from .errors import DigestError, UsageError
 from .notebook import skip_slow_optional_imports
+from .redaction import install_log_redaction
 from .run import backfill, load_run, params_dir_of, run_and_notify, run_date
 
 
@@ -257,6 +258,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     skip_slow_optional_imports()  # about 1 s of start-up for every command that reads a notebook
+    install_log_redaction()  # what any library logs is redacted too
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     args = None

@@ -37,6 +37,7 @@ from .budget import Budget
 from .interests import most_relevant
 from .config import Config
 from .dispatch import PriorityDispatcher
+from .redaction import install_log_redaction
 from .errors import LLMRateLimitedError, LLMUnavailableError, UsageError
 from .fulltext import DownloadResult, FulltextFetcher, budgeted_text, count_tokens
 from .intents import interrupted_note
@@ -447,6 +448,7 @@ def run_day(cfg: Config) -> DayResult:
     """Fetch, select, process and assemble one day; also retries other days' pending full texts."""
     if not calendar.is_mailing_date(cfg.date):
         raise UsageError(f"no arXiv announcement is dated {cfg.date} (weekend or arXiv holiday)")
+    install_log_redaction()  # in the kernel too: what a library logs is redacted
     notes = RunNotes()
     started, since = time.monotonic(), run_started()
     with Store(cfg.store_path) as store:

@@ -280,3 +280,23 @@ def test_a_dns_failure_for_arxiv_fails_fast(tmp_path: Path) -> None:
                            "--offline"], env=env, capture_output=True, text=True, timeout=300)
     assert time.monotonic() - started < 30  # before: ~45 s of retries
     assert done.returncode == 1 and "does not resolve (DNS" in done.stderr, done.stderr
+
+
+def test_logging_records_are_redacted() -> None:
+    import io
+    import logging
+
+    from digestlib.redaction import install_log_redaction
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)  # a handler someone (a notebook, a library) configured
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        install_log_redaction()
+        logging.getLogger("some.library").warning("calling https://bob:hunter2-secret@gw.example.com/v1 with %s",
+                                                  "sk-abcdefghijklmnop1234567890")
+    finally:
+        root.removeHandler(handler)
+    err = stream.getvalue()
+    assert "gw.example.com" in err and "hunter2-secret" not in err and "sk-abcdefghijklmnop" not in err, err
