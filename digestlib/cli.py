@@ -22,7 +22,7 @@ from .config import DEFAULT_PARAMS_FILE, Config, default_out_dir, read_now
 from .errors import DigestError, UsageError
 from .notebook import skip_slow_optional_imports
 from .redaction import install_log_redaction
-from .run import backfill, load_run, params_dir_of, run_and_notify, run_date
+from .run import backfill, load_run, params_dir_of, require_endpoint, run_and_notify, run_date
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,22 +65,10 @@ def _load(args: argparse.Namespace, date: dt.date | str) -> tuple[Config, dict]:
     return load_run(args.params, args.out, date, getattr(args, "replay", None))
 
 
-def _require_endpoint(args: argparse.Namespace, cfg: Config) -> None:
-    """A run without an LLM endpoint writes an English-only post: only when asked for (``--offline``), so
-    that a scheduler with a broken environment fails (exit 2) instead of "succeeding" every day."""
-    offline = getattr(args, "offline", False)
-    if not cfg.llm.configured and not offline:
-        raise UsageError(f"no LLM endpoint configured: set {cfg.llm.api_key_env} (or OPENAI_BASE_URL for a local "
-                         "server), or pass --offline for a post with the abstracts in English")
-    if cfg.llm.configured and offline:
-        raise UsageError(f"--offline, but an LLM endpoint is configured: drop --offline, or unset "
-                         f"{cfg.llm.api_key_env} and OPENAI_BASE_URL")
-
-
 def _run(args: argparse.Namespace) -> Callable[[Config, dict], int]:
     """``run.run_date`` with this command line's options: what backfill, demo and daily run per date."""
     return lambda cfg, params: run_date(cfg, params, params_dir_of(args.params), wait_seconds=args.wait,
-                                        quiet=args.quiet)
+                                        quiet=args.quiet, offline=getattr(args, "offline", None))
 
 
 def _warn(line: str) -> None:
@@ -89,12 +77,11 @@ def _warn(line: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg, params = _load(args, args.date)
-    _require_endpoint(args, cfg)
-    return run_and_notify(cfg, params, params_dir_of(args.params), wait_seconds=args.wait, quiet=args.quiet)
+    return run_and_notify(cfg, params, params_dir_of(args.params), wait_seconds=args.wait, quiet=args.quiet,
+                          offline=args.offline)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    _require_endpoint(args, _load(args, args.date_from)[0])
     return backfill(args.date_from, args.date_to, load=lambda date: _load(args, date), run=_run(args),
                     warn=_warn)
 
@@ -129,7 +116,7 @@ def cmd_daily(args: argparse.Namespace) -> int:
 
     now = read_now()
     cfg, _ = _load(args, calendar.latest_mailing_date(now))  # a bad parameter file: exit 2, nothing written
-    _require_endpoint(args, cfg)
+    require_endpoint(cfg, args.offline)
     site = Path(args.site) if args.site else None
     if site is not None and not site.is_dir():
         raise UsageError(f"Jekyll site folder not found: {site}")

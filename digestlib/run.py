@@ -62,8 +62,19 @@ def load_run(params_file: str | os.PathLike[str], out_dir: str | os.PathLike[str
     return cfg, params
 
 
+def require_endpoint(cfg: Config, offline: bool) -> None:
+    """A run without an LLM endpoint writes an English-only post: only when asked for (``--offline``), so
+    that a scheduler with a broken environment fails (exit 2, one line) instead of "succeeding" every day."""
+    if not cfg.llm.configured and not offline:
+        raise UsageError(f"no LLM endpoint configured: set {cfg.llm.api_key_env} (or OPENAI_BASE_URL for a local "
+                         "server), or pass --offline for a post with the abstracts in English")
+    if cfg.llm.configured and offline:
+        raise UsageError(f"--offline, but an LLM endpoint is configured: drop --offline, or unset "
+                         f"{cfg.llm.api_key_env} and OPENAI_BASE_URL")
+
+
 def run_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float = 0.0, quiet: bool = False,
-             say: Say = print) -> int:
+             say: Say = print, offline: bool | None = None) -> int:
     """One date, as ``digest run`` does it; returns its exit status (0 complete or legitimately pending,
     3 some task failed, 4 the day's budget was reached); raises ``DigestError`` for the others."""
     status = calendar.status_for(cfg.date, cfg.now)
@@ -87,6 +98,8 @@ def run_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float
         raise errors.NotYetAnnouncedError(
             f"the announcement dated {cfg.date} is not out yet; expected at {expected:%Y-%m-%d %H:%M %Z}",
             date=cfg.date, expected_at=expected)
+    if offline is not None:  # the command line's choice (library callers decide for themselves)
+        require_endpoint(cfg, offline)
     started, since = time.monotonic(), run_started()
     with run_lock(cfg.out_dir, wait_seconds):
         if freshness.is_up_to_date(cfg, freshness.day_fingerprint(cfg, params)):
@@ -128,10 +141,10 @@ def _summary(cfg: Config, since: str, started: float, say: Say) -> RunOutcome:
 
 
 def run_and_notify(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float = 0.0,
-                   quiet: bool = False, say: Say = print) -> int:
+                   quiet: bool = False, say: Say = print, offline: bool | None = None) -> int:
     """``digest run``: :func:`run_date`; a failure (but "not announced yet") is notified, then raised."""
     try:
-        return run_date(cfg, params, params_dir, wait_seconds=wait_seconds, quiet=quiet, say=say)
+        return run_date(cfg, params, params_dir, wait_seconds=wait_seconds, quiet=quiet, say=say, offline=offline)
     except DigestError as exc:
         if exc.exit_code != errors.EXIT_TEMPFAIL:  # "not announced yet" is not a failure to report
             from .notify import notify_day
