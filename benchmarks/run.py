@@ -4,7 +4,7 @@
   tests/fakes: the replayed 2026-01-22 (skipped when /work/shared/data is absent) and a synthetic day of 300
   papers at LLM concurrency 16, 2 s per call; wall time against the ideal bound, calls, prompt tokens per
   task and per paper, CPU and peak memory of the process tree, and the re-run of the finished day. Writes
-  benchmarks/results.md.
+  output/bench/results.md (``--write-results``, passed on: the tracked benchmarks/results.md).
 - bench_fulltext.py: PDF extraction alone, pages per second on the real PDFs of /work/shared/data/pdf,
   process pool vs one process (skipped when the shared data is absent).
 
@@ -25,7 +25,8 @@ PDF_DIR = Path("/work/shared/data/pdf")
 def main() -> int:
     status = 0
     print("\n=== bench_day.py ===", flush=True)
-    status |= subprocess.call([sys.executable, str(HERE / "bench_day.py")], cwd=HERE.parent)
+    passed = [a for a in sys.argv[1:] if a == "--write-results"]
+    status |= subprocess.call([sys.executable, str(HERE / "bench_day.py"), *passed], cwd=HERE.parent)
     print("\n=== bench_fulltext.py ===", flush=True)
     if any(PDF_DIR.glob("*.pdf")):
         status |= subprocess.call([sys.executable, str(HERE / "bench_fulltext.py"), str(PDF_DIR)], cwd=HERE.parent)
