@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
+import shutil
 import signal
 import sys
 import threading
@@ -91,7 +93,15 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
     cfg, _ = _load(args, args.date)
     folder = Path(args.dir)
-    count = record_day(cfg, folder)
+    if args.quiet:  # no retry lines either: only the result, or the error
+        logging.getLogger("digestlib").setLevel(logging.ERROR)
+    created = not folder.exists()
+    try:
+        count = record_day(cfg, folder)
+    except BaseException:
+        if created:  # a failed snapshot leaves nothing behind (a folder the user had is left as it was)
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     print(f"Recorded the announcement of {cfg.date} ({count} requests) in {folder}")
     return 0
 

@@ -300,3 +300,23 @@ def test_logging_records_are_redacted() -> None:
         root.removeHandler(handler)
     err = stream.getvalue()
     assert "gw.example.com" in err and "hunter2-secret" not in err and "sk-abcdefghijklmnop" not in err, err
+
+
+def test_a_failed_snapshot_leaves_nothing_and_quiet_is_quiet(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from tests.test_resilience import DIGEST
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ARXIV_", "DIGEST_"))}
+    env.update(ARXIV_RSS_URL="http://127.0.0.1:9/atom", ARXIV_API_URL="http://127.0.0.1:9/api/query",
+               DIGEST_NOW="2026-01-22T06:00:00Z")  # refused connections: retried, then an error
+    params = tmp_path / "p.yaml"
+    params.write_text("categories: [cs.SD]\narxiv: {max_retries: 1, api_delay_seconds: 0.01}\n", encoding="utf-8")
+    folder = tmp_path / "snap"
+    done = subprocess.run([DIGEST, "snapshot", "--date", "2026-01-22", str(folder), "--params", str(params),
+                           "--out", str(tmp_path / "out"), "-q"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("digest: error:"), done.stderr  # no retry lines
+    assert not folder.exists()
