@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from .models import is_post_tag
 from .errors import ConfigError, UsageError
 from .redaction import register_secret_env, strip_url_credentials
 from .safe_yaml import YAMLRefused, excerpt, load_yaml_file
@@ -544,8 +545,8 @@ def _validate_field_keys(values: Mapping[str, Any]) -> None:
     if title is not None and (not title.strip() or len(title) > 200 or any(c in title for c in "\r\n")):
         raise ConfigError(f"title must be one line of at most 200 characters, got {title!r}")
     for tag in values.get("tags", ()):
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}", tag):
-            raise ConfigError(f"tag {tag!r} must be letters, digits and . + _ - (e.g. cs.CL, nlp)")
+        if not is_post_tag(tag):  # the same rule render.py applies to the front matter
+            raise ConfigError(f"tag {tag!r} must be letters, digits and . _ - (e.g. cs.CL, nlp, cpp)", key="tags")
 
 
 def build_config(

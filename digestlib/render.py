@@ -47,6 +47,7 @@ from .models import (
     PaperEntry,
     PendingReason,
     ResultStatus,
+    is_post_tag,
 )
 
 __all__ = [
@@ -160,7 +161,6 @@ def interpretation_markdown(interp: Interpretation, *, abstract_only: bool = Fal
 # --------------------------------------------------------------------------------------------------
 # Rendering
 
-_CATEGORY = re.compile(r"^[A-Za-z][A-Za-z0-9.-]*$")
 _HHMM = "%Y-%m-%d %H:%M"
 
 
@@ -170,7 +170,7 @@ def post_title(date: dt.date) -> str:
 
 def _check_categories(categories: Sequence[str]) -> tuple[str, ...]:
     for cat in categories:
-        if not _CATEGORY.match(cat):
+        if not is_post_tag(cat):  # models.POST_TAG_RE: the rule config.py checked the parameter file with
             raise RenderError(f"invalid arXiv category {cat!r} for the post's tags")
     return tuple(categories)
 

@@ -320,3 +320,17 @@ def test_a_failed_snapshot_leaves_nothing_and_quiet_is_quiet(tmp_path: Path) -> 
     assert done.returncode == 1, done.stderr
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("digest: error:"), done.stderr  # no retry lines
     assert not folder.exists()
+
+
+@pytest.mark.parametrize("tag", ["C++", "a tag", "日本"])
+def test_one_tag_rule_for_config_and_render(tag: str) -> None:
+    from digestlib.config import build_config
+    from digestlib.errors import ConfigError, RenderError
+    from digestlib.render import _front_matter
+
+    with pytest.raises(ConfigError):
+        build_config(date="2026-01-22", params={"tags": [tag]}, env={})
+    with pytest.raises(RenderError):
+        _front_matter(dt.date(2026, 1, 22), ["cs.SD"], None, [tag])
+    cfg = build_config(date="2026-01-22", params={"tags": ["text_to_speech", "cs.SD"]}, env={})
+    assert "text_to_speech" in _front_matter(cfg.date, cfg.categories, None, cfg.tags)  # passes both
