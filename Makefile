@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# wait for another apt-get (unattended upgrades holding the dpkg lock) instead of failing at once
+APT_WAIT := -o DPkg::Lock::Timeout=600
 PYTEST_ARGS ?=
 # Most integration tests wait on loopback servers and child processes, not on the CPU: three workers
 # (pytest-xdist) cut `make test` from about 13 to 6 minutes on the 2-core machine.
@@ -24,13 +26,13 @@ $(STAMP): pyproject.toml
 system-deps:
 	@command -v jekyll >/dev/null 2>&1 || { \
 	  echo "installing Debian package jekyll (for the post build test)"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq jekyll >/dev/null; }
+	  $(SUDO) apt-get $(APT_WAIT) update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get $(APT_WAIT) install -y -qq jekyll >/dev/null; }
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian package chromium (the review UI and report browser test, driven by Playwright)"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	  $(SUDO) apt-get $(APT_WAIT) update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get $(APT_WAIT) install -y -qq chromium >/dev/null; }
 	@fc-list :lang=zh 2>/dev/null | grep -q . || { \
 	  echo "installing Debian package fonts-wqy-microhei (a CJK font: Chinese in the browser test's screenshots)"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
+	  $(SUDO) apt-get $(APT_WAIT) update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get $(APT_WAIT) install -y -qq fonts-wqy-microhei >/dev/null; }
 
 demo: install
 	$(BIN)/digest demo --out output
@@ -84,9 +86,10 @@ test-fast: install
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not integration and not jekyll" $(PYTEST_ARGS)
 
 # The real `digest run` end to end against loopback fakes (the replayed 2026-01-22 and 300 synthetic papers,
-# 2 s per LLM call), then PDF extraction alone; about 4 minutes on 2 cores; writes benchmarks/results.md.
+# 2 s per LLM call), then PDF extraction alone; about 4 minutes on 2 cores; writes output/bench/results.md
+# (make bench BENCH_ARGS=--write-results updates the tracked benchmarks/results.md).
 bench: install
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lab: install
 	$(BIN)/jupyter lab notebooks/

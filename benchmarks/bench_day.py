@@ -1,7 +1,7 @@
 """End-to-end benchmark: the real `digest run` (papermill, the notebook, the exporters) against loopback fakes.
 
     .venv/bin/python benchmarks/bench_day.py [--only replay|synthetic|busy|thousand] [--papers 300] [--latency 2.0]
-        [--concurrency 16] [--results benchmarks/results.md] [--strict]
+        [--concurrency 16] [--results FILE | --write-results] [--strict]
 
 Two days, each run by ``digest run --date D`` in a subprocess exactly as a user runs it, then run again:
 
@@ -36,7 +36,8 @@ call after ``--latency`` seconds, recording each request in full). Measured per 
   0.1 s with psutil (shared pages count once per process, so this overstates a little);
 * the re-run of the finished day: calls and wall time.
 
-Writes a Markdown table to stdout and to ``--results`` with the date and the machine. Exit status: 1 when a
+Writes a Markdown table to stdout and to ``--results`` (default ``output/bench/results.md``, so ``git status``
+stays clean; ``--write-results`` updates the tracked ``benchmarks/results.md``) with the date and the machine. Exit status: 1 when a
 run fails; with ``--strict`` also when a target of issue 15 is missed.
 """
 
@@ -473,7 +474,10 @@ def main() -> int:
     parser.add_argument("--papers", type=int, default=300)
     parser.add_argument("--latency", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, default=16, help="LLM concurrency of the synthetic day")
-    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results.md")
+    parser.add_argument("--results", type=Path, default=ROOT / "output" / "bench" / "results.md",
+                        help="where the table goes (default output/bench/results.md, untracked)")
+    parser.add_argument("--write-results", action="store_true",
+                        help="update the tracked benchmarks/results.md instead")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target of issue 15 is missed")
     parser.add_argument("--keep", action="store_true", help="keep the work folders (printed)")
     args = parser.parse_args()
@@ -517,7 +521,11 @@ def main() -> int:
     when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = markdown(results, notes, when)
     print(text)
+    if args.write_results:
+        args.results = ROOT / "benchmarks" / "results.md"
+    args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(text, encoding="utf-8")
+    print(f"results written to {args.results}")
     failed = any(r["exit"] not in (0,) or r["rerun_exit"] not in (0,) for r, _ in results)
     missed = any(not ok for r, replay in results for _, ok in targets(r, replay))
     return 1 if failed or (args.strict and missed) else 0

@@ -5,7 +5,7 @@
   papers at LLM concurrency 16, 2 s per call, the same with one other process keeping a core busy, and
   1,000 papers (issue 28's cases); wall time against the ideal bound, calls, prompt tokens per
   task and per paper, CPU and peak memory of the process tree, and the re-run of the finished day. Writes
-  benchmarks/results.md.
+  output/bench/results.md (``--write-results``, passed on: the tracked benchmarks/results.md).
 - bench_fulltext.py: PDF extraction alone, pages per second and CPU seconds on the real PDFs of
   /work/shared/data/pdf, process pool vs one process, for PDFium and for pypdf (skipped when the shared data is absent).
 
@@ -26,7 +26,8 @@ PDF_DIR = Path("/work/shared/data/pdf")
 def main() -> int:
     status = 0
     print("\n=== bench_day.py ===", flush=True)
-    status |= subprocess.call([sys.executable, str(HERE / "bench_day.py")], cwd=HERE.parent)
+    passed = [a for a in sys.argv[1:] if a == "--write-results"]
+    status |= subprocess.call([sys.executable, str(HERE / "bench_day.py"), *passed], cwd=HERE.parent)
     print("\n=== bench_fulltext.py ===", flush=True)
     if any(PDF_DIR.glob("*.pdf")):
         for engine in ("pdfium", "pypdf"):  # fulltext.pdf_engine: the default engine and the fallback

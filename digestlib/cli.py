@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
+import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -19,7 +23,8 @@ from . import calendar, errors
 from .config import DEFAULT_PARAMS_FILE, Config, default_out_dir, read_now
 from .errors import DigestError, UsageError
 from .notebook import skip_slow_optional_imports
-from .run import backfill, load_run, params_dir_of, run_and_notify, run_date
+from .redaction import install_log_redaction
+from .run import backfill, load_run, params_dir_of, require_endpoint, run_and_notify, run_date
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,6 +52,17 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+def _port(value: str) -> int:
+    """An argparse type: a TCP port, 1-65535."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 1 to 65535, got {value!r}")
+    return port
+
+
 def _load(args: argparse.Namespace, date: dt.date | str) -> tuple[Config, dict]:
     return load_run(args.params, args.out, date, getattr(args, "replay", None))
 
@@ -54,7 +70,7 @@ def _load(args: argparse.Namespace, date: dt.date | str) -> tuple[Config, dict]:
 def _run(args: argparse.Namespace) -> Callable[[Config, dict], int]:
     """``run.run_date`` with this command line's options: what backfill, demo and daily run per date."""
     return lambda cfg, params: run_date(cfg, params, params_dir_of(args.params), wait_seconds=args.wait,
-                                        quiet=args.quiet)
+                                        quiet=args.quiet, offline=getattr(args, "offline", None))
 
 
 def _warn(line: str) -> None:
@@ -63,7 +79,8 @@ def _warn(line: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg, params = _load(args, args.date)
-    return run_and_notify(cfg, params, params_dir_of(args.params), wait_seconds=args.wait, quiet=args.quiet)
+    return run_and_notify(cfg, params, params_dir_of(args.params), wait_seconds=args.wait, quiet=args.quiet,
+                          offline=args.offline)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -76,7 +93,15 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
     cfg, _ = _load(args, args.date)
     folder = Path(args.dir)
-    count = record_day(cfg, folder)
+    if args.quiet:  # no retry lines either: only the result, or the error
+        logging.getLogger("digestlib").setLevel(logging.ERROR)
+    created = not folder.exists()
+    try:
+        count = record_day(cfg, folder)
+    except BaseException:
+        if created:  # a failed snapshot leaves nothing behind (a folder the user had is left as it was)
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     print(f"Recorded the announcement of {cfg.date} ({count} requests) in {folder}")
     return 0
 
@@ -100,7 +125,8 @@ def cmd_daily(args: argparse.Namespace) -> int:
     from .site import push_site
 
     now = read_now()
-    _load(args, calendar.latest_mailing_date(now))  # a bad parameter file: exit 2, nothing written
+    cfg, _ = _load(args, calendar.latest_mailing_date(now))  # a bad parameter file: exit 2, nothing written
+    require_endpoint(cfg, args.offline)
     site = Path(args.site) if args.site else None
     if site is not None and not site.is_dir():
         raise UsageError(f"Jekyll site folder not found: {site}")
@@ -187,15 +213,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="wait this long for another run of the same --out to finish (default: refuse)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
+    def offline_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--offline", action="store_true",
+                       help="no LLM endpoint: write the post with the abstracts in English, labelled "
+                            "(without this flag a missing endpoint is an error, exit 2)")
+
     p = sub.add_parser("run", help="make the post, the report and the executed notebook for one date")
     p.add_argument("--date", required=True, help="the announcement date, YYYY-MM-DD")
     common(p)
+    offline_flag(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("backfill", help="run every announcement day in a range")
     p.add_argument("--from", dest="date_from", required=True, help="first date, YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", required=True, help="last date, YYYY-MM-DD")
     common(p)
+    offline_flag(p)
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("snapshot", help="record a day's raw feed, API pages and PDFs for offline replay")
@@ -215,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", help="a Jekyll site folder: write _posts/ there (committed when it is a git repository)")
     p.add_argument("--push", action="store_true", help="git push the site after committing (needs --site)")
     common(p, replay=False)
+    offline_flag(p)
     p.set_defaults(func=cmd_daily)
 
     p = sub.add_parser("weekly", help="write the week's post from the stored days (no LLM call)")
@@ -226,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("review", help="open the review notebook for a date in JupyterLab")
     p.add_argument("--date", required=True, help="the announcement date, YYYY-MM-DD")
-    p.add_argument("--port", type=int, default=8888, help="JupyterLab's port on 127.0.0.1 (default 8888)")
+    p.add_argument("--port", type=_port, default=8888, help="JupyterLab's port on 127.0.0.1 (default 8888)")
     p.add_argument("--allow-root", action="store_true", help="let JupyterLab run as root (e.g. in a container)")
     common(p, replay=False)
     p.set_defaults(func=cmd_review)
@@ -241,8 +275,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(BaseException):
+    """SIGTERM (a scheduler's timeout, systemd stopping the unit): unwinds like Ctrl-C, so that locks are
+    released and half-written files removed on the way out (raised by ``_on_sigterm`` only)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     skip_slow_optional_imports()  # about 1 s of start-up for every command that reads a notebook
+    install_log_redaction()  # what any library logs is redacted too
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    args = None
     try:
         args = build_parser().parse_args(argv)
         if getattr(args, "out", "") is None:
@@ -254,6 +301,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("digest: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except _Terminated:
+        out = getattr(args, "out", None)
+        kept = f" (the store in {out})" if out else ""
+        print(f"digest: terminated (SIGTERM); everything finished so far is kept{kept}, nothing half-written "
+              "is published; run the same command again to resume", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except OSError as exc:  # the file system said no: a path through a file, a full disk, no permission
         where = f": {exc.filename}" if exc.filename else ""
         print(f"digest: error: {errors.redact(exc.strerror or str(exc))}{where}", file=sys.stderr)

@@ -25,11 +25,12 @@ import os
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from .models import is_post_tag
 from .errors import ConfigError, UsageError
 from .redaction import register_secret_env, strip_url_credentials
 from .safe_yaml import YAMLRefused, excerpt, load_yaml_file
@@ -171,8 +172,9 @@ class LLMSettings:
     interpret_model: str | None = None  # defaults to model
     api_key_env: str = "OPENAI_API_KEY"  # the *name* of the variable; the value is read by llm.py only
     concurrency: int = 8
-    timeout_seconds: float = 120.0
+    timeout_seconds: float = 120.0  # the whole of each answer (connect, wait, body), not each read
     max_retries: int = 5
+    max_rate_limit_wait_seconds: float = 600.0  # total wait for rate limits per run; a longer ask stops it (75)
     context_tokens: int = 0  # budget of paper text sent for an interpretation; 0 = "auto" (from the context window)
     temperature: float = 0.2
     max_output_tokens: int = 4096
@@ -372,8 +374,23 @@ def read_params_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"parameter file {path} must be a mapping of keys to values")
     unknown = sorted(set(data) - set(PARAMETER_KEYS))
     if unknown:
-        raise ConfigError(f"unknown key {unknown[0]!r} in {path} (known: {', '.join(PARAMETER_KEYS)})")
+        raise ConfigError(f"unknown key {unknown[0]!r} in {path}{did_you_mean(unknown[0], PARAMETER_KEYS)} "
+                          f"(known: {', '.join(PARAMETER_KEYS)})", path=str(path), key=str(unknown[0]))
+    for section, cls in _NESTED.items():  # a typo in a nested key, named with its file
+        given = data.get(section)
+        if isinstance(given, Mapping):
+            known = sorted(f.name for f in fields(cls) if not f.metadata.get("derived"))
+            typo = sorted(str(k) for k in set(given) - set(known))
+            if typo:
+                raise ConfigError(f"unknown key {section}.{typo[0]} in {path}{did_you_mean(typo[0], known)} "
+                                  f"(known: {', '.join(known)})", path=str(path), key=f"{section}.{typo[0]}")
     return data
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` for the closest of ``choices`` (difflib), or nothing."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
@@ -394,8 +411,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
             raise fail("a non-negative number")
         return float(value)
     if isinstance(default, tuple):
-        if isinstance(value, str):
-            value = [value]
+        if isinstance(value, str):  # "categories: cs.SD" is one typo away from a wrong list: say so
+            raise fail(f"a list of strings, e.g. [{value}]")
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise fail("a list of strings")
         return tuple(value)
@@ -422,7 +439,8 @@ def _build_section(section: str, cls: type, given: Any, env: Mapping[str, str]) 
         given = {**given, "context_tokens": 0}  # found at run time: the server's window, or a known model's
     unknown = sorted(set(given) - set(known))
     if unknown:
-        raise ConfigError(f"unknown key {section}.{unknown[0]} (known: {', '.join(sorted(known))})")
+        raise ConfigError(f"unknown key {section}.{unknown[0]}{did_you_mean(unknown[0], known)} "
+                          f"(known: {', '.join(sorted(known))})", key=f"{section}.{unknown[0]}")
     defaults = cls()
     if section == "interests":
         given = _interest_lists_as_weights(given)
@@ -547,8 +565,8 @@ def _validate_field_keys(values: Mapping[str, Any]) -> None:
     if title is not None and (not title.strip() or len(title) > 200 or any(c in title for c in "\r\n")):
         raise ConfigError(f"title must be one line of at most 200 characters, got {title!r}")
     for tag in values.get("tags", ()):
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}", tag):
-            raise ConfigError(f"tag {tag!r} must be letters, digits and . + _ - (e.g. cs.CL, nlp)")
+        if not is_post_tag(tag):  # the same rule render.py applies to the front matter
+            raise ConfigError(f"tag {tag!r} must be letters, digits and . _ - (e.g. cs.CL, nlp, cpp)", key="tags")
 
 
 def build_config(

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import calendar, errors
+from . import calendar, errors, site
 from .config import Config
 from .errors import DigestError
 from .locks import daily_lock
@@ -60,14 +60,29 @@ class DailyReport:
     due: dt.date
     days: list[DayOutcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    pushed: int = 0  # commits pushed by this call
+    pushed_earlier: int = 0  # of those, commits an earlier call made but failed to push
+    push_failed: str = ""  # git's reason, when the push failed
 
     @property
     def exit_code(self) -> int:
-        return errors.worst_exit_code(d.status for d in self.days)
+        return errors.worst_exit_code([*(d.status for d in self.days),
+                                       errors.EXIT_RUNTIME if self.push_failed else errors.EXIT_OK])
+
+    def _push_words(self) -> str:
+        if self.push_failed:
+            return f"; push failed: {self.push_failed}"
+        if self.pushed:
+            earlier = f", {self.pushed_earlier} left unpushed by an earlier run" if self.pushed_earlier else ""
+            return f"; pushed {self.pushed} commit(s){earlier}"
+        return ""
 
     def summary(self) -> str:
         """One line for a scheduler's log: every date touched and what became of it."""
         if not self.days:
+            if self.pushed or self.push_failed:
+                return f"daily: nothing to run; the newest announcement ({self.due}) is posted{self._push_words()}" \
+                       f" -> exit {self.exit_code}"
             return f"daily: nothing to do; the newest announcement ({self.due}) is posted and nothing is pending"
         parts = []
         for day in self.days:
@@ -77,7 +92,7 @@ class DailyReport:
             if day.published:
                 text += f", {day.published}"
             parts.append(text)
-        return f"daily: {'; '.join(parts)} -> exit {self.exit_code}"
+        return f"daily: {'; '.join(parts)}{self._push_words()} -> exit {self.exit_code}"
 
 
 def _status_word(status: int) -> str:
@@ -171,9 +186,19 @@ def run_daily(*, out_dir: Path, now: dt.datetime, load: Loader, run: Runner, sit
             commits = _publish_all(report, load, site_dir, publish, echo)
         if weekly is not None:
             commits += _write_weeklies(report, load, site_dir, weekly, echo)
-        if commits and push is not None:
-            push()
-            report.notes.append(f"pushed {site_dir}")
+        if push is not None and site_dir is not None:
+            waiting = site.unpushed_commits(site_dir)  # this run's and those an earlier push failed on
+            if waiting:
+                earlier = waiting - commits
+                try:
+                    push()
+                except DigestError as exc:
+                    report.push_failed = str(exc)
+                    _warn(f"push failed: {exc} ({waiting} commit(s) unpushed; the next "
+                          "`digest daily --push` pushes them)")
+                else:
+                    report.pushed = waiting
+                    report.pushed_earlier = max(0, earlier)
     return report
 
 

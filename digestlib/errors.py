@@ -187,6 +187,18 @@ class LLMFatalError(LLMError):
         self.fix = fix
 
 
+class LLMRateLimitedError(LLMFatalError):
+    """The endpoint asks us to wait longer than the run may (``llm.max_rate_limit_wait_seconds``): the run
+    stops at once, nothing published, exit 75 so that a scheduler retries after ``retry_at``."""
+
+    exit_code = EXIT_TEMPFAIL
+
+    def __init__(self, message: str, *, retry_at: dt.datetime | None = None, base_url: str = "",
+                 fix: str = "") -> None:
+        super().__init__(message, cause="rate_limited", base_url=base_url, fix=fix)
+        self.retry_at = retry_at
+
+
 class LLMUnavailableError(LLMFatalError):
     """A run stopped by the breaker: one line naming the cause and the fix (exit 69, no post)."""
 

@@ -4,8 +4,10 @@ Owns the mechanics every module that talks to a server shares (arXiv's API and f
 LLM endpoint): how long to wait before the next attempt (``backoff_wait``, ``Backoff``: exponential, with
 optional jitter, honouring the server's ``Retry-After``), reading that header (``parse_retry_after``),
 spacing requests out (``RateLimiter``), refusing redirects that leave the configured hosts
-(``redirect_guard``), building an ``httpx.Client`` with all of that (``make_client``) and streaming a body
-to a file under a size cap and a wall-clock deadline (``stream_to_file``).
+(``redirect_guard``), a deadline for the WHOLE of each exchange (connect, the wait for the headers, the
+body: ``enforce_deadline`` / ``DeadlineTransport``, so that a server dripping one byte a second costs one
+deadline, not one read timeout per byte), building an ``httpx.Client`` with all of that (``make_client``)
+and streaming a body to a file under a size cap and a wall-clock deadline (``stream_to_file``).
 
 Must not know what it downloads: no arXiv ids, no PDFs, no papers, no LLM; nothing here parses a body.
 Callers decide which statuses are worth retrying and what a failure means to them.
@@ -23,16 +25,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+import httpcore  # httpx's own transport layer: its ReadTimeout is what httpx maps to a timeout
 import httpx
 
 __all__ = [
     "ARXIV_DOMAIN",
     "Backoff",
+    "DeadlineExceeded",
+    "DeadlineTransport",
     "RateLimiter",
     "RedirectRefused",
     "StreamStopped",
     "allowed_origins",
     "backoff_wait",
+    "enforce_deadline",
     "is_allowed",
     "make_client",
     "parse_retry_after",
@@ -229,18 +235,171 @@ def redirect_guard(origins: frozenset[tuple[str, int]]) -> Callable[[httpx.Respo
 
 def make_client(*, allowed_urls: Iterable[str | None], timeout: float, connect_timeout: float | None = None,
                 headers: Mapping[str, str] | None = None, transport: httpx.BaseTransport | None = None,
-                max_redirects: int = 5, limits: httpx.Limits | None = None) -> httpx.Client:
-    """An ``httpx.Client`` with a timeout, following at most ``max_redirects`` redirects and only within
-    the origins of ``allowed_urls`` (``RedirectRefused`` otherwise)."""
-    return httpx.Client(
+                max_redirects: int = 5, limits: httpx.Limits | None = None,
+                follow_redirects: bool = True) -> httpx.Client:
+    """An ``httpx.Client`` where ``timeout`` bounds each whole exchange (connect, wait, body:
+    ``enforce_deadline``), following at most ``max_redirects`` redirects and only within the origins of
+    ``allowed_urls`` (``RedirectRefused`` otherwise)."""
+    client = httpx.Client(
         transport=transport,
         headers=dict(headers or {}),
         timeout=httpx.Timeout(timeout, connect=timeout if connect_timeout is None else connect_timeout),
         limits=limits or httpx.Limits(),
-        follow_redirects=True,
+        follow_redirects=follow_redirects,
         max_redirects=max_redirects,
         event_hooks={"response": [redirect_guard(allowed_origins(allowed_urls))]},
     )
+    return enforce_deadline(client, timeout)
+
+
+# ---------------------------------------------------------------------------------------- whole deadline
+# httpx's timeouts are per operation: a read that returns one byte a second never times out, so neither
+# does the answer. ``DeadlineTransport`` gives each request one monotonic deadline: every socket read and
+# write below it (through a wrapped httpcore network backend, which covers the status line and headers
+# too) waits at most the time left, and the body stream stops once the deadline has passed. The deadline
+# of the exchange a thread is in travels in a thread-local (httpx's sync client reads on the caller's
+# thread).
+
+_active = threading.local()
+
+
+class DeadlineExceeded(httpx.ReadTimeout):
+    """The whole exchange (connect, wait, body) took longer than its deadline: a timeout to every caller
+    (``httpx.TimeoutException``; openai turns it into ``APITimeoutError``)."""
+
+
+def _time_left(timeout: float | None) -> float | None:
+    deadline = getattr(_active, "deadline", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the deadline for the whole answer has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+@contextlib.contextmanager
+def _deadline_scope(deadline: float) -> Iterator[None]:
+    previous = getattr(_active, "deadline", None)
+    _active.deadline = deadline if previous is None else min(previous, deadline)
+    try:
+        yield
+    finally:
+        _active.deadline = previous
+
+
+class _DeadlineNetworkStream:
+    """An httpcore network stream whose reads and writes wait at most the time the exchange has left."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _time_left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        return self._inner.write(buffer, _time_left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> Any:
+        return _DeadlineNetworkStream(self._inner.start_tls(ssl_context, server_hostname, _time_left(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend:
+    """An httpcore network backend handing out ``_DeadlineNetworkStream``s."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> Any:
+        return _DeadlineNetworkStream(self._inner.connect_tcp(host, port, _time_left(timeout), local_address,
+                                                              socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
+        return _DeadlineNetworkStream(self._inner.connect_unix_socket(path, _time_left(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineStream(httpx.SyncByteStream):
+    """A response body that stops with ``DeadlineExceeded`` once its exchange's deadline has passed."""
+
+    def __init__(self, inner: Any, deadline: float, seconds: float) -> None:
+        self._inner = inner
+        self._deadline = deadline
+        self._seconds = seconds
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunks = iter(self._inner)
+        while True:
+            with _deadline_scope(self._deadline):
+                if time.monotonic() > self._deadline:
+                    raise DeadlineExceeded(f"no whole answer within {self._seconds:g} s")
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    return
+                except httpx.TimeoutException:
+                    if time.monotonic() >= self._deadline:
+                        raise DeadlineExceeded(f"no whole answer within {self._seconds:g} s") from None
+                    raise
+            yield chunk
+            if time.monotonic() > self._deadline:
+                raise DeadlineExceeded(f"no whole answer within {self._seconds:g} s")
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
+class DeadlineTransport(httpx.BaseTransport):
+    """Wraps a transport so that each request, body included, ends within ``seconds`` (``DeadlineExceeded``,
+    a ``httpx.ReadTimeout``, otherwise). An ``httpx.HTTPTransport`` inside also gets its socket reads and
+    writes bounded by the time left, so a status line dripped byte by byte is cut off too."""
+
+    def __init__(self, inner: httpx.BaseTransport, seconds: float) -> None:
+        self.inner = inner
+        self.seconds = float(seconds)
+        pool = getattr(inner, "_pool", None)  # httpx.HTTPTransport's httpcore pool (a proxy pool too)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is not None and not isinstance(backend, _DeadlineBackend):
+            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        deadline = time.monotonic() + self.seconds
+        try:
+            with _deadline_scope(deadline):
+                response = self.inner.handle_request(request)
+        except httpx.TimeoutException:
+            if time.monotonic() >= deadline:
+                raise DeadlineExceeded(f"no whole answer within {self.seconds:g} s", request=request) from None
+            raise
+        response.stream = _DeadlineStream(response.stream, deadline, self.seconds)
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def enforce_deadline(client: httpx.Client, seconds: float) -> httpx.Client:
+    """``client`` with each of its transports (proxy mounts too) wrapped in a ``DeadlineTransport``: every
+    request it sends, body included, ends within ``seconds``. Returns the same client (any other kind of
+    client, e.g. an ``httpx2`` one, unchanged)."""
+    if seconds and seconds > 0 and isinstance(client, httpx.Client):
+        if not isinstance(client._transport, DeadlineTransport):
+            client._transport = DeadlineTransport(client._transport, seconds)
+        for pattern, mounted in list(client._mounts.items()):
+            if mounted is not None and not isinstance(mounted, DeadlineTransport):
+                client._mounts[pattern] = DeadlineTransport(mounted, seconds)
+    return client
 
 
 # -------------------------------------------------------------------------------------------- size caps

@@ -34,6 +34,7 @@ capabilities, cache) is the next step when it grows.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -44,15 +45,16 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar
 
+import httpx
 import openai
 import tenacity
 
 from .config import LLMSettings, check_api_key, read_environment
 from .intents import begin_intent
 from .errors import (ConfigError, LLMContextOverflowError, LLMError, LLMFatalError, LLMMalformedError,
-                     LLMRefusalError, LLMTransientError, LLMTruncatedError, redact)
+                     LLMRateLimitedError, LLMRefusalError, LLMTransientError, LLMTruncatedError, redact)
 from .budget import estimate_cost
-from .http import backoff_wait, parse_retry_after
+from .http import backoff_wait, enforce_deadline, parse_retry_after
 
 __all__ = [
     "Completion",
@@ -326,6 +328,24 @@ def _dropped_mid_request(cause: BaseException | None) -> bool:
     # by name: the SDK's transport is httpx or its fork httpx2, whose classes are not httpx's
     return cause is not None and any(kind.__name__ in _DROP_ERRORS for kind in type(cause).__mro__)
 
+def without_credentials(url: str) -> str:
+    """``url`` without a ``user:password@`` part (a proxy or gateway login someone put in OPENAI_BASE_URL)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return re.sub(r"//[^/@]*@", "//", url)
+    if not parsed.userinfo:
+        return url
+    return str(parsed.copy_with(username=None, password=None))
+
+
+def _is_api_answer(response: Any) -> bool:
+    """Whether a 200 answer is a chat completion at all: openai hands back a body it cannot read as JSON
+    (an HTML page) as a plain string, and one without ``choices`` as an object without them."""
+    if isinstance(response, (str, bytes)):
+        return False
+    return isinstance(getattr(response, "choices", None), list)
+
 
 def _redactor(secret: str) -> Callable[[str], str]:
     if len(secret) < 4:
@@ -361,7 +381,11 @@ class LLMClient:
 
     fatal_threshold = 2  # consecutive auth/quota/unknown-model failures that trip the breaker
     unreachable_threshold = 3  # consecutive connection (refused, DNS, TLS) failures that trip it
+    timeout_threshold = 4  # consecutive answers not whole within llm.timeout_seconds (hung or dripping)
+    not_api_threshold = 3  # consecutive answers that are not the API's JSON (an HTML page, a wrong type)
     shape_retries = 2  # extra tries for truncated / malformed answers (within settings.max_retries)
+    truncation_retry_answers = 8  # a run's retries after finish_reason "length" bill at most this many
+    #                               answers' worth of tokens (x max_output_tokens), then are not made
 
     def __init__(self, settings: LLMSettings, cache: LLMCache, *, env: Mapping[str, str] | None = None,
                  day: str = "", backoff_initial: float = 1.0, backoff_max: float = 30.0,
@@ -370,7 +394,10 @@ class LLMClient:
         self.settings = settings
         self.cache = cache
         self.day = day
-        self.base_url = (settings.base_url or default_base_url(settings.model_for("interpret"))).rstrip("/")
+        full_url = (settings.base_url or default_base_url(settings.model_for("interpret"))).rstrip("/")
+        # what is shown, stored (llm_capabilities) and keyed on: the URL without any user:password in it;
+        # only the private SDK client below gets the URL as given
+        self.base_url = without_credentials(full_url)
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.retry_after_cap = retry_after_cap
@@ -382,7 +409,13 @@ class LLMClient:
             raise ConfigError(f"no API key: set {settings.api_key_env} (or llm.base_url for a local server)")
         self._redact_key = _redactor(key)  # holds the key in a closure: nothing to print or pickle
         # The only place the key lives: the private SDK client (which sends it as a Bearer token).
-        self._openai = openai.OpenAI(base_url=self.base_url, api_key=key or KEY_PLACEHOLDER,
+        # llm.timeout_seconds bounds each whole answer (connect, wait, body), not each read: a server
+        # dripping its answer a byte a second costs one timeout (digestlib.http.enforce_deadline)
+        # (openai accepts an ``httpx.Client``; its own default is an ``httpx2`` one, which this cannot wrap)
+        http_client = enforce_deadline(http_client or httpx.Client(
+            timeout=settings.timeout_seconds, follow_redirects=True,
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100)), settings.timeout_seconds)
+        self._openai = openai.OpenAI(base_url=full_url, api_key=key or KEY_PLACEHOLDER,
                                      timeout=settings.timeout_seconds, max_retries=0, http_client=http_client)
         self.limiter = AdaptiveLimiter(settings.concurrency)  # in-flight requests, adapted to the server
         self._lock = threading.Lock()
@@ -399,11 +432,14 @@ class LLMClient:
         # it): refusals after that mean the server stopped (crashed, restarted), not a wrong URL.
         self._answered = False
         self._dropped = False
+        self._rate_limit_waited = 0.0  # seconds of Retry-After pauses this run (llm.max_rate_limit_wait_seconds)
+        self._strikes: dict[str, int] = {}  # "timeout" / "not_api": such answers in a row, reset by a good one
         self._known_models: set[str] = set()  # models whose remembered capabilities were loaded
         self.context_window: int | None = None  # tokens, when found (parameter, server, table, overflow error)
         self._pause_until = 0.0
         self._stats = {"http_calls": 0, "cache_hits": 0, "retries": 0, "errors": 0,
-                       "prompt_tokens": 0, "completion_tokens": 0, "fallbacks": 0, "timeouts": 0}
+                       "prompt_tokens": 0, "completion_tokens": 0, "fallbacks": 0, "timeouts": 0,
+                       "truncated_tokens": 0, "truncation_retries_refused": 0}
 
     # -- presentation: never the key
     def __repr__(self) -> str:
@@ -628,7 +664,19 @@ class LLMClient:
         state: _CallState = retry_state.args[5]
         if isinstance(exc, (LLMTruncatedError, LLMMalformedError)) and state.shape_failures > self.shape_retries:
             return True
+        if isinstance(exc, LLMTruncatedError):
+            with self._lock:
+                spent = self._stats["truncated_tokens"]
+                if spent >= self.truncation_retry_tokens:  # the run's tokens for cut answers are spent
+                    self._stats["truncation_retries_refused"] += 1
+                    return True
         return False
+
+    @property
+    def truncation_retry_tokens(self) -> int:
+        """The most completion tokens a run bills for answers cut at the token limit before it stops asking
+        again after one (every call's first try is still made)."""
+        return self.truncation_retry_answers * max(1, self.settings.max_output_tokens)
 
     def _wait(self, retry_state: tenacity.RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
@@ -743,6 +791,45 @@ class LLMClient:
         if fatal is not None:
             raise fatal from None
 
+    def _budget_rate_limit_wait(self, retry_after: float) -> None:
+        """Count a server's ``Retry-After`` against the run's total wait for rate limits
+        (``llm.max_rate_limit_wait_seconds``); one that does not fit stops the run at once
+        (``LLMRateLimitedError``, exit 75, with the time to retry) instead of waiting it out."""
+        budget = self.settings.max_rate_limit_wait_seconds
+        with self._lock:
+            now = time.monotonic()
+            added = max(0.0, now + retry_after - max(self._pause_until, now))  # overlapping pauses count once
+            if self._fatal is None and self._rate_limit_waited + added > budget:
+                when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=retry_after)
+                self._fatal = LLMRateLimitedError(
+                    f"LLM endpoint {self.base_url} is rate limited and asks to wait {retry_after:.0f} s (until "
+                    f"{when:%Y-%m-%d %H:%M} UTC), more than this run may wait "
+                    f"({max(0.0, budget - self._rate_limit_waited):.0f} s of llm.max_rate_limit_wait_seconds "
+                    f"left)", retry_at=when, base_url=self.base_url,
+                    fix=f"run again after {when:%Y-%m-%d %H:%M} UTC")
+            elif self._fatal is None:
+                self._rate_limit_waited += added
+            fatal = self._fatal
+        if fatal is not None:
+            raise fatal from None
+
+    def _strike(self, kind: str, what: str, fix: str) -> None:
+        """One more answer of this ``kind`` in a row ("timeout", "not_api"); enough of them trip the breaker
+        (``LLMFatalError`` with that cause): a day against an endpoint that cannot answer ends soon."""
+        threshold = self.timeout_threshold if kind == "timeout" else self.not_api_threshold
+        with self._lock:
+            self._strikes[kind] = self._strikes.get(kind, 0) + 1
+            if self._strikes[kind] >= threshold and self._fatal is None:
+                self._fatal = LLMFatalError(what, cause=kind, base_url=self.base_url, fix=fix)
+            fatal = self._fatal
+        if fatal is not None:
+            raise fatal from None
+
+    def _strike_not_api(self) -> None:
+        self._strike("not_api", f"LLM endpoint {self.base_url} does not answer as an OpenAI-compatible API "
+                     f"(an HTML page or another content type, {self.not_api_threshold} times in a row)",
+                     "check OPENAI_BASE_URL (it usually ends in /v1) and that no login or bot wall is in front of it")
+
     def _wait_for_pause(self) -> None:
         while True:
             with self._lock:
@@ -848,6 +935,9 @@ class LLMClient:
                 self.limiter.overload()  # the server is slower than we ask of it: fewer at once
                 with self._lock:
                     self._stats["timeouts"] += 1
+                self._strike("timeout", f"LLM endpoint {self.base_url} gave no whole answer within "
+                             f"{self.settings.timeout_seconds:g} s, {self.timeout_threshold} times in a row",
+                             "check the server (is it overloaded or stuck?) or raise llm.timeout_seconds")
                 raise LLMTransientError(f"request timed out after {self.settings.timeout_seconds:g} s") from None
             except openai.APIConnectionError as exc:
                 state.seconds += time.monotonic() - started
@@ -859,13 +949,21 @@ class LLMClient:
                 self._record_failure(task, model, "bad response", f"unreadable response: {exc.__class__.__name__}",
                                      started)
                 state.shape_failures += 1
+                self._strike_not_api()
                 raise LLMMalformedError(f"unreadable response: {exc.__class__.__name__}") from None
+            if not _is_api_answer(response):  # a 200 that is not the API's JSON (a bot wall, a login page)
+                state.seconds += time.monotonic() - started
+                self._record_failure(task, model, "bad response", "the answer is not the API's JSON", started)
+                state.shape_failures += 1
+                self._strike_not_api()
+                raise LLMMalformedError("the answer is not the API's JSON") from None
         seconds = time.monotonic() - started
         state.seconds += seconds
         with self._lock:
             self._consecutive_fatal = 0
             self._consecutive_unreachable = 0
             self._answered = True
+            self._strikes.clear()
         self.limiter.success()
         return self._read_response(response, task, model, schema, state, key, seconds)
 
@@ -927,6 +1025,8 @@ class LLMClient:
             raise _ModeRefused() from None
         if status == 429 or status in (408, 409) or status >= 500:
             retry_after = parse_retry_after(headers)
+            if status in (429, 503) and retry_after:
+                self._budget_rate_limit_wait(retry_after)  # longer than the run may wait: stops it (75)
             if status == 429 and retry_after:
                 with self._lock:
                     self._pause_until = max(self._pause_until,
@@ -958,6 +1058,8 @@ class LLMClient:
         content = strip_thinking(content if isinstance(content, str) else "")
         if finish == "length":
             state.shape_failures += 1
+            with self._lock:
+                self._stats["truncated_tokens"] += completion_tokens
             state.max_tokens = min(int(state.max_tokens * 1.5) + 1, 4 * self.settings.max_output_tokens)
             raise LLMTruncatedError(f"the answer was cut at the token limit ({completion_tokens} tokens)",
                                     content=content)

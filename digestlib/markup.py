@@ -114,11 +114,43 @@ def allowed_link(url: str, paper: Paper) -> bool:
     return re.fullmatch(pattern, url.strip(), re.IGNORECASE) is not None
 
 
-def restrict_links(text: str, paper: Paper, also: Iterable[str] = ()) -> str:
+# A bare address that a Markdown renderer with autolinking (GFM: JupyterLab's marked, nbconvert's mistune,
+# the report) would turn into a link: a scheme, or "www.". Not inside a link's parentheses or a code span.
+_BARE_URL = re.compile(r"(?<![\w/(\[`@.-])(?:https?://|www\.)[^\s<>()\[\]`（）]+", re.IGNORECASE)
+_TRAILING_PUNCT = ".,;:!?'\"。，；：！？、"
+
+
+def _inert_bare_urls(text: str, paper: Paper, own_text: str | None = None) -> str:
+    """Every bare address but the paper's own (its arXiv pages, or an address its abstract or comment
+    gives, such as its code) loses its scheme and ``www.``: shown, never linked. The model's invention is
+    what must not become live (SECURITY.md)."""
+    own_text = f"{paper.abstract or ''} {paper.comment or ''}" if own_text is None else own_text
+
+    def inert(match: re.Match[str]) -> str:
+        url = match.group(0)
+        tail = ""
+        while url and url[-1] in _TRAILING_PUNCT:
+            url, tail = url[:-1], url[-1] + tail
+        if allowed_link(url, paper) or url in own_text:
+            return match.group(0)
+        address = re.sub(r"^https?://", "", url, flags=re.IGNORECASE)
+        while address.lower().startswith("www."):
+            address = address[4:]
+        return address + tail
+
+    return _BARE_URL.sub(inert, text)
+
+
+def restrict_links(text: str, paper: Paper, also: Iterable[str] = (), *, own_text: str | None = None) -> str:
     """Keep links to the paper's own arXiv pages and to exactly the addresses in ``also`` (the authors'
-    code and demo links); every other Markdown link becomes plain text."""
-    if not text or "](" not in text:
+    code and demo links); every other Markdown link becomes plain text, and every other bare address
+    loses its scheme and ``www.`` (so no renderer that autolinks, in the post, the report or the
+    notebook's displayed outputs, makes it live). ``own_text``: the paper's own words whose addresses
+    are kept (default: its abstract and comment)."""
+    if not text:
         return text
+    if "](" not in text:
+        return _inert_bare_urls(text, paper, own_text)
     authors = {u.strip().rstrip("/").lower() for u in also}
 
     def plain(match: re.Match[str]) -> str:
@@ -128,7 +160,7 @@ def restrict_links(text: str, paper: Paper, also: Iterable[str] = ()) -> str:
         address = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*:(?://)?", "", url).removeprefix("www.")
         return f"{label}（{address}）" if address and address != label else label
 
-    return _MD_LINK.sub(plain, text)
+    return _inert_bare_urls(_MD_LINK.sub(plain, text), paper, own_text)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import httpx
 
 from .config import NotifySettings
 from .errors import NotifyError, redact
+from .http import enforce_deadline
 
 __all__ = ["DayNews", "Outcome", "message", "webhook_payload", "send_email", "send_webhook", "send_all",
            "news_for_day", "post_link"]
@@ -178,7 +179,10 @@ def send_webhook(settings: NotifySettings, news: DayNews, env: Mapping[str, str]
         raise NotifyError(f"{settings.webhook_url_env} does not hold an http(s) URL")
     payload = webhook_payload(settings.webhook_kind, news, telegram_chat_id=settings.telegram_chat_id)
     try:
-        with httpx.Client(timeout=settings.timeout_seconds, transport=transport, follow_redirects=False) as client:
+        # notify.timeout_seconds bounds the whole exchange (a webhook dripping its answer too)
+        client = enforce_deadline(httpx.Client(timeout=settings.timeout_seconds, transport=transport,
+                                               follow_redirects=False), settings.timeout_seconds)
+        with client:
             response = client.post(url, content=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
                                    headers={"Content-Type": "application/json; charset=utf-8"})
     except httpx.HTTPError as exc:

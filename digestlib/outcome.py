@@ -39,7 +39,7 @@ class RunOutcome:
     budget_pending: int  # papers with a task the day's LLM budget left pending
     failed: int
     offline: int  # papers shown without an endpoint (labelled), a legitimate outcome
-    calls: int  # HTTP calls to the LLM in this run (cache hits excluded)
+    calls: int  # HTTP requests to the LLM sent in this run: answered, failed and retried (cache hits excluded)
     tokens: int
     cost: float | None
     seconds: float
@@ -95,7 +95,8 @@ def compute_outcome(store: Any, date: dt.date, *, since: str, prices: Mapping[st
         elif ResultStatus.OFFLINE in statuses:
             offline += 1
     calls = store.paid_calls_since(since)
-    n_calls = sum(int(r["calls"]) for r in calls)
+    # every request sent, retries and failures included (a malformed 200 is an answered call)
+    n_calls = sum(int(r["calls"]) for r in calls) + store.failed_calls_since(since)
     tokens = sum(int(r["prompt_tokens"] or 0) + int(r["completion_tokens"] or 0) for r in calls)
     cost: float | None = 0.0
     for r in calls:

@@ -37,7 +37,8 @@ from .budget import Budget
 from .interests import most_relevant
 from .config import Config
 from .dispatch import PriorityDispatcher
-from .errors import LLMUnavailableError, UsageError
+from .redaction import install_log_redaction
+from .errors import LLMRateLimitedError, LLMUnavailableError, UsageError
 from .fulltext import DownloadResult, FulltextFetcher, budgeted_text, count_tokens
 from .intents import interrupted_note
 from .llm import LLMClient
@@ -447,6 +448,7 @@ def run_day(cfg: Config) -> DayResult:
     """Fetch, select, process and assemble one day; also retries other days' pending full texts."""
     if not calendar.is_mailing_date(cfg.date):
         raise UsageError(f"no arXiv announcement is dated {cfg.date} (weekend or arXiv holiday)")
+    install_log_redaction()  # in the kernel too: what a library logs is redacted
     notes = RunNotes()
     started, since = time.monotonic(), run_started()
     with Store(cfg.store_path) as store:
@@ -474,12 +476,20 @@ def run_day(cfg: Config) -> DayResult:
         fatal = worker.client.fatal_error if worker.client is not None else None
         if fatal is not None:  # the breaker tripped: no post; what is left stays untouched for the next run
             fix = f"; {fatal.fix}" if fatal.fix else ""
+            if isinstance(fatal, LLMRateLimitedError):  # retry later (75), at the time the server named
+                raise LLMRateLimitedError(f"{fatal}; nothing was published{fix}", retry_at=fatal.retry_at,
+                                          base_url=fatal.base_url, fix=fatal.fix)
             raise LLMUnavailableError(f"{fatal}; nothing was published{fix}", cause=fatal.cause,
                                       base_url=fatal.base_url, fix=fatal.fix)
         digest = build_digest(cfg, store, selection)
         budget_stop = worker.budget.stopped_reason if worker.budget is not None else None
         outcome = compute_outcome(store, cfg.date, since=since, prices=cfg.llm.prices,
                                   seconds=time.monotonic() - started)
+    refused = worker.client.stats.get("truncation_retries_refused", 0) if worker.client is not None else 0
+    if refused:  # finish_reason "length" on answer after answer: the retries' tokens were capped
+        notes.add(f"{refused} answer(s) cut at the token limit were not asked again: this run's retries for cut "
+                  f"answers had billed {worker.client.stats['truncated_tokens']} tokens (at most "
+                  f"{worker.client.truncation_retry_tokens})")
     pending = sum(1 for e in digest.entries if e.interpretation_status is ResultStatus.PENDING)
     if pending:
         notes.add(f"{pending} interpretation(s) pending (full text not there yet); run the date again later")

@@ -12,6 +12,7 @@ environment), looked up when a text is redacted.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -78,3 +79,33 @@ def redact_file(path: Path) -> bool:
     tmp.write_text(clean, encoding="utf-8")
     os.replace(tmp, path)
     return True
+
+
+class RedactingFilter(logging.Filter):
+    """A ``logging`` handler filter: each record's message (and traceback) redacted before any handler
+    formats it, so that a library logging a URL with a password or a key is masked like everything else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a record whose arguments do not fit its format: leave it
+            return True
+        clean = redact_secrets(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_secrets(record.exc_text)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Put a ``RedactingFilter`` on every handler of the root logger and on ``logging.lastResort`` (where
+    records go when nobody configured logging). Safe to call more than once."""
+    handlers = list(logging.getLogger().handlers)
+    if logging.lastResort is not None:
+        handlers.append(logging.lastResort)
+    for handler in handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

@@ -49,6 +49,7 @@ from .models import (
     PaperEntry,
     PendingReason,
     ResultStatus,
+    is_post_tag,
 )
 
 __all__ = [
@@ -162,7 +163,6 @@ def interpretation_markdown(interp: Interpretation, *, abstract_only: bool = Fal
 # --------------------------------------------------------------------------------------------------
 # Rendering
 
-_CATEGORY = re.compile(r"^[A-Za-z][A-Za-z0-9.-]*$")
 _HHMM = "%Y-%m-%d %H:%M"
 
 
@@ -172,7 +172,7 @@ def post_title(date: dt.date) -> str:
 
 def _check_categories(categories: Sequence[str]) -> tuple[str, ...]:
     for cat in categories:
-        if not _CATEGORY.match(cat):
+        if not is_post_tag(cat):  # models.POST_TAG_RE: the rule config.py checked the parameter file with
             raise RenderError(f"invalid arXiv category {cat!r} for the post's tags")
     return tuple(categories)
 
@@ -272,10 +272,12 @@ def _paper_block(entry: PaperEntry, words: PostLabels = ZH) -> str:
     authors = ", ".join(a for a in (escape_text(x) for x in paper.authors) if a) or words.unknown_authors
     categories = ", ".join(escape_text(c) for c in paper.categories)
     # links only to the paper's own arXiv pages and the authors' own code/demo links (markup.restrict_links);
-    # anything else becomes plain text
-    own = (*entry.code_links, *entry.demo_links)
-    abstract = _strip_block(escape_markdown(restrict_links(entry.abstract_zh, paper, own))) or words.missing_abstract
-    details = _strip_block(escape_markdown(restrict_links(entry.details_md, paper, own))) or words.missing_details
+    # anything else becomes plain text. A bare address is kept only when the paper's own text holds it
+    # (a post read back, with no English abstract, has only its translation for that).
+    links = (*entry.code_links, *entry.demo_links)
+    own = f"{paper.abstract} {paper.comment or ''}" if paper.abstract else entry.abstract_zh
+    abstract = _strip_block(escape_markdown(restrict_links(entry.abstract_zh, paper, links, own_text=own))) or words.missing_abstract
+    details = _strip_block(escape_markdown(restrict_links(entry.details_md, paper, links, own_text=own))) or words.missing_details
     title = escape_text(paper.title) or escape_text(paper.versioned_id)
     return (
         f'## <a id="{paper_anchor(paper.arxiv_id)}"></a>{title}\n'

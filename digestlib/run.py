@@ -44,16 +44,37 @@ def load_run(params_file: str | os.PathLike[str], out_dir: str | os.PathLike[str
     """Validate everything the user gave before anything is written: the parameter file, the date, the
     snapshot folder, the API key's characters. Returns the config and the file's raw parameters."""
     params = read_params_file(params_file)
-    cfg = build_config(date=date, out_dir=out_dir, params=params, replay_dir=replay_dir,
-                       params_dir=params_dir_of(params_file))
+    try:
+        cfg = build_config(date=date, out_dir=out_dir, params=params, replay_dir=replay_dir,
+                           params_dir=params_dir_of(params_file))
+    except errors.ConfigError as exc:  # a bad value: name the file it is in
+        if exc.path is not None or str(params_file) in str(exc):
+            raise
+        raise type(exc)(f"{exc} (in {params_file})", path=str(params_file), key=exc.key) from None
     if cfg.replay_dir is not None and not cfg.replay_dir.is_dir():
         raise UsageError(f"snapshot folder not found: {cfg.replay_dir}")
+    when = calendar.announcement_time(cfg.date) if cfg.replay_dir is not None else None
+    if cfg.replay_dir is not None and (when > cfg.now if when is not None
+                                       else cfg.date > cfg.now.date() + dt.timedelta(days=1)):
+        raise UsageError(f"--replay: {cfg.date} has not been announced yet (it is in the future), so no snapshot "
+                         "can hold it; check --date")
     check_api_key(cfg.llm, cfg.environ)  # a key with "\r" or a space: one clear line (exit 2), before any call
     return cfg, params
 
 
+def require_endpoint(cfg: Config, offline: bool) -> None:
+    """A run without an LLM endpoint writes an English-only post: only when asked for (``--offline``), so
+    that a scheduler with a broken environment fails (exit 2, one line) instead of "succeeding" every day."""
+    if not cfg.llm.configured and not offline:
+        raise UsageError(f"no LLM endpoint configured: set {cfg.llm.api_key_env} (or OPENAI_BASE_URL for a local "
+                         "server), or pass --offline for a post with the abstracts in English")
+    if cfg.llm.configured and offline:
+        raise UsageError(f"--offline, but an LLM endpoint is configured: drop --offline, or unset "
+                         f"{cfg.llm.api_key_env} and OPENAI_BASE_URL")
+
+
 def run_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float = 0.0, quiet: bool = False,
-             say: Say = print) -> int:
+             say: Say = print, offline: bool | None = None) -> int:
     """One date, as ``digest run`` does it; returns its exit status (0 complete or legitimately pending,
     3 some task failed, 4 the day's budget was reached); raises ``DigestError`` for the others."""
     status = calendar.status_for(cfg.date, cfg.now)
@@ -77,6 +98,8 @@ def run_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float
         raise errors.NotYetAnnouncedError(
             f"the announcement dated {cfg.date} is not out yet; expected at {expected:%Y-%m-%d %H:%M %Z}",
             date=cfg.date, expected_at=expected)
+    if offline is not None:  # the command line's choice (library callers decide for themselves)
+        require_endpoint(cfg, offline)
     started, since = time.monotonic(), run_started()
     with run_lock(cfg.out_dir, wait_seconds):
         if freshness.is_up_to_date(cfg, freshness.day_fingerprint(cfg, params)):
@@ -118,10 +141,10 @@ def _summary(cfg: Config, since: str, started: float, say: Say) -> RunOutcome:
 
 
 def run_and_notify(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float = 0.0,
-                   quiet: bool = False, say: Say = print) -> int:
+                   quiet: bool = False, say: Say = print, offline: bool | None = None) -> int:
     """``digest run``: :func:`run_date`; a failure (but "not announced yet") is notified, then raised."""
     try:
-        return run_date(cfg, params, params_dir, wait_seconds=wait_seconds, quiet=quiet, say=say)
+        return run_date(cfg, params, params_dir, wait_seconds=wait_seconds, quiet=quiet, say=say, offline=offline)
     except DigestError as exc:
         if exc.exit_code != errors.EXIT_TEMPFAIL:  # "not announced yet" is not a failure to report
             from .notify import notify_day

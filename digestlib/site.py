@@ -40,12 +40,35 @@ def _git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProc
     except subprocess.TimeoutExpired:
         raise SiteError(f"git {args[0]} in {repo} took longer than {GIT_TIMEOUT_SECONDS:.0f} s") from None
     if check and done.returncode != 0:
-        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-        hint = lines[-1].strip() if lines else f"exit status {done.returncode}"
+        hint = git_reason(done.stderr or done.stdout) or f"exit status {done.returncode}"
         if "user.email" in done.stderr or "Please tell me who you are" in done.stderr:
             hint = "git has no author identity: set user.name and user.email (git config) in the site"
         raise SiteError(f"git {args[0]} failed in {repo}: {hint}")
     return done
+
+
+def git_reason(output: str) -> str:
+    """git's own reason for a failure, whole: its ``fatal:`` / ``error:`` lines (a hook's or a remote's
+    ``error:`` too), else its last line (git prints advice after the reason: ``git push <name>`` is not
+    one)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    reasons = [line for line in lines if line.lower().startswith(("fatal:", "error:", "remote: error", "! ["))]
+    return " ".join(reasons) if reasons else (lines[-1] if lines else "")
+
+
+def unpushed_commits(site: Path) -> int:
+    """Commits of the site's current branch that no remote has (pushed by the next ``--push``); 0 outside
+    git or before the first commit."""
+    if head_commit(site) is None:
+        return 0
+    done = _git(site, "rev-list", "--count", "HEAD", "--not", "--remotes", check=False)
+    return int(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip().isdigit() else 0
+
+
+def _refuse_detached_head(site: Path) -> None:
+    if _git(site, "symbolic-ref", "-q", "HEAD", check=False).returncode != 0:
+        raise SiteError(f"the site's repository {site} is on a detached HEAD: a commit there would belong to "
+                        "no branch; check out a branch first (git -C SITE switch main)", path=str(site))
 
 
 def git_root(site: Path) -> Path | None:
@@ -74,6 +97,8 @@ def write_post(site: Path, name: str, text: str, *, message: str, push: bool = F
     """
     if not site.is_dir():
         raise UsageError(f"Jekyll site folder not found: {site}")
+    if git_root(site) is not None:
+        _refuse_detached_head(site)  # before anything is written
     posts = site / "_posts"
     posts.mkdir(exist_ok=True)
     target = posts / name
@@ -87,7 +112,14 @@ def write_post(site: Path, name: str, text: str, *, message: str, push: bool = F
         status = _git(site, "status", "--porcelain", "--", *paths).stdout
         if status.strip():  # new or modified (also a post written by an earlier run that failed to commit)
             _git(site, "add", "--", *paths)
-            _git(site, "commit", "-q", "-m", message, "--", *paths)
+            try:
+                _git(site, "commit", "-q", "-m", message, "--", *paths)
+            except SiteError:  # a refusing hook, no identity: what we staged leaves the user's index
+                if head_commit(site) is None:
+                    _git(site, "rm", "-q", "--cached", "--", *paths, check=False)
+                else:
+                    _git(site, "reset", "-q", "--", *paths, check=False)
+                raise
             commit = head_commit(site)
         if push:
             push_site(site)
@@ -98,4 +130,5 @@ def push_site(site: Path) -> None:
     """``git push`` the site's current branch to its upstream (only ever on the user's request)."""
     if git_root(site) is None:
         raise UsageError(f"--push needs the site to be a git repository: {site}")
+    _refuse_detached_head(site)
     _git(site, "push", "-q")

@@ -558,6 +558,12 @@ class Store:
                            "GROUP BY model", (since,))
         return [dict(r) for r in rows]
 
+    def failed_calls_since(self, since: str) -> int:
+        """HTTP requests to the LLM that failed (an error status, a timeout, an unreadable answer) at or
+        after ``since``: with ``paid_calls_since`` every request sent."""
+        rows = self._query("SELECT COUNT(*) AS n FROM llm_failed_calls WHERE at>=?", (since,))
+        return int(rows[0]["n"]) if rows else 0
+
     # -- what an endpoint can do (found once, remembered across runs; llm.LLMCache protocol) ---------
     def capability_get(self, base_url: str, model: str) -> dict[str, str]:
         rows = self._query("SELECT name, value FROM llm_capabilities WHERE base_url=? AND model=?", (base_url, model))

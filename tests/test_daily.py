@@ -72,7 +72,7 @@ def _daily(fake: FakeArxivProcess | None, now: str, *args: str, cwd: Path = ROOT
         env.update(fake.env())
         fake.set_now(now)
     env["DIGEST_NOW"] = now
-    return subprocess.run([DIGEST, "daily", "--quiet", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([DIGEST, "daily", "--quiet", "--offline", *args], env=env, capture_output=True, text=True,
                           timeout=600, cwd=cwd)
 
 

@@ -92,7 +92,8 @@ class Digest:
     def __call__(self, *args: str, out: Path | None = None) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ARXIV_", "DIGEST_"))}
         env.update(self.arxiv.env(), DIGEST_NOW=self.now)
-        cmd = [DIGEST, *args, "--params", str(self.params), "--out", str(out or self.out), "--quiet"]
+        offline = ["--offline"] if args and args[0] in ("run", "backfill", "daily") else []  # no LLM endpoint
+        cmd = [DIGEST, *args, "--params", str(self.params), "--out", str(out or self.out), "--quiet", *offline]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
         assert done.returncode == 0, (f"digest {' '.join(args)} -> {done.returncode}\n"
                                       f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
@@ -350,7 +351,8 @@ def test_days_without_announcement_get_the_short_post_when_asked(tmp_path: Path)
     nothing (no network is needed for either)."""
     def digest(params: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ARXIV_", "DIGEST_"))}
-        cmd = [DIGEST, *args, "--params", str(params), "--out", str(out), "--quiet"]
+        offline = ["--offline"] if args and args[0] in ("run", "backfill", "daily") else []  # no LLM endpoint
+        cmd = [DIGEST, *args, "--params", str(params), "--out", str(out), "--quiet", *offline]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert done.returncode == 0, done.stderr
         return done

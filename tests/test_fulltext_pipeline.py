@@ -94,7 +94,8 @@ def test_late_full_text_through_digest_run(tmp_path: Path) -> None:
 
         def run(date: str, minutes: int) -> str:
             now = (T0 + dt.timedelta(minutes=minutes)).isoformat()
-            done = subprocess.run([DIGEST, "run", "--date", date, "--params", str(params), "--out", str(out), "--quiet"],
+            done = subprocess.run([DIGEST, "run", "--date", date, "--params", str(params), "--out", str(out), "--quiet",
+                                   "--offline"],
                                   env=_clean_env(**fake.env(), DIGEST_NOW=now), capture_output=True, text=True,
                                   timeout=300, cwd=ROOT)
             assert done.returncode == 0, done.stderr[-3000:]
@@ -196,9 +197,10 @@ def test_stalled_download_is_retried_by_the_next_run(tmp_path: Path, monkeypatch
     mailings[0]["papers"] = [p for p in mailings[0]["papers"] if p["id"] in (A, E)]
     fake = start_fake_arxiv(mailings, now=T0, pdf_factory="tests.fakes.fake_arxiv:sample_pdf", workdir=tmp_path / "fake")
     try:
-        fake.faults({f"pdf:{A}v1": [{"stall": 3}]})
+        # a stall far past a deadline that a loaded machine cannot miss for E's quick answer (was 3 s vs 1 s)
+        fake.faults({f"pdf:{A}v1": [{"stall": 60}]})
         monkeypatch.setenv("DIGEST_NOW", T0.isoformat())
-        cfg = _config(tmp_path, fake, download_timeout_seconds=1, max_retries=0, abstract_only_after_hours=1)
+        cfg = _config(tmp_path, fake, download_timeout_seconds=8, max_retries=0, abstract_only_after_hours=1)
         first = pipeline.run_day(cfg)
         entries = {e.paper.arxiv_id: e for e in first.digest.entries}
         assert entries[A].interpretation_status is ResultStatus.PENDING
@@ -207,7 +209,7 @@ def test_stalled_download_is_retried_by_the_next_run(tmp_path: Path, monkeypatch
         with Store(cfg.store_path) as store:
             record = store.get_fulltext(A, 1)
             assert record.fulltext.status is TextStatus.PENDING
-            assert record.fulltext.detail == DETAIL["download_timeout"].format(seconds=1)
+            assert record.fulltext.detail == DETAIL["download_timeout"].format(seconds=8)
             assert [i for i, _ in store.pending_fulltexts()] == [A]
         monkeypatch.setenv("DIGEST_NOW", (T0 + dt.timedelta(minutes=5)).isoformat())
         second = pipeline.run_day(cfg)

@@ -18,6 +18,7 @@ from digestlib.llm import (
     LLMMalformedError,
     LLMRefusalError,
     LLMTransientError,
+    LLMTruncatedError,
     MemoryCache,
     SERVER_STOPPED_FIX,
     cache_key,
@@ -356,3 +357,20 @@ def test_concurrency_is_bounded_and_used(fake_openai):
     elapsed = time.monotonic() - started
     assert len(results) == 9 and all("42" in r for r in results)
     assert 0.85 <= elapsed < 1.6  # 3 rounds of 0.3 s: never more than 3 in flight, never serial
+
+
+def test_retries_after_truncated_answers_are_bounded_in_tokens(fake_openai):
+    """Issue 23: ``finish_reason: length`` on every answer must not make the retries bill several days'
+    tokens: past ``truncation_retry_tokens`` a cut answer is not asked again."""
+    fake_openai.control(every={"truncated": True})
+    client = make_client(fake_openai.url, max_output_tokens=20, max_retries=4)
+    for _ in range(30):
+        with pytest.raises(LLMTruncatedError):
+            client.complete("interpret", INTERPRET, schema=SCHEMA, max_tokens=20)
+    stats = client.stats
+    sent = len(fake_openai.log())
+    # each call's first try is made (30); retries stop once the cut answers billed the cap
+    assert stats["truncation_retries_refused"] > 0 and sent < 30 * 3, (sent, stats)
+    retried_tokens_cap = client.truncation_retry_tokens
+    per_answer = max(e["max_tokens"] or 0 for e in fake_openai.log())
+    assert stats["truncated_tokens"] <= retried_tokens_cap + 30 * per_answer * 2

@@ -5,7 +5,11 @@ the one HTTP layer (``digestlib.http``): one connection and one request at a tim
 (by default arXiv's bulk-data guidance for export.arxiv.org: bursts of 4 requests, a 1 s sleep per burst),
 retries with exponential backoff on 5xx / 429 / 408 / timeouts / connection errors (never on 404, and
 ``Retry-After`` honoured up to 60 s), redirects only within the configured hosts, a size cap enforced while
-streaming and a wall-clock deadline per download. Complete PDFs are cached under ``cache_dir/pdf/``; "not
+streaming and one deadline for the whole of each download (``download_timeout_seconds``: connect, wait and
+body, enforced by ``digestlib.http``). A download that overruns its deadline is not retried (a hung or
+dripping source costs one deadline, then the next paper's download goes on), and after
+``HUNG_HOST_LIMIT`` such downloads in a row the host is given up for the run: the remaining papers are
+left pending at once, for the next run. Complete PDFs are cached under ``cache_dir/pdf/``; "not
 there yet" answers (404, an HTML error page served with 200) are never cached, so a later call fetches anew.
 
 Every failure ends as a ``FullText`` status with a clean Chinese note in ``detail`` (never an exception
@@ -34,7 +38,8 @@ import tenacity
 
 from ..config import FulltextSettings
 from ..errors import DigestError, FulltextError
-from ..http import Backoff, RateLimiter, RedirectRefused, StreamStopped, make_client, parse_retry_after, stream_to_file
+from ..http import (Backoff, DeadlineExceeded, RateLimiter, RedirectRefused, StreamStopped, make_client,
+                    parse_retry_after, stream_to_file)
 from ..models import FullText, Paper, TextStatus
 from .html import html_to_fulltext
 from .notes import ACCEPTED_CONTENT_TYPES, DETAIL
@@ -46,6 +51,11 @@ log = logging.getLogger(__name__)
 __all__ = ["DownloadResult", "FulltextFetcher"]
 
 RETRY_AFTER_CAP_SECONDS = 60.0  # a server asking for longer is waited for this long, then asked again
+HUNG_HOST_LIMIT = 3  # downloads in a row that overran their whole deadline: the host is given up for the run
+
+
+class _HostGivenUp(Exception):
+    """The files host overran the deadline ``HUNG_HOST_LIMIT`` times in a row: no more requests this run."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,7 @@ class FulltextFetcher:
         # arXiv's guidance for export.arxiv.org: bursts of 4 requests, then a 1 s sleep (the defaults)
         self._limiter = RateLimiter.per_second(settings.requests_per_second, burst=settings.burst)
         self._http_lock = threading.Lock()  # one request at a time, whichever thread asks (politeness)
+        self._hung_in_a_row = 0  # downloads in a row that overran their whole deadline (under _http_lock)
         dl = settings.download_timeout_seconds or 60.0
         self._client = make_client(  # redirects only within the configured arXiv hosts, at most 5 hops
             allowed_urls=[self.files_url], timeout=dl, connect_timeout=min(dl, 15.0), transport=transport,
@@ -165,11 +176,25 @@ class FulltextFetcher:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(max(1, self.settings.max_retries + 1)),
             wait=Backoff(self.backoff, self.max_backoff, retry_after_cap=RETRY_AFTER_CAP_SECONDS),
-            retry=tenacity.retry_if_exception_type((httpx.TimeoutException, httpx.TransportError, _RetryableStatus)),
+            # a whole deadline overrun is not asked again at once: it would cost another deadline
+            retry=(tenacity.retry_if_exception_type((httpx.TimeoutException, httpx.TransportError, _RetryableStatus))
+                   & tenacity.retry_if_not_exception_type((DeadlineExceeded, StreamStopped))),
             reraise=True,
         )
         with self._http_lock:
-            return retrying(self._get_once, url, dest)
+            if self._hung_in_a_row >= HUNG_HOST_LIMIT:
+                raise _HostGivenUp()
+            try:
+                fetched = retrying(self._get_once, url, dest)
+            except (DeadlineExceeded, StreamStopped) as exc:
+                if isinstance(exc, DeadlineExceeded) or exc.reason == "deadline":
+                    self._hung_in_a_row += 1
+                    if self._hung_in_a_row == HUNG_HOST_LIMIT:
+                        log.warning("%s overran the %g s deadline %d times in a row: given up for this run",
+                                    self.files_url, self.settings.download_timeout_seconds or 60.0, HUNG_HOST_LIMIT)
+                raise
+            self._hung_in_a_row = 0
+            return fetched
 
     def _get_once(self, url: str, dest: Path) -> _Fetched:
         with self._limiter.slot():
@@ -198,6 +223,8 @@ class FulltextFetcher:
 
         try:
             return self._get(url, dest), None
+        except _HostGivenUp:  # left pending: the next run asks again
+            return None, result("pending", "download_timeout", seconds=self.settings.download_timeout_seconds or 60.0)
         except StreamStopped as stop:
             if stop.reason == "too_large":
                 return None, result("failed", "too_large", 200, stop.bytes_read, mb=self.settings.max_pdf_mb)

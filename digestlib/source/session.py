@@ -31,7 +31,7 @@ import requests
 import urllib3
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import MaxRetryError, NameResolutionError, ProtocolError, ReadTimeoutError
 from urllib3.util import Retry
 
 from ..errors import EmptyAnswerError, MalformedAnswerError, SourceError
@@ -57,6 +57,13 @@ def describe_error(exc: BaseException) -> str:
     name = exc.__class__.__name__
     text = (str(exc).splitlines() or [""])[0][:200]
     return f"{name}: {text}" if text and text != name else name
+
+
+def _is_dns_failure(error: BaseException) -> bool:
+    text = str(error).lower()
+    return isinstance(error, NameResolutionError) or any(
+        words in text for words in ("name or service not known", "nodename nor servname", "name resolution",
+                                    "no address associated with hostname", "getaddrinfo failed"))
 
 
 class PoliteRetry(Retry):
@@ -89,6 +96,14 @@ class PoliteRetry(Retry):
     @property
     def attempts(self) -> int:
         return len(self.history) + 1
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None,  # noqa: ANN001
+                  _stacktrace=None) -> "PoliteRetry":
+        """As urllib3's, but a host name that does not resolve fails at once: asking again in a few
+        seconds will not make DNS know it (and the LLM endpoint's check should not wait ~45 s behind it)."""
+        if error is not None and _is_dns_failure(error):
+            raise MaxRetryError(_pool, url, error) from error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def get_backoff_time(self) -> float:
         return backoff_wait(max(1, len(self.history)), initial=self.backoff_initial, maximum=MAX_BACKOFF_SECONDS)
@@ -188,6 +203,9 @@ def _wrap(exc: BaseException, what: str, url: str, timeout: float, attempts: int
     if isinstance(exc, requests.exceptions.Timeout) or isinstance(reason, (ReadTimeoutError, TimeoutError)) \
             or "timed out" in str(reason).lower():
         return SourceError(f"{what} timed out after {timeout:g} s (gave up after {attempts} attempts)", url=url)
+    if _is_dns_failure(reason):  # failed at once: not retried
+        return SourceError(f"{what} could not be reached: its host name does not resolve (DNS; "
+                           f"{describe_error(reason)}); check the network or the URL", url=url)
     return SourceError(f"{what} could not be reached ({describe_error(reason)}) (gave up after {attempts} attempts)",
                        url=url)
 

@@ -24,7 +24,10 @@ prints ``LISTENING http://127.0.0.1:PORT/v1`` and serves
   ``"echo_key": true`` the error message repeats the key the request sent, as a careless gateway does),
   ``{"quota": true}`` (429 insufficient_quota), ``{"finish_reason": "content_filter"}``, ``{"crash": true}``
   (the start of an answer, then the process exits: the connection closes mid-answer and new ones are
-  refused, as when a llama.cpp server segfaults on a completion).
+  refused, as when a llama.cpp server segfaults on a completion), ``{"drip": 1.0}``
+  (the answer's body sent one byte per that many seconds, each read succeeding), ``{"html": true}`` (HTTP 200
+  with an HTML bot-wall page, ``text/html``). ``{"every": fault}`` in ``/_control`` applies ``fault`` to every
+  request no queued fault matched (``{"every": null}`` stops it).
   Answers come in the language the system prompt asks for, as a model reads it (``requested_language``):
   Japanese when it names 日语, English when it names 英语, Chinese otherwise.
 * ``GET /_log`` -- one entry per chat request: time, model, response_format type, kind, fault, status,
@@ -163,6 +166,7 @@ class _State:
         self.api_key = api_key
         self.queue: list[dict] = []
         self.log: list[dict] = []
+        self.every: dict | None = None  # the fault of every request no queued fault matched
 
     def take_fault(self, kind: str, response_format: str | None, text: str = "") -> dict | None:
         with self.lock:
@@ -170,7 +174,7 @@ class _State:
                 if (fault.get("match") in (None, kind) and fault.get("match_format", response_format) == response_format
                         and fault.get("match_text", "") in text):
                     return self.queue.pop(i)
-        return None
+            return dict(self.every) if self.every else None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -182,18 +186,25 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     # -- plumbing
-    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None) -> None:
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None,
+              *, drip: float = 0.0, content_type: str = "application/json") -> None:
         body = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             for k, v in (headers or {}).items():
                 self.send_header(k, str(v))
             self.end_headers()
-            self.wfile.write(body)
+            if drip > 0:  # one byte at a time: every read of the client succeeds, the answer never ends
+                for i in range(len(body)):
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(drip)
+            else:
+                self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            self.close_connection = True
 
     def _crash(self) -> None:
         """Promise a whole answer, send its first bytes, and die: the kernel closes this connection (the
@@ -240,6 +251,8 @@ class _Handler(BaseHTTPRequestHandler):
                 st.no_json_schema = bool(cmd["no_json_schema"])
             if "api_key" in cmd:
                 st.api_key = cmd["api_key"]
+            if "every" in cmd:
+                st.every = cmd["every"]
             st.queue.extend(cmd.get("queue") or [])
             self._send(200, {"queued": len(st.queue), "delay": st.delay, "no_json_schema": st.no_json_schema})
 
@@ -306,6 +319,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.get("bad_body"):
             entry["status"] = 200
             return self._send(200, None, raw=b"<html>502 Bad Gateway</html>")
+        if fault.get("html"):
+            entry["status"] = 200
+            return self._send(200, None, raw=b"<!doctype html><html><title>Just a moment...</title>"
+                              b"<body>Checking your browser before accessing the API.</body></html>",
+                              content_type="text/html; charset=utf-8")
 
         finish = "stop"
         first_user = users[0] if users else ""
@@ -348,7 +366,7 @@ class _Handler(BaseHTTPRequestHandler):
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens},
         }
-        self._send(200, payload)
+        self._send(200, payload, drip=float(fault.get("drip") or 0.0))
 
 
 def serve(port: int = 0, *, delay: float = 0.0, no_json_schema: bool = False, api_key: str | None = None) -> None:
@@ -391,7 +409,7 @@ class FakeOpenAI:
 
     def reset(self, **settings: Any) -> dict:
         """Clear the queue and the log; settings back to ``delay=0``, json_schema supported, no key."""
-        defaults = {"delay": 0.0, "no_json_schema": False, "api_key": None}
+        defaults = {"delay": 0.0, "no_json_schema": False, "api_key": None, "every": None}
         defaults.update(settings)
         return self._post("/_control", {"reset": True, **defaults})
 
