@@ -381,7 +381,7 @@ class LLMClient:
 
     fatal_threshold = 2  # consecutive auth/quota/unknown-model failures that trip the breaker
     unreachable_threshold = 3  # consecutive connection (refused, DNS, TLS) failures that trip it
-    timeout_threshold = 4  # consecutive answers not whole within llm.timeout_seconds (hung or dripping)
+    timeout_threshold = 4  # answers in a row not whole within llm.timeout_seconds, each sent alone (hung or dripping)
     not_api_threshold = 3  # consecutive answers that are not the API's JSON (an HTML page, a wrong type)
     shape_retries = 2  # extra tries for truncated / malformed answers (within settings.max_retries)
     truncation_retry_answers = 8  # a run's retries after finish_reason "length" bill at most this many
@@ -917,6 +917,9 @@ class LLMClient:
         with self._discovering_mode(model, schema), self.limiter:
             request = self._build_request(model, messages, schema, schema_name, state)  # the mode known now
             self._check_breaker()
+            # a timeout counts against the endpoint only for a request that had it to itself: one queued
+            # behind others on a one-slot server (llama.cpp) is a reason to send fewer, not a hung server
+            alone = self.limiter.in_flight <= 1
             with self._lock:
                 self._stats["http_calls"] += 1
             try:
@@ -935,13 +938,16 @@ class LLMClient:
                 self.limiter.overload()  # the server is slower than we ask of it: fewer at once
                 with self._lock:
                     self._stats["timeouts"] += 1
-                self._strike("timeout", f"LLM endpoint {self.base_url} gave no whole answer within "
-                             f"{self.settings.timeout_seconds:g} s, {self.timeout_threshold} times in a row",
-                             "check the server (is it overloaded or stuck?) or raise llm.timeout_seconds")
+                if alone:
+                    self._strike("timeout", f"LLM endpoint {self.base_url} gave no whole answer within "
+                                 f"{self.settings.timeout_seconds:g} s, {self.timeout_threshold} times in a row",
+                                 "check the server (is it overloaded or stuck?) or raise llm.timeout_seconds")
                 raise LLMTransientError(f"request timed out after {self.settings.timeout_seconds:g} s") from None
             except openai.APIConnectionError as exc:
                 state.seconds += time.monotonic() - started
-                self._record_failure(task, model, "unreachable", f"connection error: {exc.__class__.__name__}", started)
+                # a refused connection sent nothing (not a request the summary counts); a dropped one was sent
+                status = "dropped" if _dropped_mid_request(exc.__cause__) else "unreachable"
+                self._record_failure(task, model, status, f"connection error: {exc.__class__.__name__}", started)
                 self._count_unreachable(exc)
                 raise LLMTransientError(self._redact(f"connection error: {exc.__class__.__name__}")) from None
             except (openai.APIResponseValidationError, ValueError, TypeError) as exc:

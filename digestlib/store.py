@@ -169,7 +169,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             day TEXT NOT NULL,
             task TEXT NOT NULL,
             model TEXT NOT NULL,
-            status TEXT NOT NULL,           -- "HTTP 429", "timeout", "unreachable", "bad response"
+            status TEXT NOT NULL,           -- "HTTP 429", "timeout", "unreachable", "dropped", "bad response"
             cause TEXT NOT NULL,            -- the endpoint's message, redacted, at most 200 characters
             seconds REAL NOT NULL,
             at TEXT NOT NULL
@@ -559,9 +559,11 @@ class Store:
         return [dict(r) for r in rows]
 
     def failed_calls_since(self, since: str) -> int:
-        """HTTP requests to the LLM that failed (an error status, a timeout, an unreadable answer) at or
-        after ``since``: with ``paid_calls_since`` every request sent."""
-        rows = self._query("SELECT COUNT(*) AS n FROM llm_failed_calls WHERE at>=?", (since,))
+        """HTTP requests to the LLM that failed (an error status, a timeout, an unreadable answer, a connection
+        dropped mid-answer) at or after ``since``: with ``paid_calls_since`` every request sent. A refused
+        connection ("unreachable") sent no request and is not counted."""
+        rows = self._query("SELECT COUNT(*) AS n FROM llm_failed_calls WHERE at>=? AND status!='unreachable'",
+                           (since,))
         return int(rows[0]["n"]) if rows else 0
 
     # -- what an endpoint can do (found once, remembered across runs; llm.LLMCache protocol) ---------
