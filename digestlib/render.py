@@ -374,8 +374,10 @@ def draft_post(post: str, date: dt.date) -> str:
     """The run's own post, marked as a draft until ``digest publish``: one last front-matter line
     ``published: false`` (Jekyll does not build such a post, should it be copied into a site by hand)
     with a comment naming the command that writes the reviewed post. Nothing else changes, so the
-    published post is this text without that line."""
+    published post is this text without that line. Idempotent: a post already marked stays as it is."""
     fm, body = split_front_matter(post)
+    if re.search(r"(?m)^published: false\b", fm):
+        return post
     closing = fm.rindex("---\n")
     return fm[:closing] + DRAFT_LINE.format(date=date.isoformat()) + "\n" + fm[closing:] + body
 
