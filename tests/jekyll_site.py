@@ -10,6 +10,7 @@ counts as a problem).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -215,6 +216,25 @@ def seed_path() -> Path | None:
         if p.is_file():
             return p
     return None
+
+
+_HEADING_BEFORE_ID = re.compile(
+    r"^## (?!<a id=)(?P<title>[^\n]*)\n(?P<lines>(?:- \*\*(?!arXiv\*\*)[^\n]*\n)*)"
+    r"(?P<arxiv>- \*\*arXiv\*\*: \[https://arxiv\.org/abs/(?P<id>[^\]\n]+?)v\d+\])", re.M)
+
+
+def with_paper_anchors(post: str) -> str:
+    """A post in the seed's layout with contract 1's anchor in each paper heading (``## <a id="ID"></a>title``):
+    the seed predates the anchors, and this is the only difference between it and what we render."""
+    return _HEADING_BEFORE_ID.sub(
+        lambda m: f'## <a id="{m.group("id")}"></a>{m.group("title")}\n{m.group("lines")}{m.group("arxiv")}', post)
+
+
+def seed_text() -> str:
+    """The seed post as our renderer writes it (with the paper anchors); the seed must exist."""
+    path = seed_path()
+    assert path is not None, "seed post not found"
+    return with_paper_anchors(path.read_text(encoding="utf-8"))
 
 
 def _window():

@@ -12,6 +12,7 @@ from digestlib import markup, render
 from digestlib.errors import RenderError
 from digestlib.models import DayDigest, Interpretation, Paper, PaperEntry, ResultStatus
 from tests import postparse
+from tests import jekyll_site
 from tests.jekyll_site import PAYLOADS, payload_day, seed_path, small_day
 
 SEED = seed_path()
@@ -21,7 +22,7 @@ needs_seed = pytest.mark.skipif(SEED is None, reason="seed post not found (/work
 @pytest.fixture(scope="module")
 def seed_text() -> str:
     assert SEED is not None
-    return SEED.read_text(encoding="utf-8")
+    return jekyll_site.seed_text()  # the seed with contract 1's paper anchors in its headings
 
 
 # ------------------------------------------------------------------------------------------ seed
@@ -135,7 +136,7 @@ def test_paper_block_exact_bytes():
     day = small_day()
     block = render.render_chunks(day)[1]
     assert block == (
-        "## Speech Enhancement with Tiny Models\n"
+        '## <a id="2601.15300"></a>Speech Enhancement with Tiny Models\n'
         "- **Authors**: Ann Lee, Bo Li\n"
         "- **Categories**: eess.AS, cs.SD\n"
         "- **arXiv**: [https://arxiv.org/abs/2601.15300v1](https://arxiv.org/abs/2601.15300v1)\n"
@@ -151,7 +152,7 @@ def test_paper_block_exact_bytes():
 
 def test_entries_rendered_in_given_order():
     day = small_day()
-    titles = re.findall(r"^## (.*)$", render.render_post(day), flags=re.M)
+    titles = re.findall(r"^## (?:<a id=\"[^\"]+\"></a>)?(.*)$", render.render_post(day), flags=re.M)
     assert titles[:2] == ["Speech Enhancement with Tiny Models", "A Codec &#123;{ site.title }} &lt;b&gt;"]
 
 
@@ -314,7 +315,8 @@ def test_payload_post_keeps_its_structure():
     assert [u.title for u in parsed.updates] == ["Upd {{ x }} <b>bold</b> [l](javascript:x)"]
     assert render.render_post(postparse.digest_from_parsed(parsed)) == post
     # only our own structural lines start a block
-    assert re.findall(r"^#.*$", post, flags=re.M) == [f"## {render.escape_text(e.paper.title)}" for e in day.entries] + ["## 更新"]
+    assert re.findall(r"^#.*$", post, flags=re.M) == [f'## <a id="{e.paper.arxiv_id}"></a>{render.escape_text(e.paper.title)}'
+                                                         for e in day.entries] + ["## 更新"]
     assert post.count("\n---\n") == len(PAYLOADS) + 1  # front matter end + one rule per paper
     assert post.count("<details>") == post.count("</details>") == len(PAYLOADS)
     assert post.count('<div markdown="1">') == post.count("</div>") == len(PAYLOADS)
