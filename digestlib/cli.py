@@ -1,4 +1,4 @@
-"""The ``digest`` command: run / backfill / snapshot / publish / review / daily / check / demo.
+"""The ``digest`` command: run / backfill / snapshot / publish / review / daily / check / demo / site init.
 
 Owns: parsing the arguments, calling the module that does each command (``run.py`` for a date: validation,
 calendar gate, lock, summary, exit status; ``notebook.py`` executes and exports; ``daily.py``,
@@ -148,6 +148,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _run(args)(cfg, params)
 
 
+def cmd_site_init(args: argparse.Namespace) -> int:
+    """A Jekyll site GitHub Pages builds as it is (logic in site_pages.py); files that exist are kept."""
+    from .site_pages import init_site
+
+    cfg, _ = _load(args, read_now().date())
+    site = Path(args.dir)
+    done = init_site(site, cfg.categories, with_for_you=cfg.interests.configured)
+    kept = f"; kept {len(done.kept)} that already existed, unchanged" if done.kept else ""
+    print(f"Site in {site}: wrote {len(done.written)} file(s){kept}.")
+    print(f"Publish a day into it with `digest publish --date YYYY-MM-DD --site {site}`; "
+          f"look at it with `jekyll serve --source {site}` (or push it to GitHub: README, \"A site on GitHub Pages\").")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="digest", description="Turn an arXiv announcement day into a Chinese digest post.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -203,6 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the bundled sample day offline, with no key")
     common(p, replay=False)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("site", help="make a Jekyll site for the posts (GitHub Pages builds it as it is)")
+    site_sub = p.add_subparsers(dest="site_command", required=True, parser_class=_Parser)
+    p = site_sub.add_parser("init", help="write the site's layouts, pages, search and feed into DIR (keeps existing files)")
+    p.add_argument("dir", type=_folder, help="the site folder (created if missing)")
+    p.add_argument("--params", default=str(DEFAULT_PARAMS_FILE), help="parameter file (its categories get a page each)")
+    p.set_defaults(func=cmd_site_init, out=str(default_out_dir(DEFAULT_PARAMS_FILE)), replay=None)
 
     p = sub.add_parser("check", help="one tiny request to the configured LLM endpoint; one line per capability")
     common(p, replay=False)
