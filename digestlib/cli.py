@@ -136,16 +136,48 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The sample day through the real pipeline: arXiv from a snapshot, the model from recorded answers
+    (replay_llm.py, a loopback server), then a local preview site built when Jekyll is there."""
+    import os
+
+    from .replay_llm import ReplayServer
     from .sample import SAMPLE_DATE, write_sample_snapshot
+    from .site_pages import jekyll_build, preview_day
 
     out = Path(args.out)
     snapshot = write_sample_snapshot(out / "sample-snapshot")
     args.replay = str(snapshot)
     args.params = str(DEFAULT_PARAMS_FILE) if Path(DEFAULT_PARAMS_FILE).is_file() else args.params
-    cfg, params = _load(args, SAMPLE_DATE)
-    print(f"Demo: the bundled sample day {SAMPLE_DATE}, replayed offline"
-          f"{'' if cfg.llm.configured else ' with no LLM endpoint (abstracts stay in English, labelled)'}.")
-    return _run(args)(cfg, params)
+    with ReplayServer() as replay:
+        # the kernel papermill starts inherits this process's environment: point its LLM client at the replay
+        names = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "DIGEST_MODEL")
+        saved = {name: os.environ.get(name) for name in names}
+        os.environ.update(OPENAI_BASE_URL=replay.base_url, OPENAI_API_KEY="recorded-answers",
+                          DIGEST_MODEL=replay.recorded.model)
+        try:
+            cfg, params = _load(args, SAMPLE_DATE)
+            print(f"Demo: the bundled sample day {SAMPLE_DATE}, arXiv replayed from a snapshot and the model's "
+                  f"answers replayed from recordings (model {replay.recorded.model!r}; no key, no network).")
+            status = _run(args)(cfg, params)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        print(f"Recorded answers served: {len(replay.served)} "
+              f"({sum(s.startswith('translate') for s in replay.served)} translations, "
+              f"{sum(s.startswith('interpret') for s in replay.served)} interpretations; "
+              "the rest came from the store's cache)")
+    site = out / "demo-site"
+    preview_day(cfg, site)
+    built, log = jekyll_build(site, site / "_site")
+    if built:
+        print(f"Preview site: {site}/_site (built by Jekyll). Look at it with "
+              f"`jekyll serve --source {site} --destination {site}/_site` and open http://127.0.0.1:4000/")
+    else:
+        print(f"Preview site written to {site} but not built: {log}")
+    return status
 
 
 def cmd_site_init(args: argparse.Namespace) -> int:

@@ -21,12 +21,15 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from .atomic import atomic_write_text
 from .errors import UsageError
 from .models import DayDigest, ResultStatus
 from .source.ids import paper_anchor
+
+if TYPE_CHECKING:
+    from .config import Config
 
 TEMPLATE_DIR = Path(__file__).with_name("site_template")
 DATA_DIR = Path("_data") / "digest"
@@ -148,3 +151,38 @@ def write_day_data(site: Path, day: DayDigest, post_name: str) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(target, text)
     return target
+
+
+def jekyll_build(site: Path, destination: Path, *, timeout: float = 300.0) -> tuple[bool, str]:
+    """``jekyll build`` the site when Jekyll is installed: (built, the log's last lines or why not)."""
+    import os
+    import shutil
+    import subprocess
+
+    jekyll = shutil.which("jekyll")
+    if jekyll is None:
+        return False, "Jekyll is not installed (Debian: apt-get install jekyll; see the README)"
+    env = {**os.environ, "JEKYLL_ENV": "production", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+    try:
+        done = subprocess.run([jekyll, "build", "--source", str(site), "--destination", str(destination),
+                               "--disable-disk-cache"], capture_output=True, text=True, timeout=timeout,
+                              env=env, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return False, f"jekyll build took longer than {timeout:.0f} s"
+    log = (done.stdout + done.stderr).strip().splitlines()
+    return done.returncode == 0, "\n".join(log[-5:])
+
+
+def preview_day(cfg: "Config", site: Path) -> Path:
+    """A local preview site of ``cfg``'s day as it stands (every paper not rejected, reviewed or not): the
+    demo's way to show the site. Not ``digest publish``: nothing here passes or skips the review gate of
+    a real site, and the preview is a folder of the output, never the user's site."""
+    from . import render
+    from .publish import reviewed_digest
+
+    init_site(site, cfg.categories, with_for_you=cfg.interests.configured)
+    day = reviewed_digest(cfg)
+    write_day_files(site, day, cfg.post_name, cfg.categories, with_for_you=cfg.interests.configured)
+    (site / "_posts").mkdir(exist_ok=True)
+    atomic_write_text(site / "_posts" / cfg.post_name, render.render_post(day))
+    return site / "_posts" / cfg.post_name
