@@ -22,11 +22,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (arxiv-digest)" >/dev/null
 	touch $(STAMP)
 
-# Debian packages the tests use: jekyll builds the produced post for real.
+# Debian packages the tests use: jekyll builds the produced post and the `digest site init` site for real
+# (with GitHub Pages' plugins feed, seo-tag and sitemap, and the minima theme), html-proofer checks its links.
+SITE_DEBS := jekyll jekyll-theme-minima ruby-jekyll-feed ruby-jekyll-seo-tag ruby-jekyll-sitemap ruby-html-proofer
+APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
+
 system-deps:
-	@command -v jekyll >/dev/null 2>&1 || { \
-	  echo "installing Debian package jekyll (for the post build test)"; \
-	  $(SUDO) apt-get $(APT_WAIT) update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get $(APT_WAIT) install -y -qq jekyll >/dev/null; }
+	@missing=""; for deb in $(SITE_DEBS); do dpkg -s $$deb >/dev/null 2>&1 || missing="$$missing $$deb"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages$$missing (the Jekyll post and site tests)"; \
+	  $(APT_GET) update -qq && $(APT_GET) install -y -qq $$missing >/dev/null; fi
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian package chromium (the review UI and report browser test, driven by Playwright)"; \
 	  $(SUDO) apt-get $(APT_WAIT) update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get $(APT_WAIT) install -y -qq chromium >/dev/null; }
@@ -34,6 +39,8 @@ system-deps:
 	  echo "installing Debian package fonts-wqy-microhei (a CJK font: Chinese in the browser test's screenshots)"; \
 	  $(SUDO) apt-get $(APT_WAIT) update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get $(APT_WAIT) install -y -qq fonts-wqy-microhei >/dev/null; }
 
+# The sample day through the real pipeline (recorded model answers), then a local preview site under
+# output/demo-site (built when Jekyll is installed).
 demo: install
 	$(BIN)/digest demo --out output
 

@@ -1,4 +1,4 @@
-"""The ``digest`` command: run / backfill / snapshot / publish / review / daily / weekly / check / demo.
+"""The ``digest`` command: run / backfill / snapshot / publish / review / daily / weekly / check / demo / site init.
 
 Owns: parsing the arguments, calling the module that does each command (``run.py`` for a date: validation,
 calendar gate, lock, summary, exit status; ``notebook.py`` executes and exports; ``daily.py``,
@@ -186,16 +186,62 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The sample day through the real pipeline: arXiv from a snapshot, the model from recorded answers
+    (replay_llm.py, a loopback server), then a local preview site built when Jekyll is there."""
+    import os
+
+    from .replay_llm import ReplayServer
     from .sample import SAMPLE_DATE, write_sample_snapshot
+    from .site_pages import jekyll_build, preview_day
 
     out = Path(args.out)
     snapshot = write_sample_snapshot(out / "sample-snapshot")
     args.replay = str(snapshot)
     args.params = str(DEFAULT_PARAMS_FILE) if Path(DEFAULT_PARAMS_FILE).is_file() else args.params
-    cfg, params = _load(args, SAMPLE_DATE)
-    print(f"Demo: the bundled sample day {SAMPLE_DATE}, replayed offline"
-          f"{'' if cfg.llm.configured else ' with no LLM endpoint (abstracts stay in English, labelled)'}.")
-    return _run(args)(cfg, params)
+    with ReplayServer() as replay:
+        # the kernel papermill starts inherits this process's environment: point its LLM client at the replay
+        names = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "DIGEST_MODEL")
+        saved = {name: os.environ.get(name) for name in names}
+        os.environ.update(OPENAI_BASE_URL=replay.base_url, OPENAI_API_KEY="recorded-answers",
+                          DIGEST_MODEL=replay.recorded.model)
+        try:
+            cfg, params = _load(args, SAMPLE_DATE)
+            print(f"Demo: the bundled sample day {SAMPLE_DATE}, arXiv replayed from a snapshot and the model's "
+                  f"answers replayed from recordings (model {replay.recorded.model!r}; no key, no network).")
+            status = _run(args)(cfg, params)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        print(f"Recorded answers served: {len(replay.served)} "
+              f"({sum(s.startswith('translate') for s in replay.served)} translations, "
+              f"{sum(s.startswith('interpret') for s in replay.served)} interpretations; "
+              "the rest came from the store's cache)")
+    site = out / "demo-site"
+    preview_day(cfg, site)
+    built, log = jekyll_build(site, site / "_site")
+    if built:
+        print(f"Preview site: {site}/_site (built by Jekyll). Look at it with "
+              f"`jekyll serve --source {site} --destination {site}/_site` and open http://127.0.0.1:4000/")
+    else:
+        print(f"Preview site written to {site} but not built: {log}")
+    return status
+
+
+def cmd_site_init(args: argparse.Namespace) -> int:
+    """A Jekyll site GitHub Pages builds as it is (logic in site_pages.py); files that exist are kept."""
+    from .site_pages import init_site
+
+    cfg, _ = _load(args, read_now().date())
+    site = Path(args.dir)
+    done = init_site(site, cfg.categories, with_for_you=cfg.interests.configured)
+    kept = f"; kept {len(done.kept)} that already existed, unchanged" if done.kept else ""
+    print(f"Site in {site}: wrote {len(done.written)} file(s){kept}.")
+    print(f"Publish a day into it with `digest publish --date YYYY-MM-DD --site {site}`; "
+          f"look at it with `jekyll serve --source {site}` (or push it to GitHub: README, \"A site on GitHub Pages\").")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,6 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the bundled sample day offline, with no key")
     common(p, replay=False)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("site", help="make a Jekyll site for the posts (GitHub Pages builds it as it is)")
+    site_sub = p.add_subparsers(dest="site_command", required=True, parser_class=_Parser)
+    p = site_sub.add_parser("init", help="write the site's layouts, pages, search and feed into DIR (keeps existing files)")
+    p.add_argument("dir", type=_folder, help="the site folder (created if missing)")
+    p.add_argument("--params", default=str(DEFAULT_PARAMS_FILE), help="parameter file (its categories get a page each)")
+    p.set_defaults(func=cmd_site_init, out=str(default_out_dir(DEFAULT_PARAMS_FILE)), replay=None)
 
     p = sub.add_parser("check", help="one tiny request to the configured LLM endpoint; one line per capability")
     common(p, replay=False)

@@ -16,6 +16,7 @@ Nothing else (code, streams, parameters, tables) reaches the post.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, List, Unicode, default
 
 from .errors import RenderError, redact
-from .render import NOTE_ROLE, POST_ROLE
+from .render import NOTE_ROLE, POST_ROLE, draft_post
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -107,8 +108,23 @@ def collect_post(nb: Any) -> str:
     return front_matter + "".join(text for _, text in chunks)
 
 
+def _post_date(nb: Any, post: str) -> dt.date:
+    """The post's date: the first post output's metadata (``digest.date``), else the post's title."""
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            meta = _post_meta(output)
+            if meta and meta.get("date"):
+                return dt.date.fromisoformat(str(meta["date"]))
+    m = re.search(r"\d{4}-\d{2}-\d{2}", post.split("\n---", 1)[0])
+    if not m:
+        raise RenderError("the post's date is in neither its output metadata nor its title")
+    return dt.date.fromisoformat(m.group(0))
+
+
 class JekyllExporter(Exporter):
-    """``--to jekyll``: the Jekyll post (front matter + the post's Markdown outputs, nothing else)."""
+    """``--to jekyll``: the Jekyll post (front matter + the post's Markdown outputs, nothing else), marked
+    ``published: false`` (``render.draft_post``): whoever exports by hand gets a draft too, and only
+    ``digest publish`` writes the reviewed post, so the review gate holds on every path."""
 
     export_from_notebook = "Jekyll post (arXiv digest)"
     output_mimetype = "text/markdown"
@@ -120,6 +136,7 @@ class JekyllExporter(Exporter):
     def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
         nb_copy, resources = super().from_notebook_node(nb, resources, **kw)
         post = collect_post(nb_copy)
+        post = draft_post(post, _post_date(nb_copy, post))
         resources["output_extension"] = self.file_extension
         return post, resources
 

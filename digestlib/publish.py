@@ -4,7 +4,7 @@
 await a decision (``publish.require_review``, true by default; false publishes everything not rejected),
 applies the edits, leaves rejected papers out (the header's counts stay true: shown = what is shown),
 writes the post into ``<out>/<date>/`` (replacing the run's draft) and into ``<site>/_posts/`` when a site
-is given, and refreshes ``report.html`` with the decisions. It returns the path of the published post.
+is given (with the day's .bib and its ``_data/digest/<date>.json`` that the site's indexes are built from), and refreshes ``report.html`` with the decisions. It returns the path of the published post.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def publish_day(cfg: Config, site: Path | None = None, *, push: bool = False, wa
     from .locks import run_lock
     from .report import write_report
     from .site import write_post
+    from .site_pages import write_day_files
 
     if site is not None and not site.is_dir():
         raise UsageError(f"Jekyll site folder not found: {site}")
@@ -85,7 +86,10 @@ def publish_day(cfg: Config, site: Path | None = None, *, push: bool = False, wa
         bibtex.write_day_bib(cfg.day_dir / bibtex.bib_name(cfg.date), bibtex.digest_papers(day))  # reviewed papers
         if site is None:
             return local
-        bib = bibtex.publish_bib(site, day)  # where the post's relative link finds it on the site
+        # the .bib next to the post, and the data the site's indexes (categories, for-you, search) are built from
+        companions = write_day_files(site, day, cfg.post_name, cfg.categories,
+                                     with_for_you=cfg.interests.configured)
         message = (f"arXiv digest {cfg.date} ({', '.join(cfg.categories)}): {day.shown_count} papers"
                    + (f" ({counts['rejected']} rejected in review)" if counts["rejected"] else ""))
-        return write_post(site, cfg.post_name, text, message=message, push=push, companions=[bib]).path
+        return write_post(site, cfg.post_name, text, message=message, push=push,
+                          companions=companions).path

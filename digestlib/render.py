@@ -4,7 +4,7 @@ Layout (see ``/work/shared/seed/2026-01-22-arxiv-daily.md``)::
 
     front matter            front_matter(day)             ends with the blank line after ``---``
     header                  render_chunks(day)[0]         3 lines + blank line
-    one block per paper     render_chunks(day)[1:]        ``## title`` ... ``---``, + blank line unless last
+    one block per paper     render_chunks(day)[1:]        ``## <a id="ID"></a>title`` ... ``---``, + blank line unless last
     ``## 更新`` (optional)   last chunk                    replacements, only when ``day.updates``
 
 ``render_post(day) == front_matter(day) + "".join(render_chunks(day))``.
@@ -266,6 +266,13 @@ def _paper_urls(paper: Paper) -> tuple[str, str]:
     return paper.abs_url, paper.pdf_url
 
 
+def paper_heading_anchor(paper: Paper) -> str:
+    """The anchor that starts a paper's heading, ``<a id="2601.15240"></a>`` (contract 1: kramdown's ``{#id}``
+    cannot hold a dot), so that ``{post url}#2601.15240`` opens at that paper; the id is checked first."""
+    _paper_urls(paper)
+    return f'<a id="{paper_anchor(paper.arxiv_id)}"></a>'
+
+
 def _paper_block(entry: PaperEntry, words: PostLabels = ZH) -> str:
     paper = entry.paper
     abs_url, pdf_url = _paper_urls(paper)
@@ -280,7 +287,7 @@ def _paper_block(entry: PaperEntry, words: PostLabels = ZH) -> str:
     details = _strip_block(escape_markdown(restrict_links(entry.details_md, paper, links, own_text=own))) or words.missing_details
     title = escape_text(paper.title) or escape_text(paper.versioned_id)
     return (
-        f'## <a id="{paper_anchor(paper.arxiv_id)}"></a>{title}\n'
+        f"## {paper_heading_anchor(paper)}{title}\n"
         f"- **Authors**: {authors}\n"
         f"- **Categories**: {categories}\n"
         f"{_mark_line(entry, words)}"
@@ -403,8 +410,10 @@ def draft_post(post: str, date: dt.date) -> str:
     """The run's own post, marked as a draft until ``digest publish``: one last front-matter line
     ``published: false`` (Jekyll does not build such a post, should it be copied into a site by hand)
     with a comment naming the command that writes the reviewed post. Nothing else changes, so the
-    published post is this text without that line."""
+    published post is this text without that line. Idempotent: a post already marked stays as it is."""
     fm, body = split_front_matter(post)
+    if re.search(r"(?m)^published: false\b", fm):
+        return post
     closing = fm.rindex("---\n")
     return fm[:closing] + DRAFT_LINE.format(date=date.isoformat()) + "\n" + fm[closing:] + body
 

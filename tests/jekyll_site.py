@@ -10,11 +10,14 @@ counts as a problem).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+
+from tests import postparse
 
 SITE_TITLE = "DigestTestSite"
 
@@ -215,6 +218,19 @@ def seed_path() -> Path | None:
         if p.is_file():
             return p
     return None
+
+
+def with_paper_anchors(post: str) -> str:
+    """A post in the seed's layout with contract 1's anchor in each paper heading (``## <a id="ID"></a>title``):
+    the seed predates the anchors, and this is the only difference between it and what we render."""
+    return postparse.with_anchors(post)
+
+
+def seed_text() -> str:
+    """The seed post as our renderer writes it (with the paper anchors); the seed must exist."""
+    path = seed_path()
+    assert path is not None, "seed post not found"
+    return with_paper_anchors(path.read_text(encoding="utf-8"))
 
 
 def _window():

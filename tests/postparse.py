@@ -117,7 +117,7 @@ _HEADER = re.compile(
     r"(?:- BibTeX 引用：\[[^\]\n]*\]\((?P<bib>[^)\n]+)\)\n)?"
 )
 _PAPER = re.compile(
-    r"## (?:<a id=\"(?P<anchor>[^\"\n]*)\"></a>)?(?P<title>[^\n]*)\n"
+    r"## (?:<a id=\"(?P<anchor>[^\"\n]+)\"></a>)?(?P<title>[^\n]*)\n"
     r"- \*\*Authors\*\*: (?P<authors>[^\n]*)\n"
     r"- \*\*Categories\*\*: (?P<cats>[^\n]*)\n"
     r"(?:- \*\*★ 关注\*\*: (?P<mark>[^\n]*)\n)?"

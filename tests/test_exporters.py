@@ -80,7 +80,8 @@ def nb_file(tmp_path, day) -> Path:
 
 
 def test_jekyll_exporter_api_equals_render_post(day, nb_file):
-    expected = render.render_post(day)
+    expected = render.draft_post(render.render_post(day), day.date)  # a draft: only `digest publish` publishes
+    assert "\npublished: false" in expected.split("\n---\n")[0]
     post, resources = JekyllExporter().from_notebook_node(executed_notebook(day))
     assert post == expected
     assert resources["output_extension"] == ".md"
@@ -96,7 +97,9 @@ def test_jekyll_exporter_cli(day, nb_file, tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     written = out / "executed.md"
-    assert written.read_bytes() == render.render_post(day).encode("utf-8")
+    # the post nbconvert writes is a draft (`published: false`): the review gate holds on this path too
+    assert written.read_bytes() == render.draft_post(render.render_post(day), day.date).encode("utf-8")
+    assert "\npublished: false" in written.read_text(encoding="utf-8").split("\n---\n")[0]
 
 
 def test_jekyll_exporter_rejects_notebook_without_post(tmp_path):
@@ -226,7 +229,7 @@ def test_real_kernel_display_post_then_export(tmp_path):
     papermill.execute_notebook(str(src), str(out), parameters={"label": "y"}, kernel_name="python3",
                                cwd=root, progress_bar=False)
     post, _ = JekyllExporter().from_filename(str(out))
-    assert post == render.render_post(payload_day())
+    assert post == render.draft_post(render.render_post(payload_day()), payload_day().date)
     html, _ = ReportExporter().from_filename(str(out))
     assert "log line to stdout" not in html and "progress" not in html.split("<main>")[1]
     assert "<script" not in html

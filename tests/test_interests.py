@@ -19,7 +19,7 @@ from digestlib.models import Paper
 from digestlib.selection import _in_post_order, _with_interests
 from digestlib.sample import sample_papers
 from tests import postparse
-from tests.jekyll_site import seed_path, small_day
+from tests.jekyll_site import seed_path, small_day, with_paper_anchors
 
 SAMPLE_INTERESTS = {
     "keywords": {"target speaker extraction": 3, "streaming": 2},
@@ -120,8 +120,8 @@ def test_without_interests_entries_are_untouched_and_the_seed_renders_byte_for_b
     seed = seed_path()
     if seed is None:
         pytest.skip("seed post not found")
-    text = seed.read_text(encoding="utf-8")
-    assert render.render_post(postparse.digest_from_parsed(postparse.parse_post(text))) == postparse.with_anchors(text)
+    text = with_paper_anchors(seed.read_text(encoding="utf-8"))
+    assert render.render_post(postparse.digest_from_parsed(postparse.parse_post(text))) == text
     assert "★" not in text
 
 

@@ -22,6 +22,7 @@ from tests.jekyll_site import (
     payload_day,
     seed_path,
     small_day,
+    with_paper_anchors,
 )
 
 pytestmark = pytest.mark.jekyll
@@ -50,7 +51,7 @@ def _posts() -> dict[str, str]:
             small_day().date.replace(day=24), ("cs.SD", "eess.AS"), "周末 {{ site.title }} <b>"),
     }
     if SEED is not None:
-        seed = SEED.read_text(encoding="utf-8")
+        seed = with_paper_anchors(SEED.read_text(encoding="utf-8"))
         ours = render.render_post(postparse.digest_from_parsed(postparse.parse_post(seed)))
         assert ours == postparse.with_anchors(seed)  # the seed, each heading with its paper's anchor
         posts["2026-01-22-arxiv-daily.md"] = ours

@@ -54,6 +54,8 @@ def test_the_papermill_commands_work_offline_as_printed(tmp_path: Path) -> None:
     assert (ws / "out.ipynb").is_file()
     posts = list(ws.glob("*-arxiv-daily.md")) + list(ws.glob("out*.md"))
     assert posts, sorted(p.name for p in ws.iterdir())
+    front_matter = posts[0].read_text(encoding="utf-8").split("\n---\n", 1)[0]
+    assert "\npublished: false" in front_matter  # the hand-exported post is a draft too: the gate holds
     assert (ws / "out.html").is_file() or list(ws.glob("*.html"))
 
 

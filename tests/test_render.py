@@ -12,6 +12,7 @@ from digestlib import markup, render
 from digestlib.errors import RenderError
 from digestlib.models import DayDigest, Interpretation, Paper, PaperEntry, ResultStatus
 from tests import postparse
+from tests import jekyll_site
 from tests.jekyll_site import PAYLOADS, payload_day, seed_path, small_day
 
 SEED = seed_path()
@@ -21,7 +22,7 @@ needs_seed = pytest.mark.skipif(SEED is None, reason="seed post not found (/work
 @pytest.fixture(scope="module")
 def seed_text() -> str:
     assert SEED is not None
-    return SEED.read_text(encoding="utf-8")
+    return jekyll_site.seed_text()  # the seed with contract 1's paper anchors in its headings
 
 
 # ------------------------------------------------------------------------------------------ seed
@@ -315,7 +316,8 @@ def test_payload_post_keeps_its_structure():
     assert [u.title for u in parsed.updates] == ["Upd {{ x }} <b>bold</b> [l](javascript:x)"]
     assert render.render_post(postparse.digest_from_parsed(parsed)) == post
     # only our own structural lines start a block
-    assert re.findall(r"^#.*$", post, flags=re.M) == [f'## <a id="{e.paper.arxiv_id}"></a>{render.escape_text(e.paper.title)}' for e in day.entries] + ["## 更新"]
+    assert re.findall(r"^#.*$", post, flags=re.M) == [f'## <a id="{e.paper.arxiv_id}"></a>{render.escape_text(e.paper.title)}'
+                                                         for e in day.entries] + ["## 更新"]
     assert post.count("\n---\n") == len(PAYLOADS) + 1  # front matter end + one rule per paper
     assert post.count("<details>") == post.count("</details>") == len(PAYLOADS)
     assert post.count('<div markdown="1">') == post.count("</div>") == len(PAYLOADS)

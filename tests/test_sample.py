@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 
@@ -143,3 +144,43 @@ def test_sample_snapshot_replays(tmp_path):
     status = {ft.arxiv_id: ft.status for ft in texts}
     assert status == {p.arxiv_id: TextStatus.PENDING if p.arxiv_id in pending_ids() else TextStatus.OK
                       for p in sample_papers()}
+
+
+@pytest.mark.integration
+def test_the_demo_shows_the_product_from_recorded_answers(tmp_path) -> None:
+    """`digest demo` replays the recorded model answers through the real LLM client (a loopback server):
+    every paper with a recorded answer gets its Chinese abstract and three-part interpretation, the header
+    says the abstracts are translated, the report names the recorded answers, and a preview site is written."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from digestlib.replay_llm import ANSWERS_FILE
+    from tests import postparse
+
+    digest = str(Path(sys.executable).with_name("digest"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ARXIV_", "DIGEST_"))}
+    done = subprocess.run([digest, "demo", "--out", str(tmp_path / "out"), "-q"], capture_output=True, text=True,
+                          timeout=600, env=env, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "recorded" in done.stdout and "Recorded answers served: " in done.stdout
+    day_dir = tmp_path / "out" / SAMPLE_DATE.isoformat()
+    text = (day_dir / f"{SAMPLE_DATE}-arxiv-daily.md").read_text(encoding="utf-8")
+    assert "窗口内更新的论文中文译文：" in text and "未翻译" not in text  # the header: every abstract translated
+    post = postparse.parse_post(text)
+    recorded = yaml.safe_load(ANSWERS_FILE.read_text(encoding="utf-8"))["answers"]
+    pending = pending_ids()
+    assert {p.arxiv_id for p in post.papers} == {p.arxiv_id for p in sample_papers()}
+    for paper in post.papers:
+        assert paper.arxiv_id in recorded
+        assert paper.abstract_zh == recorded[paper.arxiv_id]["translate"].strip()
+        if paper.arxiv_id in pending:  # no PDF yet: the interpretation waits for it, as on a live day
+            assert "全文尚未发布" in paper.details_md
+        else:
+            assert paper.details_md.startswith("1)  \n- **") and "\n\n2)  \n- " in paper.details_md
+            assert "\n\n3)  \n- " in paper.details_md
+    assert "recorded-sample-answers" in (day_dir / "report.html").read_text(encoding="utf-8")
+    assert (tmp_path / "out" / "demo-site" / "_posts" / f"{SAMPLE_DATE}-arxiv-daily.md").is_file()
+    assert (tmp_path / "out" / "demo-site" / "_data" / "digest" / f"{SAMPLE_DATE}.json").is_file()
