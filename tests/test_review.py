@@ -295,3 +295,89 @@ def test_regenerate_asks_again_with_the_instruction_and_keeps_the_edit(cfg, fake
     card.regen_translation.click()  # again: past the cache, a second real call
     app.wait_for_jobs()
     assert len([e for e in fake_openai.log() if e["kind"] == "translate"]) == 2
+
+
+# -- issue 24: edits that cannot be lost ------------------------------------------------------------
+def test_each_field_has_its_own_undo_and_redo(cfg) -> None:
+    app = _app(cfg)
+    first, second = app.cards[IDS[0]], app.cards[IDS[1]]
+    first_original, second_original = first.abstract.value, second.abstract.value
+    first.abstract.value = "第一张卡的改动"
+    second.abstract.value = "第二张卡 一"
+    second.abstract.value = "第二张卡 二"
+    for _ in range(5):  # more undos than the second field has: never reaches the first card
+        second.step("abstract_zh", "undo")
+    assert second.abstract.value == second_original
+    with Store(cfg.store_path) as store:
+        assert store.edits(IDS[0], 1)["abstract_zh"] == "第一张卡的改动"
+        assert store.edits(IDS[1], 1)["abstract_zh"] == second_original
+    second.tools["abstract_zh"]["redo"].click()
+    assert second.abstract.value == "第二张卡 一"
+    second.step("abstract_zh", "redo")
+    assert second.abstract.value == "第二张卡 二"
+    with Store(cfg.store_path) as store:
+        assert store.edits(IDS[1], 1)["abstract_zh"] == "第二张卡 二"
+    first.tools["abstract_zh"]["undo"].click()
+    assert first.abstract.value == first_original
+
+
+def test_every_stored_text_is_a_version_to_restore(cfg) -> None:
+    app = _app(cfg)
+    card = app.cards[IDS[0]]
+    card.details.value = "好的解读。"
+    card.details.value = "坏的改动"
+    versions = app.session.versions(IDS[0], "details_md")
+    assert [v.value for v in versions] == ["好的解读。", "坏的改动"]
+    card.toggle_versions("details_md")
+    picker = card.tools["details_md"]["picker"]
+    labels = [label for label, _ in picker.options]
+    picker.value = next(i for label, i in picker.options if "好的解读" in label)
+    card.restore("details_md")
+    assert card.details.value == "好的解读。"
+    with Store(cfg.store_path) as store:
+        assert store.edits(IDS[0], 1)["details_md"] == "好的解读。"
+        assert len(store.edit_versions(IDS[0], 1, "details_md")) == 3  # the bad change is still kept
+    assert labels[0].startswith("generated")
+
+
+def test_stale_save_refused_with_both_texts_and_nothing_lost(cfg) -> None:
+    alice, bob = ReviewApp(cfg, reviewer="alice"), ReviewApp(cfg, reviewer="bob")  # both loaded now
+    alice.cards[IDS[0]].details.value = "Alice 的修正"
+    bob.cards[IDS[0]].details.value = "Bob 的旧版本上的改动"
+    with Store(cfg.store_path) as store:
+        assert store.edits(IDS[0], 1)["details_md"] == "Alice 的修正"  # the later save did not win
+        kept = [v.value for v in store.edit_versions(IDS[0], 1, "details_md")]
+    assert "Bob 的旧版本上的改动" in kept  # refused, but not lost
+    card = bob.cards[IDS[0]]
+    shown = card.tools["details_md"]["conflict"].value
+    assert "Alice 的修正" in shown and "Bob 的旧版本上的改动" in shown and "alice" in shown
+    assert card.tools["details_md"]["choose"].layout.display is None
+    card.resolve("details_md", keep_mine=True)  # Bob chooses his text, knowingly
+    with Store(cfg.store_path) as store:
+        assert store.edits(IDS[0], 1)["details_md"] == "Bob 的旧版本上的改动"
+    assert card.tools["details_md"]["conflict"].value == ""
+    alice.cards[IDS[0]].details.value = "Alice 又改了"  # Alice is stale now in turn
+    assert "Bob 的旧版本上的改动" in alice.cards[IDS[0]].tools["details_md"]["conflict"].value
+    alice.cards[IDS[0]].resolve("details_md", keep_mine=False)
+    assert alice.cards[IDS[0]].details.value == "Bob 的旧版本上的改动"
+
+
+def test_approval_is_of_one_version(cfg) -> None:
+    alice, bob = ReviewApp(cfg, reviewer="alice"), ReviewApp(cfg, reviewer="bob")
+    alice.cards[IDS[0]].decide(ReviewStatus.APPROVED)
+    with Store(cfg.store_path) as store:
+        assert store.reviews(DATE)[IDS[0]].status is ReviewStatus.APPROVED
+    bob.cards[IDS[0]].abstract.value = "Bob 改了译文"  # a change of the approved text
+    with Store(cfg.store_path) as store:
+        assert store.reviews(DATE)[IDS[0]].status is ReviewStatus.PENDING
+    alice.cards[IDS[0]].decide(ReviewStatus.APPROVED)  # Alice approves what she saw, which is not current
+    with Store(cfg.store_path) as store:
+        assert store.reviews(DATE)[IDS[0]].status is ReviewStatus.PENDING
+    assert "changed since" in alice.cards[IDS[0]].notice.value
+    assert alice.cards[IDS[0]].abstract.value == "Bob 改了译文"  # now she sees it
+    alice.cards[IDS[0]].decide(ReviewStatus.APPROVED)
+    with Store(cfg.store_path) as store:
+        assert store.reviews(DATE)[IDS[0]].status is ReviewStatus.APPROVED
+    alice.cards[IDS[0]].step("abstract_zh", "undo")  # nothing to undo in Alice's own history: no change
+    with Store(cfg.store_path) as store:
+        assert store.reviews(DATE)[IDS[0]].status is ReviewStatus.APPROVED
