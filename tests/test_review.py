@@ -381,3 +381,15 @@ def test_approval_is_of_one_version(cfg) -> None:
     alice.cards[IDS[0]].step("abstract_zh", "undo")  # nothing to undo in Alice's own history: no change
     with Store(cfg.store_path) as store:
         assert store.reviews(DATE)[IDS[0]].status is ReviewStatus.APPROVED
+
+
+def test_paging_below_the_cards_and_position_kept(cfg) -> None:
+    app = _app(cfg)  # 3 papers, 2 a page
+    assert app.footer in app.widget().children
+    assert app.next_below in app.footer.children and not app.next_below.disabled
+    app.next_below.click()
+    assert app.page == 1 and app.prev_below.disabled is False and app.next.disabled is True
+    assert "page 2 / 2" in app.page_label_below.value == app.page_label.value
+    again = _app(cfg)  # a reload (a new kernel) comes back to the same page
+    assert again.page == 1 and len(again.cards_box.children) == 1
+    assert (cfg.out_dir / ".jupyterlab" / f"review-position-{DATE}.json").is_file()

@@ -11,7 +11,9 @@ stored at once; there is no Save button to forget. CSS classes (``digest-*``) na
 from __future__ import annotations
 
 import html
+import json
 import threading
+from pathlib import Path
 from typing import Callable
 
 import ipywidgets as widgets
@@ -344,14 +346,22 @@ class ReviewApp:
         self.filter = widgets.Dropdown(options=FILTERS, value="all", description="Show")
         self.filter.add_class("digest-filter")
         self.filter.observe(lambda _: self._go(0), names="value")
-        self.approve_all = widgets.Button(description="Approve all unflagged", button_style="success")
+        self.approve_all = widgets.Button(description="Approve all unflagged", button_style="success",
+                                          layout=widgets.Layout(width="auto", min_width="14em"))
         self.approve_all.add_class("digest-approve-all")
         self.approve_all.on_click(lambda _: self.approve_unflagged())
-        self.prev = widgets.Button(description="◀ Previous")
-        self.next = widgets.Button(description="Next ▶")
-        self.prev.on_click(lambda _: self._go(self.page - 1))
-        self.next.on_click(lambda _: self._go(self.page + 1))
-        self.page_label = widgets.HTML()
+        # issue 24: the same paging controls above and below the cards (a card is about a screen tall)
+        self.prev, self.prev_below = widgets.Button(description="◀ Previous"), widgets.Button(description="◀ Previous")
+        self.next, self.next_below = widgets.Button(description="Next ▶"), widgets.Button(description="Next ▶")
+        for button in (self.prev, self.prev_below):
+            button.on_click(lambda _: self._go(self.page - 1))
+            button.add_class("digest-prev")
+        for button in (self.next, self.next_below):
+            button.on_click(lambda _: self._go(self.page + 1))
+            button.add_class("digest-next")
+        self.page_label, self.page_label_below = widgets.HTML(), widgets.HTML()
+        self.page_label.add_class("digest-page")
+        self.page_label_below.add_class("digest-page-below")
         self.cards_box = widgets.VBox()
         self.hint = widgets.HTML(
             f"<p>Every change is saved at once. When no paper is pending: "
@@ -361,8 +371,13 @@ class ReviewApp:
             widgets.HBox([self.counts, self.filter, self.approve_all]),
             widgets.HBox([self.prev, self.page_label, self.next]), self.hint,
         ])
+        self.footer = widgets.HBox([self.prev_below, self.page_label_below, self.next_below])
+        self.footer.add_class("digest-paging-below")
         self.update_header()
-        self._go(0)
+        saved = self._saved_position()
+        if saved.get("filter") in dict(FILTERS).values():
+            self.filter.value = saved["filter"]
+        self._go(int(saved.get("page", 0)) if str(saved.get("page", 0)).isdigit() else 0)
 
     def visible(self) -> list[str]:
         items = self.session.matching(self.filter.value)
@@ -375,8 +390,29 @@ class ReviewApp:
         self.page = min(max(0, page), pages - 1)
         self.cards_box.children = [self.cards[a].box for a in self.visible()]
         self.page_label.value = f"&nbsp;page {self.page + 1} / {pages} ({total} shown)&nbsp;"
-        self.prev.disabled = self.page == 0
-        self.next.disabled = self.page >= pages - 1
+        self.page_label_below.value = self.page_label.value
+        self.prev.disabled = self.prev_below.disabled = self.page == 0
+        self.next.disabled = self.next_below.disabled = self.page >= pages - 1
+        self._keep_position()
+
+    def _position_file(self) -> Path:
+        return self.cfg.out_dir / ".jupyterlab" / f"review-position-{self.cfg.date}.json"
+
+    def _saved_position(self) -> dict:
+        """The page and filter the reviewer was at (kept across a reload or a new kernel)."""
+        try:
+            saved = json.loads(self._position_file().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return saved if isinstance(saved, dict) else {}
+
+    def _keep_position(self) -> None:
+        try:
+            self._position_file().parent.mkdir(parents=True, exist_ok=True)
+            self._position_file().write_text(json.dumps({"page": self.page, "filter": self.filter.value}),
+                                             encoding="utf-8")
+        except OSError:
+            pass  # a read-only output folder: the position is a convenience, the review goes on
 
     def update_header(self) -> None:
         c = self.session.counts()
@@ -406,7 +442,7 @@ class ReviewApp:
             thread.join(timeout)
 
     def widget(self) -> widgets.Widget:
-        return widgets.VBox([self.header, self.cards_box])
+        return widgets.VBox([self.header, self.cards_box, self.footer])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
