@@ -146,7 +146,8 @@ def test_publish_gate(cfg, tmp_path: Path) -> None:
     assert (cfg.day_dir / cfg.post_name).read_text(encoding="utf-8") == post
     report = (cfg.day_dir / "report.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in report and "digest-papers" in report and "<script" not in report
-    assert "no price configured" in report and "NaN" not in report
+    # issue 24: no call made, so nothing spent: a cost of 0, not "no price configured"
+    assert "$0.0000" in report and "no price configured" not in report and "NaN" not in report
 
 
 def test_publish_without_required_review_skips_only_rejected(cfg, tmp_path: Path) -> None:
@@ -189,8 +190,8 @@ def test_failed_llm_calls_are_in_the_usage_table_and_the_report(cfg, tmp_path: P
     assert KEY_SHAPED not in failed.loc[0, "cause"]
     report.write_report(cfg, tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "Failed LLM calls" in page and "digest-failed-calls" in page and "Rate limit reached" in page
-    assert "LLM calls failed (no usable answer)" in page
+    assert "digest-failed-calls" in page and "Rate limit reached" in page
+    assert "LLM 调用失败（无可用回答）" in page  # the report speaks the output language
 
 
 def test_run_post_respects_rejections(cfg) -> None:
