@@ -24,6 +24,8 @@ class PostLabels:
     holds_all: str  # every abstract shown is in the output language
     holds_none: str  # none is (offline, or every translation failed): {n} unused
     holds_some: str  # {n} are not
+    holds_reviewer: str  # {r} were translated by the reviewer (the rest by the model)
+    holds_reviewer_some: str  # {r} by the reviewer, {n} not translated
     zone_names: dict[str, str]  # calendar's Chinese zone name -> this language's ("北京时间" -> "Beijing time")
     bib: str
     mark: str  # the interests line, after ★
@@ -58,10 +60,13 @@ class PostLabels:
 ZH = PostLabels(
     header_intro="以下为 {date}（{tz_label}，{zone}）窗口内更新的论文{holds}：",
     header_window="时间窗口（锚点 {anchor} {tz_label}）：{start} — {end}",
-    header_counts="抓取总数：{fetched} 篇 | 本页显示：{shown} 篇（去重/过滤后）",
+    # "\\|": kramdown reads a line with a bare "|" as a table row (issue 24); the one byte that departs from the seed
+    header_counts="抓取总数：{fetched} 篇 \\| 本页显示：{shown} 篇（去重/过滤后）",
     holds_all="中文译文",
     holds_none="（摘要未翻译，为英文原文）",
     holds_some="中文译文（其中 {n} 篇摘要未翻译，为英文原文）",
+    holds_reviewer="中文译文（其中 {r} 篇摘要由审稿人翻译）",
+    holds_reviewer_some="中文译文（其中 {r} 篇摘要由审稿人翻译，{n} 篇摘要未翻译，为英文原文）",
     zone_names={},
     bib="BibTeX 引用",
     mark="关注",
@@ -105,10 +110,12 @@ ZH = PostLabels(
 EN = PostLabels(
     header_intro="Papers announced in the window of {date} ({tz_label}, {zone}){holds}:",
     header_window="Time window (anchor {anchor} {tz_label}): {start} — {end}",
-    header_counts="Fetched: {fetched} papers | Shown: {shown} papers (after de-duplication and filters)",
+    header_counts="Fetched: {fetched} papers \\| Shown: {shown} papers (after de-duplication and filters)",
     holds_all=", with their abstracts",
     holds_none=", with their abstracts",
     holds_some=", with their abstracts",
+    holds_reviewer=", with their abstracts",
+    holds_reviewer_some=", with their abstracts",
     zone_names={"北京时间": "Beijing time"},
     bib="BibTeX",
     mark="Following",
@@ -150,10 +157,12 @@ EN = PostLabels(
 JA = PostLabels(
     header_intro="以下は {date}（{tz_label}、{zone}）のウィンドウ内で更新された論文{holds}です：",
     header_window="時間ウィンドウ（基準 {anchor} {tz_label}）：{start} — {end}",
-    header_counts="取得総数：{fetched} 件 | 本ページ表示：{shown} 件（重複除去・フィルタ後）",
+    header_counts="取得総数：{fetched} 件 \\| 本ページ表示：{shown} 件（重複除去・フィルタ後）",
     holds_all="と要旨の日本語訳",
     holds_none="（要旨は未翻訳、英語の原文）",
     holds_some="と要旨の日本語訳（うち {n} 件の要旨は未翻訳、英語の原文）",
+    holds_reviewer="と要旨の日本語訳（うち {r} 件の要旨はレビュアーによる翻訳）",
+    holds_reviewer_some="と要旨の日本語訳（うち {r} 件の要旨はレビュアーによる翻訳、{n} 件の要旨は未翻訳、英語の原文）",
     zone_names={"北京时间": "北京時間"},
     bib="BibTeX 引用",
     mark="注目",

@@ -141,6 +141,7 @@ class PaperEntry:
     unverified_numbers: tuple[str, ...] = ()  # numbers in the interpretation not found in the paper text
     interest_terms: tuple[str, ...] = ()  # matched interests: the ★ mark (empty = not marked; interests.py)
     relevance_score: float | None = None  # the interests score (None when no interests are configured)
+    abstract_by_reviewer: bool = False  # the shown abstract is the reviewer's own text, not the model's
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,7 @@ def test_publish_gate(cfg, tmp_path: Path) -> None:
     post = path.read_text(encoding="utf-8")
     assert path == site / "_posts" / cfg.post_name
     assert "审稿人改过的译文" in post and f"Title {IDS[1]}" not in post and f"Title {IDS[0]}" in post
-    assert "抓取总数：3 篇 | 本页显示：2 篇" in post
+    assert "抓取总数：3 篇 \\| 本页显示：2 篇" in post
     assert "published: false" not in post  # the run's draft marker: the published post has none
     assert (cfg.day_dir / cfg.post_name).read_text(encoding="utf-8") == post
     report = (cfg.day_dir / "report.html").read_text(encoding="utf-8")
@@ -394,3 +394,25 @@ def test_paging_below_the_cards_and_position_kept(cfg) -> None:
     again = _app(cfg)  # a reload (a new kernel) comes back to the same page
     assert again.page == 1 and len(again.cards_box.children) == 1
     assert (cfg.out_dir / ".jupyterlab" / f"review-position-{DATE}.json").is_file()
+
+
+def test_header_counts_the_reviewers_translations(cfg) -> None:
+    """Issue 24: after the reviewer translated abstracts the model had not, the header says so."""
+    with Store(cfg.store_path) as store:
+        for i in IDS:
+            store.save_result(i, 1, "translate", ResultStatus.FAILED, detail="validation", content={},
+                              regenerate=True)
+    day = reviewed_digest(cfg)
+    assert "（摘要未翻译，为英文原文）" in render_post(day)
+    app = _app(cfg)
+    app.cards[IDS[0]].abstract.value = "审稿人亲手翻译的摘要。"
+    header = render_post(reviewed_digest(cfg)).split("\n## ")[0]
+    assert "中文译文（其中 1 篇摘要由审稿人翻译，2 篇摘要未翻译，为英文原文）" in header
+    for i in IDS[1:]:
+        app.cards[i].abstract.value = f"审稿人翻译的 {i}。"
+    header = render_post(reviewed_digest(cfg)).split("\n## ")[0]
+    assert "窗口内更新的论文中文译文（其中 3 篇摘要由审稿人翻译）：" in header and "英文原文" not in header
+    with Store(cfg.store_path) as store:  # a model translation edited by the reviewer stays the model's
+        store.save_result(IDS[0], 1, "translate", ResultStatus.DONE, content={"text": "模型译文。"}, regenerate=True)
+    header = render_post(reviewed_digest(cfg)).split("\n## ")[0]
+    assert "其中 2 篇摘要由审稿人翻译" in header
