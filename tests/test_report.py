@@ -82,6 +82,11 @@ def test_run_and_publish_reports_have_the_same_sections(tmp_path: Path) -> None:
         soup = _check_page(page)
         assert _sections(page)[:len(after_run)] == after_run, (_sections(page), after_run)  # one report
         assert f"用时 {seconds} 秒" in soup.find(class_="digest-summary").get_text()
+        assert published.stdout.startswith("Published ")
+        again = subprocess.run([DIGEST, "publish", *common, "--site", str(site)], env=env, capture_output=True,
+                               text=True, timeout=300, cwd=ROOT)
+        assert again.returncode == 0 and again.stdout.startswith("Unchanged: "), again.stdout  # not "Published"
+        assert "nothing written or committed" in again.stdout
     finally:
         llm.stop()
 

@@ -137,6 +137,7 @@ def test_publish_gate(cfg, tmp_path: Path) -> None:
             publish_day(cfg)
     site = tmp_path / "site"
     site.mkdir()
+    (site / "_config.yml").write_text("title: test\n", encoding="utf-8")
     path = publish_day(cfg, site)
     post = path.read_text(encoding="utf-8")
     assert path == site / "_posts" / cfg.post_name

@@ -200,6 +200,7 @@ def test_review_in_jupyterlab_then_publish(day: dict, lab: str, chromium) -> Non
 
     site = day["tmp"] / "site"
     site.mkdir()
+    (site / "_config.yml").write_text("title: test\n", encoding="utf-8")
     published = _digest(day, "publish", "--site", str(site))
     assert published.returncode == 0, published.stderr
     post = (site / "_posts" / f"{DATE}-arxiv-daily.md").read_text(encoding="utf-8")
