@@ -295,3 +295,24 @@ def test_ctrl_z_stays_in_its_own_field(day: dict, lab: str, chromium) -> None:
     with Store(day["out"] / "digest.sqlite") as store:
         kept = [v.value for v in store.edit_versions(papers[1].arxiv_id, papers[1].version, "abstract_zh")]
     assert "第二张卡 第二次" in kept and "第二张卡 第一次" in kept  # every stored text is a version
+
+    # the notebook holds one parameters cell, the day's (no stale `date = "2026-01-22"` above it)
+    import nbformat
+
+    nb = nbformat.read(day["out"] / DATE / "review.ipynb", as_version=4)
+    parameters = [c for c in nb.cells if "parameters" in (c.metadata.get("tags") or [])]
+    assert len(parameters) == 1 and f'date = "{DATE}"' in parameters[0].source
+    assert not any('date = "2026-01-22"' in c.source for c in nb.cells if c.cell_type == "code")
+    button = page.locator("button.digest-approve-all").first
+    assert button.evaluate("b => b.scrollWidth <= b.clientWidth"), "the label is cut by its button"
+
+    # a page reload: the cards come back without running a cell (autosaved outputs + the live kernel)
+    page.wait_for_function("!document.querySelector('.jp-mod-dirty')", timeout=60_000)
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    try:
+        page.wait_for_selector(f".digest-card-{second} .digest-abstract textarea", timeout=90_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "review-reload-failed.png"), full_page=True)
+        raise
+    assert page.locator(f".digest-card-{first} .digest-abstract textarea").input_value() == "第一张卡的译文，审稿人打的。"

@@ -64,13 +64,36 @@ def prepare_review(cfg: Config, params_file: str | None = None) -> Path:
                             extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillException as exc:
         raise DigestError(f"the review notebook failed: {getattr(exc, 'evalue', exc)}") from None
+    merge_parameters_cell(target)
     return target
+
+
+def merge_parameters_cell(notebook: Path) -> None:
+    """One parameters cell holding the day's values: papermill keeps the notebook's defaults (a stale
+    ``date = "2026-01-22"``) above the cell it injects; the injected values replace the defaults' cell."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    tags = [set(c.get("metadata", {}).get("tags") or []) for c in nb.cells]
+    injected = next((i for i, t in enumerate(tags) if "injected-parameters" in t), None)
+    defaults = next((i for i, t in enumerate(tags) if "parameters" in t), None)
+    if injected is None or defaults is None:
+        return
+    cell = nb.cells[injected]
+    cell.source = "# Parameters of this review (filled in by `digest review`)\n" + "\n".join(
+        line for line in cell.source.splitlines() if not line.startswith("# Parameters"))
+    cell.metadata["tags"] = ["parameters"]
+    del nb.cells[defaults]
+    nbformat.write(nb, notebook)
 
 
 KERNEL_NAME = "python3"  # the kernel `make install` registers in the venv (papermill runs with it too)
 # JupyterLab settings for the review session: no "Would you like to get notified about official Jupyter
 # news?" question and no update check (both would fetch from the internet; the review is on loopback).
-LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+# Autosave every few seconds (issue 24): the saved outputs then name the live kernel's widgets, so that after a
+# page reload JupyterLab's widget manager restores the cards from the kernel without running a cell.
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+                 "@jupyterlab/docmanager-extension:plugin": {"autosave": True, "autosaveInterval": 5}}
 
 
 def lab_settings_dir(cfg: Config) -> Path:
