@@ -215,7 +215,7 @@ def test_review_in_jupyterlab_then_publish(day: dict, lab: str, chromium) -> Non
     charts = view.evaluate("Array.from(document.images).filter(i => i.src.startsWith('data:image/png') && i.naturalWidth > 300).length")
     rows = view.evaluate("document.querySelectorAll('table.digest-papers tr').length")
     assert charts >= 1 and rows == len(papers) + 1
-    assert "rejected" in view.inner_text("table.digest-papers")
+    assert "已拒绝" in view.inner_text("table.digest-papers")  # the report speaks the output language
     view.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     leaving = [u for u in requests if not u.startswith(("file://", "data:"))]
     assert not leaving, leaving
