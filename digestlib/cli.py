@@ -107,11 +107,10 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from .publish import publish_day
+    from .publish import publish
 
     cfg, _ = _load(args, args.date)
-    path = publish_day(cfg, Path(args.site) if args.site else None, push=args.push, wait_seconds=args.wait)
-    print(f"Published {path}")
+    print(publish(cfg, Path(args.site) if args.site else None, push=args.push, wait_seconds=args.wait).message())
     from .notify import notify_day
 
     notify_day(cfg, "publish")  # e-mail / webhook; a failure is one line on stderr, never the exit status
@@ -128,8 +127,10 @@ def cmd_daily(args: argparse.Namespace) -> int:
     cfg, _ = _load(args, calendar.latest_mailing_date(now))  # a bad parameter file: exit 2, nothing written
     require_endpoint(cfg, args.offline)
     site = Path(args.site) if args.site else None
-    if site is not None and not site.is_dir():
-        raise UsageError(f"Jekyll site folder not found: {site}")
+    if site is not None:
+        from .site import require_jekyll_site
+
+        require_jekyll_site(site)
     if args.push and site is None:
         raise UsageError("--push needs --site")
     report = run_daily(

@@ -221,6 +221,14 @@ class StoreError(DigestError):
         self.path = path
 
 
+class StaleReviewError(DigestError):
+    """An approval refused: the ``fields`` it was of changed since the reviewer loaded them."""
+
+    def __init__(self, message: str, *, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
 class RunLockedError(DigestError):
     """Another run of the same output folder (``path``) holds the lock."""
 

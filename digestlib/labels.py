@@ -24,6 +24,8 @@ class PostLabels:
     holds_all: str  # every abstract shown is in the output language
     holds_none: str  # none is (offline, or every translation failed): {n} unused
     holds_some: str  # {n} are not
+    holds_reviewer: str  # {r} were translated by the reviewer (the rest by the model)
+    holds_reviewer_some: str  # {r} by the reviewer, {n} not translated
     zone_names: dict[str, str]  # calendar's Chinese zone name -> this language's ("北京时间" -> "Beijing time")
     bib: str
     mark: str  # the interests line, after ★
@@ -59,10 +61,13 @@ class PostLabels:
 ZH = PostLabels(
     header_intro="以下为 {date}（{tz_label}，{zone}）窗口内更新的论文{holds}：",
     header_window="时间窗口（锚点 {anchor} {tz_label}）：{start} — {end}",
-    header_counts="抓取总数：{fetched} 篇 | 本页显示：{shown} 篇（去重/过滤后）",
+    # "\\|": kramdown reads a line with a bare "|" as a table row (issue 24); the one byte that departs from the seed
+    header_counts="抓取总数：{fetched} 篇 \\| 本页显示：{shown} 篇（去重/过滤后）",
     holds_all="中文译文",
     holds_none="（摘要未翻译，为英文原文）",
     holds_some="中文译文（其中 {n} 篇摘要未翻译，为英文原文）",
+    holds_reviewer="中文译文（其中 {r} 篇摘要由审稿人翻译）",
+    holds_reviewer_some="中文译文（其中 {r} 篇摘要由审稿人翻译，{n} 篇摘要未翻译，为英文原文）",
     zone_names={},
     bib="BibTeX 引用",
     mark="关注",
@@ -108,10 +113,12 @@ ZH = PostLabels(
 EN = PostLabels(
     header_intro="Papers announced in the window of {date} ({tz_label}, {zone}){holds}:",
     header_window="Time window (anchor {anchor} {tz_label}): {start} — {end}",
-    header_counts="Fetched: {fetched} papers | Shown: {shown} papers (after de-duplication and filters)",
+    header_counts="Fetched: {fetched} papers \\| Shown: {shown} papers (after de-duplication and filters)",
     holds_all=", with their abstracts",
     holds_none=", with their abstracts",
     holds_some=", with their abstracts",
+    holds_reviewer=", with their abstracts",
+    holds_reviewer_some=", with their abstracts",
     zone_names={"北京时间": "Beijing time"},
     bib="BibTeX",
     mark="Following",
@@ -155,10 +162,12 @@ EN = PostLabels(
 JA = PostLabels(
     header_intro="以下は {date}（{tz_label}、{zone}）のウィンドウ内で更新された論文{holds}です：",
     header_window="時間ウィンドウ（基準 {anchor} {tz_label}）：{start} — {end}",
-    header_counts="取得総数：{fetched} 件 | 本ページ表示：{shown} 件（重複除去・フィルタ後）",
+    header_counts="取得総数：{fetched} 件 \\| 本ページ表示：{shown} 件（重複除去・フィルタ後）",
     holds_all="と要旨の日本語訳",
     holds_none="（要旨は未翻訳、英語の原文）",
     holds_some="と要旨の日本語訳（うち {n} 件の要旨は未翻訳、英語の原文）",
+    holds_reviewer="と要旨の日本語訳（うち {r} 件の要旨はレビュアーによる翻訳）",
+    holds_reviewer_some="と要旨の日本語訳（うち {r} 件の要旨はレビュアーによる翻訳、{n} 件の要旨は未翻訳、英語の原文）",
     zone_names={"北京时间": "北京時間"},
     bib="BibTeX 引用",
     mark="注目",
@@ -261,3 +270,134 @@ def weekly_labels_for(language: str) -> WeeklyLabels:
         return WEEKLY_LABELS[language]
     except KeyError:
         raise ValueError(f"no weekly labels for language {language!r}; one of {sorted(WEEKLY_LABELS)}") from None
+class ReportLabels:
+    """The report page's words in one language (issue 24: the report is read beside the post, in its
+    language). ``str.format`` templates where a value is filled in."""
+
+    title: str  # {date}
+    summary: str
+    run_line: str  # {papers} {translated} {interpreted} {pending_pdf} {failed} {calls} {tokens} {cost} {seconds}
+    no_run_line: str  # publish or review before any summary was kept
+    review_line: str  # {approved} {rejected} {pending} {shown}
+    notes: str
+    numbers: str
+    item: str
+    value: str
+    rows: dict[str, str]  # number key -> row label
+    cost_none_priced: str  # calls made with a model that has no price
+    cost_partial: str  # {cost}: some models have no price
+    seconds: str  # {seconds}
+    llm_time: str  # {task}
+    usage: str
+    usage_columns: dict[str, str]  # usage key -> column header
+    total: str
+    charts: str
+    chart_titles: dict[str, str]  # category, status, tokens, seconds
+    chart_alt: str  # {title}: {values}
+    chart_empty: str  # {title}
+    no_calls: str  # no token or time chart: nothing was asked of the model
+    statuses: dict[str, str]  # review and task status values -> words
+    papers: str
+    paper_columns: tuple[str, ...]
+    failures: str
+    failure_columns: tuple[str, str, str]
+    post: str
+
+
+REPORT_ZH = ReportLabels(
+    title="arXiv 每日摘要 {date}：报告", summary="概要",
+    run_line="{papers} 篇论文：已翻译 {translated} 篇，已解读 {interpreted} 篇，{pending_pdf} 篇等待 PDF，"
+             "{failed} 篇失败；LLM 调用 {calls} 次，{tokens} 个 token，费用 {cost}，用时 {seconds} 秒。",
+    no_run_line="（没有保存的运行概要：本报告来自存储的数据。）",
+    review_line="审阅：已通过 {approved} 篇，已拒绝 {rejected} 篇，待审 {pending} 篇；帖子显示 {shown} 篇。",
+    notes="说明", numbers="数字", item="项目", value="数值",
+    rows={"announced": "公告论文（新投稿 + 交叉列表）", "selected": "本帖入选", "shown": "帖子显示",
+          "approved": "已通过", "rejected": "已拒绝", "pending": "待审", "failed_tasks": "失败的任务",
+          "calls": "LLM 调用（其中缓存命中）", "failed_calls": "LLM 调用失败（无可用回答）",
+          "tokens": "token（输入 / 输出）", "cost": "费用", "pdf_engines": "各 PDF 引擎读取的 PDF"},
+    cost_none_priced="未知：所用模型没有配置价格", cost_partial="{cost}（部分模型没有配置价格）",
+    seconds="{seconds} 秒", llm_time="LLM 用时：{task}",
+    usage="LLM 用量与费用",
+    usage_columns={"task": "任务", "model": "模型", "calls": "调用", "cached_calls": "缓存命中",
+                   "failed_calls": "失败", "prompt_tokens": "输入 token", "completion_tokens": "输出 token",
+                   "cost_usd": "费用（美元）"},
+    total="合计", charts="图表",
+    chart_titles={"category": "各主分类的论文数", "status": "各审阅状态的论文数", "tokens": "各阶段的 token 数",
+                  "seconds": "各阶段的 LLM 用时（秒）"},
+    chart_alt="柱状图，{title}：{values}", chart_empty="{title}：无",
+    no_calls="本日没有调用 LLM，因此没有 token 与用时图表。",
+    statuses={"pending": "待审", "approved": "已通过", "rejected": "已拒绝", "done": "完成", "failed": "失败",
+              "offline": "离线", "translate": "翻译", "interpret": "解读", "none": "无"},
+    papers="论文", paper_columns=("arXiv", "标题", "分类", "翻译", "解读", "审阅", "会议/期刊", "代码 / 演示"),
+    failures="失败的任务", failure_columns=("论文", "任务", "原因"), post="帖子",
+)
+
+REPORT_EN = ReportLabels(
+    title="arXiv daily digest {date}: report", summary="Summary",
+    run_line="{papers} papers: {translated} translated, {interpreted} interpreted, {pending_pdf} waiting for the "
+             "PDF, {failed} failed; {calls} LLM calls, {tokens} tokens, cost {cost}, {seconds} s.",
+    no_run_line="(No run summary was kept: this report is built from the stored data.)",
+    review_line="Review: {approved} approved, {rejected} rejected, {pending} pending; the post shows {shown}.",
+    notes="Notes", numbers="Numbers", item="Item", value="Value",
+    rows={"announced": "Announced (new + cross-lists)", "selected": "In this post's selection",
+          "shown": "Shown in the post", "approved": "Approved", "rejected": "Rejected", "pending": "Pending review",
+          "failed_tasks": "Failed tasks", "calls": "LLM calls (cache hits)",
+          "failed_calls": "LLM calls failed (no usable answer)", "tokens": "Tokens in / out", "cost": "Cost",
+           "pdf_engines": "PDFs read, per engine"},
+    cost_none_priced="unknown: the model used has no price configured",
+    cost_partial="{cost} (some models have no price configured)",
+    seconds="{seconds} s", llm_time="LLM time: {task}",
+    usage="LLM usage and cost",
+    usage_columns={"task": "Task", "model": "Model", "calls": "Calls", "cached_calls": "Cache hits",
+                   "failed_calls": "Failed", "prompt_tokens": "Tokens in", "completion_tokens": "Tokens out",
+                   "cost_usd": "Cost (USD)"},
+    total="Total", charts="Charts",
+    chart_titles={"category": "Papers per primary category", "status": "Papers per review status",
+                  "tokens": "Tokens per stage", "seconds": "LLM seconds per stage"},
+    chart_alt="Bar chart, {title}: {values}", chart_empty="{title}: none",
+    no_calls="No LLM call was made for this day, so there is no token or time chart.",
+    statuses={"pending": "pending", "approved": "approved", "rejected": "rejected", "done": "done",
+              "failed": "failed", "offline": "offline", "translate": "translation", "interpret": "interpretation",
+               "none": "none"},
+    papers="Papers", paper_columns=("arXiv", "Title", "Categories", "Translation", "Interpretation", "Review", "Venue",
+                                      "Code / demo"),
+    failures="Failed tasks", failure_columns=("Paper", "Task", "Cause"), post="The post",
+)
+
+REPORT_JA = ReportLabels(
+    title="arXiv デイリーダイジェスト {date}：レポート", summary="概要",
+    run_line="論文 {papers} 件：翻訳 {translated} 件、解説 {interpreted} 件、PDF 待ち {pending_pdf} 件、"
+             "失敗 {failed} 件。LLM 呼び出し {calls} 回、{tokens} トークン、費用 {cost}、所要 {seconds} 秒。",
+    no_run_line="（保存された実行概要はありません：このレポートは保存データから作成されています。）",
+    review_line="レビュー：承認 {approved} 件、却下 {rejected} 件、未レビュー {pending} 件。投稿の表示は {shown} 件。",
+    notes="注記", numbers="数値", item="項目", value="値",
+    rows={"announced": "公開論文（新規 + クロスリスト）", "selected": "この投稿の選定", "shown": "投稿に表示",
+          "approved": "承認", "rejected": "却下", "pending": "未レビュー", "failed_tasks": "失敗したタスク",
+          "calls": "LLM 呼び出し（キャッシュヒット）", "failed_calls": "失敗した LLM 呼び出し（有効な回答なし）",
+          "tokens": "トークン（入力 / 出力）", "cost": "費用", "pdf_engines": "PDF エンジンごとの読み取り数"},
+    cost_none_priced="不明：使用モデルの価格が設定されていません", cost_partial="{cost}（一部のモデルは価格未設定）",
+    seconds="{seconds} 秒", llm_time="LLM 所要時間：{task}",
+    usage="LLM の使用量と費用",
+    usage_columns={"task": "タスク", "model": "モデル", "calls": "呼び出し", "cached_calls": "キャッシュヒット",
+                   "failed_calls": "失敗", "prompt_tokens": "入力トークン", "completion_tokens": "出力トークン",
+                   "cost_usd": "費用（USD）"},
+    total="合計", charts="グラフ",
+    chart_titles={"category": "主分類ごとの論文数", "status": "レビュー状態ごとの論文数",
+                  "tokens": "段階ごとのトークン数", "seconds": "段階ごとの LLM 所要時間（秒）"},
+    chart_alt="棒グラフ、{title}：{values}", chart_empty="{title}：なし",
+    no_calls="この日は LLM を呼び出していないため、トークンと所要時間のグラフはありません。",
+    statuses={"pending": "未レビュー", "approved": "承認", "rejected": "却下", "done": "完了", "failed": "失敗",
+              "offline": "オフライン", "translate": "翻訳", "interpret": "解説", "none": "なし"},
+    papers="論文", paper_columns=("arXiv", "タイトル", "分類", "翻訳", "解説", "レビュー", "会議・論文誌", "コード / デモ"),
+    failures="失敗したタスク", failure_columns=("論文", "タスク", "原因"), post="投稿",
+)
+
+REPORT_LABELS: dict[str, ReportLabels] = {"zh": REPORT_ZH, "en": REPORT_EN, "ja": REPORT_JA}
+
+
+def report_labels_for(language: str) -> ReportLabels:
+    """The report's words for ``language`` (as :func:`labels_for`)."""
+    try:
+        return REPORT_LABELS[language]
+    except KeyError:
+        raise ValueError(f"no report labels for language {language!r}; one of {sorted(REPORT_LABELS)}") from None

@@ -163,6 +163,7 @@ class PaperEntry:
     venues: tuple[VenueMention, ...] = ()
     code_links: tuple[str, ...] = ()  # repositories (GitHub, GitLab, Hugging Face): live links in the post
     demo_links: tuple[str, ...] = ()  # demo and project pages: live links in the post
+    abstract_by_reviewer: bool = False  # the shown abstract is the reviewer's own text, not the model's
 
 
 @dataclass(frozen=True)

@@ -124,21 +124,21 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
             raise kernel_error(exc) from None
         except PapermillException as exc:
             raise DigestError(f"papermill could not run the notebook: {exc}") from None
-        from .exporters import export_post, export_report  # loaded meanwhile by the thread above
+        from .exporters import export_post  # loaded meanwhile by the thread above
 
         # One redaction step for every output: the key, key-shaped tokens, URL credentials.
         redact_file(executed)
         post = draft_post(errors.redact(export_post(executed)), cfg.date)  # a draft until `digest publish`
-        report = errors.redact(export_report(executed))
         atomic_write_text(staging / cfg.post_name, post)
-        atomic_write_text(staging / "report.html", report)
+        # report.html: written by run.py with report.write_report once the run's outcome is known (issue 24:
+        # one report for run, publish and review, opening with the summary line the command prints)
         write_run_bib(cfg, staging)  # <date>.bib: one BibTeX entry per paper shown, linked from the post
         day_dir = cfg.day_dir
         if not day_dir.exists():  # the first time, the folder appears with its files at once
             os.chmod(staging, 0o777 & ~umask())  # mkdtemp made it 0700
             os.rename(staging, day_dir)
         else:  # a re-run replaces each file whole: readers see the old file or the new one
-            for name in (cfg.post_name, "report.html", "digest.ipynb", bib_name(cfg.date)):
+            for name in (cfg.post_name, "digest.ipynb", bib_name(cfg.date)):
                 os.replace(staging / name, day_dir / name)
         return day_dir
     finally:

@@ -9,7 +9,7 @@ is given (with the day's .bib and its ``_data/digest/<date>.json`` that the site
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import bibtex, render
@@ -61,17 +61,36 @@ def check_gate(cfg: Config) -> dict[str, int]:
     return counts
 
 
+@dataclass(frozen=True)
+class Published:
+    """What publishing did: the post's path and whether its text changed (an unchanged post is neither
+    rewritten nor committed, and the command says so rather than "Published")."""
+
+    path: Path
+    changed: bool
+
+    def message(self) -> str:
+        if self.changed:
+            return f"Published {self.path}"
+        return f"Unchanged: {self.path} already holds this post (nothing written or committed)"
+
+
 def publish_day(cfg: Config, site: Path | None = None, *, push: bool = False, wait_seconds: float = 0.0) -> Path:
+    """:func:`publish` returning only the post's path (the site's when a site is given)."""
+    return publish(cfg, site, push=push, wait_seconds=wait_seconds).path
+
+
+def publish(cfg: Config, site: Path | None = None, *, push: bool = False, wait_seconds: float = 0.0) -> Published:
     """Check the gate under the run lock, then write the post, the report and the site's copy (committed
     when the site is a git repository, pushed when asked: ``site.write_post``).
-    Returns the site's post when a site is given, else the post in ``<out>/<date>/``."""
+    Returns the site's post when a site is given, else the post in ``<out>/<date>/``, and whether it changed."""
     from .locks import run_lock
     from .report import write_report
-    from .site import write_post
+    from .site import require_jekyll_site, write_post
     from .site_pages import write_day_files
 
-    if site is not None and not site.is_dir():
-        raise UsageError(f"Jekyll site folder not found: {site}")
+    if site is not None:
+        require_jekyll_site(site)
     if push and site is None:
         raise UsageError("--push needs --site")
     _require_store(cfg)
@@ -81,15 +100,17 @@ def publish_day(cfg: Config, site: Path | None = None, *, push: bool = False, wa
         text = render.render_post(day)
         cfg.day_dir.mkdir(parents=True, exist_ok=True)
         local = cfg.day_dir / cfg.post_name
-        atomic_write_text(local, text)
+        local_changed = not local.is_file() or local.read_text(encoding="utf-8") != text
+        if local_changed:
+            atomic_write_text(local, text)
         write_report(cfg, cfg.day_dir / "report.html")
         bibtex.write_day_bib(cfg.day_dir / bibtex.bib_name(cfg.date), bibtex.digest_papers(day))  # reviewed papers
         if site is None:
-            return local
+            return Published(local, local_changed)
         # the .bib next to the post, and the data the site's indexes (categories, for-you, search) are built from
         companions = write_day_files(site, day, cfg.post_name, cfg.categories,
                                      with_for_you=cfg.interests.configured)
         message = (f"arXiv digest {cfg.date} ({', '.join(cfg.categories)}): {day.shown_count} papers"
                    + (f" ({counts['rejected']} rejected in review)" if counts["rejected"] else ""))
-        return write_post(site, cfg.post_name, text, message=message, push=push,
-                          companions=companions).path
+        written = write_post(site, cfg.post_name, text, message=message, push=push, companions=companions)
+        return Published(written.path, written.changed)

@@ -24,9 +24,10 @@ or read a post back (no library code does; tests/postparse.py parses posts for t
 No ``{% raw %}`` is used anywhere: a raw block spanning the excerpt separator makes Jekyll warn, and a
 literal ``{% endraw %}`` in the text would end it early.
 
-Known quirk kept for byte identity with the seed: kramdown reads any line holding an unescaped ``|`` as
-a table row, so the counts line ``- 抓取总数：N 篇 | 本页显示：M 篇…`` becomes a one-row table inside
-its list item on the site (escaping that pipe would fix it, at the price of one byte of difference from the seed).
+One deliberate departure from the seed (issue 24): kramdown reads any line holding an unescaped ``|`` as
+a table row, so the seed's counts line ``- 抓取总数：N 篇 | 本页显示：M 篇…`` became a one-row table inside
+its list item on the site; the label writes a backslash before it (one byte more than the seed), which kramdown and
+CommonMark both show as ``|`` in the text.
 """
 
 from __future__ import annotations
@@ -195,7 +196,13 @@ def header_holds(day: DayDigest) -> str:
     """What the header says the post holds, truly: 中文译文 only when every abstract shown is translated
     (the seed's words); 英文原文 when none is (offline, or every translation failed); else how many are not."""
     words = labels_for(day.language)
-    untranslated = sum(1 for e in day.entries if e.translation_status is not ResultStatus.DONE)
+    by_reviewer = sum(1 for e in day.entries if e.abstract_by_reviewer)
+    untranslated = sum(1 for e in day.entries
+                       if e.translation_status is not ResultStatus.DONE and not e.abstract_by_reviewer)
+    if by_reviewer:  # the reviewer translated (or rewrote) these by hand: say so, and only the rest are English
+        if untranslated:
+            return words.holds_reviewer_some.format(r=by_reviewer, n=untranslated)
+        return words.holds_reviewer.format(r=by_reviewer)
     if not untranslated:
         return words.holds_all
     if untranslated == len(day.entries):
@@ -477,8 +484,12 @@ def entry_from_results(paper: Paper, *, translation: Any, interpretation: Any,
     details, i_status = _details_md(interpretation, language)
     edits = edits or {}
     found = paper_links(paper, first_page)
+    # an edit over an abstract the model did not translate is the reviewer's translation (the header says so)
+    by_reviewer = (t_status is not ResultStatus.DONE and "abstract_zh" in edits
+                   and edits["abstract_zh"].strip() not in ("", abstract.strip(), paper.abstract.strip()))
     return PaperEntry(
         paper=paper,
+        abstract_by_reviewer=by_reviewer,
         abstract_zh=edits.get("abstract_zh", abstract),
         details_md=edits.get("details_md", details),
         translation_status=t_status,

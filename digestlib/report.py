@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from .budget import estimate_cost
+from .labels import REPORT_LABELS, ReportLabels, report_labels_for
 from .models import INTERPRET, TRANSLATE, DayDigest, PaperEntry, ResultStatus, TextStatus
 from .selection import build_digest, stored_selection
 
@@ -135,7 +136,9 @@ def cost_summary(rows: Iterable[Mapping[str, Any]],
     data = _normalise(rows, prices)
     summary: dict[str, Any] = {f: sum(r[f] for r in data) for f in _INT_FIELDS}
     costs = [r["cost_usd"] for r in data if r["cost_usd"] is not None]
-    summary["cost_usd"] = round(sum(costs), 6) if costs else None
+    spent = any(r["prompt_tokens"] or r["completion_tokens"] for r in data)
+    # nothing asked of a model costs nothing, priced or not; tokens without a price: the cost is unknown
+    summary["cost_usd"] = round(sum(costs), 6) if costs else (None if spent else 0.0)
     summary["cost_partial"] = bool(costs) and len(costs) < len(data)
     summary["cache_hit_rate"] = round(summary["cached_calls"] / summary["calls"], 3) if summary["calls"] else None
     summary["models"] = sorted({r["model"] for r in data if r["model"]})
@@ -215,40 +218,89 @@ def day_numbers(cfg: Any, store: Any) -> dict[str, Any]:
     }
 
 
-def charts_png(numbers: Mapping[str, Any]) -> bytes:
-    """Papers per category and per review status, tokens and LLM time per stage: one PNG (drawn
-    offline with matplotlib's Agg renderer; embedded in the page, nothing fetched).
-
-    A ``Figure`` without pyplot, as matplotlib's docs advise for figures made on a server: no global
-    figure manager, no GUI backend to choose, and pyplot's import is most of the cell's time."""
-    import io
-    from collections import Counter
-
-    from matplotlib.figure import Figure
-
-    papers = numbers["papers"]
-    per_category = Counter(p.primary_category for p in papers)
-    per_status = {"pending": numbers["pending"], "approved": numbers["approved"], "rejected": numbers["rejected"]}
+def _count_tokens(numbers: Mapping[str, Any]) -> dict[str, int]:
     tokens: dict[str, int] = {}
     for row in numbers["usage"]:
         tokens[str(row["task"])] = tokens.get(str(row["task"]), 0) + int(_num(row.get("prompt_tokens"))) \
             + int(_num(row.get("completion_tokens")))
-    fig = Figure(figsize=(14, 3.2))
-    axes = fig.subplots(1, 4)
-    panels = [("papers per primary category", dict(per_category.most_common())), ("papers per review status", per_status),
-              ("tokens per stage", tokens), ("LLM seconds per stage", numbers["seconds"])]
-    for ax, (title, data) in zip(axes, panels):
-        ax.set_title(title, fontsize=10)
-        if data:
-            ax.bar(list(data), list(data.values()), color="#4c72b0")
-            ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-        else:
-            ax.text(0.5, 0.5, "none", ha="center", va="center")
-            ax.set_xticks([])
+    return tokens
+
+
+def chart_panels(numbers: Mapping[str, Any], words: ReportLabels) -> list[tuple[str, dict[str, float]]]:
+    """The charts the day has data for: papers per category and per review status always; tokens and
+    LLM time per stage only when the model was asked something (no empty 0–1 axes)."""
+    from collections import Counter
+
+    per_category = dict(Counter(p.primary_category for p in numbers["papers"]).most_common())
+    per_status = {words.statuses[k]: numbers[k] for k in ("pending", "approved", "rejected")}
+    panels = [(words.chart_titles["category"], per_category), (words.chart_titles["status"], per_status)]
+    tokens = {words.statuses.get(k, k): v for k, v in _count_tokens(numbers).items() if v}
+    seconds = {words.statuses.get(k, k): round(v, 1) for k, v in numbers["seconds"].items() if v}
+    if tokens:
+        panels.append((words.chart_titles["tokens"], tokens))
+    if seconds:
+        panels.append((words.chart_titles["seconds"], seconds))
+    return panels
+
+
+def chart_alt(title: str, data: Mapping[str, float], words: ReportLabels) -> str:
+    """What a chart shows, in words (its alt text): the title and every bar's value."""
+    if not data:
+        return words.chart_empty.format(title=title)
+    sep = "、" if words is not REPORT_LABELS["en"] else ", "
+    return words.chart_alt.format(title=title, values=sep.join(f"{k} {v:g}" for k, v in data.items()))
+
+
+def chart_figure(title: str, data: Mapping[str, float], *, integer: bool = True) -> Any:
+    """One bar chart (a matplotlib ``Figure`` without pyplot: nothing global, no GUI backend). Counts get
+    integer ticks only (no 0.5 papers)."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(4.2, 3.0))
+    ax = fig.subplots()
+    ax.set_title(title, fontsize=10, loc="left")
+    if data:
+        ax.bar([str(k) for k in data], list(data.values()), color="#4c72b0")
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=integer))
     fig.tight_layout()
+    return fig
+
+
+def chart_png(title: str, data: Mapping[str, float], *, integer: bool = True) -> bytes:
+    """One bar chart as PNG (drawn offline with the figure's own Agg canvas, embedded in the page)."""
+    import io
+
+    fig = chart_figure(title, data, integer=integer)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)  # Figure.savefig draws with the Agg canvas it made itself
+    fig.savefig(buffer, format="png", dpi=80)
     return buffer.getvalue()
+
+
+def charts(numbers: Mapping[str, Any], words: ReportLabels) -> list[tuple[bytes, str]]:
+    """Each chart of the day as (PNG, alt text)."""
+    _use_cjk_font()
+    titles = words.chart_titles
+    return [(chart_png(title, data, integer=title != titles["seconds"]), chart_alt(title, data, words))
+            for title, data in chart_panels(numbers, words)]
+
+
+def _use_cjk_font() -> None:
+    """Chinese and Japanese chart titles need a font that has them (Debian's fonts-wqy-microhei or Noto
+    CJK when installed); matplotlib falls back to DejaVu Sans for the rest."""
+    from matplotlib import font_manager, rcParams
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    wanted = [n for n in ("Noto Sans CJK SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK JP")
+              if n in names]
+    rcParams["font.sans-serif"] = [*wanted, "DejaVu Sans"]
+    rcParams["font.family"] = "sans-serif"
+
+
+def charts_png(numbers: Mapping[str, Any]) -> bytes:
+    """The first chart (kept for callers that want one picture)."""
+    return charts(numbers, REPORT_LABELS["en"])[0][0]
 
 
 def load_charts_in_background() -> threading.Thread:
@@ -270,28 +322,66 @@ def load_charts_in_background() -> threading.Thread:
     return thread
 
 
-def numbers_html(numbers: Mapping[str, Any]) -> str:
+def cost_text(summary: Mapping[str, Any], words: ReportLabels) -> str:
+    """The day's cost as a number, or the true reason there is none."""
+    if summary["cost_usd"] is None:
+        return words.cost_none_priced
+    cost = f"${summary['cost_usd']:.4f}"
+    return words.cost_partial.format(cost=cost) if summary["cost_partial"] else cost
+
+
+def numbers_html(numbers: Mapping[str, Any], words: ReportLabels | None = None) -> str:
+    """The day's numbers as a two-column table with human headers (then failed tasks and calls)."""
     import html
 
+    words = words or REPORT_LABELS["en"]
     s = numbers["summary"]
-    cost = NO_PRICE if s["cost_usd"] is None else f"${s['cost_usd']:.4f}" + (" (some models have no price)" if s["cost_partial"] else "")
-    rows = [("announced (new + cross-lists)", numbers["announced"]), ("in this post's selection", numbers["selected"]),
-            ("shown in the post", numbers["shown"]), ("approved", numbers["approved"]),
-            ("rejected", numbers["rejected"]), ("pending review", numbers["pending"]),
-            ("failed tasks", len(numbers["failures"])), ("LLM calls (cache hits)", f"{s['calls']} ({s['cached_calls']})"),
-            ("LLM calls failed (no usable answer)", s["failed_calls"]),
-            ("tokens in / out", f"{s['prompt_tokens']:,} / {s['completion_tokens']:,}"), ("cost", cost)]
-    rows += [(f"LLM time, {task}", f"{sec:.1f} s") for task, sec in numbers["seconds"].items()]
-    rows.append(("PDFs read, per engine", ", ".join(f"{e} {n}" for e, n in numbers.get("pdf_engines", {}).items()) or "none"))
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
-    out = f"<table class='digest-numbers' lang='en'>{body}</table>"
+    r = words.rows
+    rows = [(r["announced"], numbers["announced"]), (r["selected"], numbers["selected"]),
+            (r["shown"], numbers["shown"]), (r["approved"], numbers["approved"]),
+            (r["rejected"], numbers["rejected"]), (r["pending"], numbers["pending"]),
+            (r["failed_tasks"], len(numbers["failures"])), (r["calls"], f"{s['calls']} ({s['cached_calls']})"),
+            (r["failed_calls"], s["failed_calls"]),
+            (r["tokens"], f"{s['prompt_tokens']:,} / {s['completion_tokens']:,}"), (r["cost"], cost_text(s, words))]
+    rows += [(words.llm_time.format(task=words.statuses.get(task, task)), words.seconds.format(seconds=f"{sec:.1f}"))
+             for task, sec in numbers["seconds"].items()]
+    engines = numbers.get("pdf_engines", {})
+    rows.append((r["pdf_engines"], ", ".join(f"{e} {n}" for e, n in engines.items()) or words.statuses["none"]))
+    body = "".join(f"<tr><th scope='row'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    out = (f"<table class='digest-numbers'><thead><tr><th>{html.escape(words.item)}</th>"
+           f"<th>{html.escape(words.value)}</th></tr></thead><tbody>{body}</tbody></table>")
     if numbers["failures"]:
-        out += "<h3 lang='en'>Failed tasks</h3><table class='digest-failures' lang='en'><tr><th>paper</th><th>task</th><th>cause</th></tr>" + "".join(
-            f"<tr><td>{html.escape(i)}</td><td>{html.escape(t)}</td><td>{html.escape(c)}</td></tr>"
-            for i, t, c in numbers["failures"]) + "</table>"
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in words.failure_columns)
+        out += (f"<h3>{html.escape(words.failures)}</h3><table class='digest-failures'><tr>{head}</tr>" + "".join(
+            f"<tr><td>{html.escape(i)}</td><td>{html.escape(words.statuses.get(t, t))}</td>"
+            f"<td lang='en'>{html.escape(c)}</td></tr>" for i, t, c in numbers["failures"]) + "</table>")
     if numbers.get("failed_calls"):
-        out += "<h3 lang='en'>Failed LLM calls</h3>" + failed_calls_html(numbers["failed_calls"])
+        out += f"<h3>{html.escape(words.rows['failed_calls'])}</h3>" + failed_calls_html(numbers["failed_calls"])
     return out
+
+
+def usage_html(cfg: Any, numbers: Mapping[str, Any], words: ReportLabels) -> str:
+    """LLM usage per task and model with human headers (no pandas index), or one sentence when nothing
+    was asked of a model."""
+    import html
+
+    table = usage_table(numbers["usage"], cfg.llm.prices)
+    if table.empty:
+        return f"<p>{html.escape(words.no_calls)}</p>"
+    columns = [c for c in USAGE_COLUMNS if c in words.usage_columns]
+    head = "".join(f"<th>{html.escape(words.usage_columns[c])}</th>" for c in columns)
+    rows = []
+    for record in table.to_dict("records"):
+        cells = []
+        for c in columns:
+            value = record[c]
+            if c == "task":
+                value = words.total if value == "total" else words.statuses.get(value, value)
+            elif c == "cost_usd":
+                value = words.cost_none_priced if pd.isna(value) else f"{value:.4f}"
+            cells.append(f"<td>{html.escape(str(value))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table class='digest-usage'><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 def failed_calls_html(failed: Iterable[Mapping[str, Any]]) -> str:
@@ -304,26 +394,28 @@ def failed_calls_html(failed: Iterable[Mapping[str, Any]]) -> str:
     return f"<table class='digest-failed-calls' lang='en'><tr>{head}</tr>{rows}</table>"
 
 
-def papers_html(cfg: Any, store: Any, numbers: Mapping[str, Any]) -> str:
-    """The table of papers: link, title (English), categories, task and review statuses."""
+def papers_html(cfg: Any, store: Any, numbers: Mapping[str, Any], words: ReportLabels | None = None) -> str:
+    """The table of papers: link, title (English, left-aligned), categories, task and review statuses."""
     import html
 
-
+    words = words or REPORT_LABELS["en"]
+    say = words.statuses
     rows = []
     for paper in numbers["papers"]:
         t = store.get_result(paper.arxiv_id, paper.version, TRANSLATE)
         i = store.get_result(paper.arxiv_id, paper.version, INTERPRET)
+        review = _review_status(numbers["reviews"], paper.arxiv_id)
         rows.append(
             f"<tr><td><a href='{html.escape(paper.abs_url)}'>{html.escape(paper.versioned_id)}</a></td>"
-            f"<td lang='en'>{html.escape(' '.join(paper.title.split()))}</td>"
+            f"<td lang='en' class='digest-title'>{html.escape(' '.join(paper.title.split()))}</td>"
             f"<td>{html.escape(', '.join(paper.categories))}</td>"
-            f"<td>{t.status.value if t else 'pending'}</td><td>{i.status.value if i else 'pending'}</td>"
-            f"<td>{_review_status(numbers['reviews'], paper.arxiv_id)}</td>{_glance_cells(store, paper)}</tr>")
+            f"<td>{html.escape(say.get(t.status.value, t.status.value) if t else say['pending'])}</td>"
+            f"<td>{html.escape(say.get(i.status.value, i.status.value) if i else say['pending'])}</td>"
+            f"<td data-review='{review}'>{html.escape(say.get(review, review))}</td>{_glance_cells(store, paper)}</tr>")
     if not rows:
         return ""
-    return ("<table class='digest-papers'><tr><th>arXiv</th><th>title</th><th>categories</th><th>translation</th>"
-            "<th>interpretation</th><th>review</th><th>venue</th><th>code / demo</th></tr>" + "".join(rows)
-            + "</table>")
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in words.paper_columns)
+    return f"<table class='digest-papers'><tr>{head}</tr>" + "".join(rows) + "</table>"
 
 
 def _glance_cells(store: Any, paper: Any) -> str:
@@ -341,59 +433,130 @@ def _glance_cells(store: Any, paper: Any) -> str:
     return f"<td lang='en'>{venues}</td><td>{links}</td>"
 
 
-def report_notebook(cfg: Any):
-    """The report as a notebook node (markdown cells and outputs only), for the report exporter."""
+def summary_lines(cfg: Any, numbers: Mapping[str, Any], outcome: Any, words: ReportLabels) -> list[str]:
+    """The report's opening: the run's summary (the very numbers and duration the CLI printed, kept in
+    ``<day>/run-outcome.json`` for publish and review) and the review's state."""
+    lines = []
+    if outcome is None:
+        lines.append(words.no_run_line)
+    else:
+        o = outcome if isinstance(outcome, Mapping) else outcome.as_dict()
+        cost = cost_text({"cost_usd": o["cost"], "cost_partial": False}, words)
+        lines.append(words.run_line.format(papers=o["papers"], translated=o["translated"],
+                                           interpreted=o["interpreted"], pending_pdf=o["pending_pdf"],
+                                           failed=o["failed"], calls=o["calls"], tokens=f"{o['tokens']:,}",
+                                           cost=cost, seconds=f"{o['seconds']:.1f}"))
+    lines.append(words.review_line.format(approved=numbers["approved"], rejected=numbers["rejected"],
+                                          pending=numbers["pending"], shown=numbers["shown"]))
+    return lines
+
+
+OUTCOME_FILE = "run-outcome.json"
+
+
+def keep_outcome(cfg: Any, outcome: Any, notes: Iterable[str] = ()) -> None:
+    """Keep the run's outcome and notes beside the post, so that every later report opens the same way."""
+    import json
+
+    from .atomic import atomic_write_text
+
+    kept = {**outcome.as_dict(), "notes": [str(n) for n in notes]}
+    atomic_write_text(cfg.day_dir / OUTCOME_FILE, json.dumps(kept, indent=1, ensure_ascii=False) + "\n")
+
+
+def kept_outcome(cfg: Any) -> dict[str, Any] | None:
+    import json
+
+    try:
+        kept = json.loads((cfg.day_dir / OUTCOME_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return kept if isinstance(kept, dict) else None
+
+
+def report_notebook(cfg: Any, *, outcome: Any = None, notes: Iterable[str] = ()):
+    """The report, the one built for every path (run, publish, review), as a notebook node of markdown
+    cells and outputs for the report exporter: summary, notes, numbers, usage, charts, papers, the post.
+    ``outcome``: the run's (else the one kept by the last run)."""
     import base64
+    import html
 
     import nbformat
 
     from . import render
     from .store import Store
 
+    words = report_labels_for(cfg.language)
     v4 = nbformat.v4
     with Store(cfg.store_path) as store:
         numbers = day_numbers(cfg, store)
-        table = papers_html(cfg, store, numbers)
+        table = papers_html(cfg, store, numbers, words)
         day = build_digest(cfg, store, stored_selection(cfg, store))
+    if outcome is None:
+        outcome = kept_outcome(cfg)
+        notes = notes or (outcome or {}).get("notes", ())
 
-    def output(data: dict[str, Any]) -> Any:
+    def output(data: dict[str, Any], metadata: dict[str, Any] | None = None) -> Any:
         cell = v4.new_code_cell("")
-        cell.outputs = [v4.new_output("display_data", data=data)]
+        cell.outputs = [v4.new_output("display_data", data=data, metadata=metadata or {})]
         return cell
 
-    cells = [v4.new_markdown_cell(f"# arXiv digest {cfg.date}: report"),
-             v4.new_markdown_cell("## The day's numbers"), output({"text/html": numbers_html(numbers)}),
-             v4.new_markdown_cell("## Charts"),
-             output({"image/png": base64.b64encode(charts_png(numbers)).decode(), "text/plain": "charts"})]
+    summary = "".join(f"<p class='digest-summary'>{html.escape(line)}</p>"
+                      for line in summary_lines(cfg, numbers, outcome, words))
+    cells = [v4.new_markdown_cell(f"# {words.title.format(date=cfg.date)}"),
+             v4.new_markdown_cell(f"## {words.summary}"), output({"text/html": summary})]
+    notes = [n for n in notes if n]
+    if notes:
+        cells += [v4.new_markdown_cell(f"## {words.notes}"),
+                  output({"text/html": "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"})]
+    cells += [v4.new_markdown_cell(f"## {words.numbers}"), output({"text/html": numbers_html(numbers, words)}),
+              v4.new_markdown_cell(f"## {words.usage}"), output({"text/html": usage_html(cfg, numbers, words)}),
+              v4.new_markdown_cell(f"## {words.charts}")]
+    for png, alt in charts(numbers, words):
+        cells.append(output({"image/png": base64.b64encode(png).decode(), "text/plain": alt}, {"alt": alt}))
+    if len(chart_panels(numbers, words)) < 4:
+        cells.append(output({"text/html": f"<p>{html.escape(words.no_calls)}</p>"}))
     if table:
-        cells += [v4.new_markdown_cell("## Papers"), output({"text/html": table})]
-    cells += [v4.new_markdown_cell("## The post"),
+        cells += [v4.new_markdown_cell(f"## {words.papers}"), output({"text/html": table})]
+    cells += [v4.new_markdown_cell(f"## {words.post}"),
               output({"text/markdown": "".join(render.render_chunks(day))})]
-    return v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    return v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"},
+                                                  "language_info": {"name": "python"}})
 
 
-def write_report(cfg: Any, path: Any) -> None:
-    """Write the report page for the day (used by `digest publish`)."""
-    from .atomic import atomic_write_text
+def build_report(cfg: Any, *, outcome: Any = None, notes: Iterable[str] = ()) -> str:
+    """The report page (HTML, redacted): the one function every path writes the report with."""
+    from .errors import redact
     from .exporters import ReportExporter
 
-    body, _ = ReportExporter().from_notebook_node(report_notebook(cfg))
-    atomic_write_text(path, body)
+    exporter = ReportExporter()
+    exporter.language_code = cfg.language
+    body, _ = exporter.from_notebook_node(report_notebook(cfg, outcome=outcome, notes=notes))
+    return redact(body)
+
+
+def write_report(cfg: Any, path: Any, *, outcome: Any = None, notes: Iterable[str] = ()) -> None:
+    """Write the report page for the day (run, publish and review all call this)."""
+    from .atomic import atomic_write_text
+
+    atomic_write_text(path, build_report(cfg, outcome=outcome, notes=notes))
 
 
 def display_report(cfg: Any) -> None:
-    """In the notebook (and so in the run's report): the day's numbers, the charts, the papers table."""
+    """In the notebook: the report's numbers, charts and papers (the same pieces as the page)."""
     import base64
 
     from IPython.display import HTML, display
 
     from .store import Store
 
+    words = report_labels_for(cfg.language)
     with Store(cfg.store_path) as store:
         numbers = day_numbers(cfg, store)
-        table = papers_html(cfg, store, numbers)
-    display(HTML(numbers_html(numbers)))
-    display({"image/png": base64.b64encode(charts_png(numbers)).decode(), "text/plain": "charts"}, raw=True)
+        table = papers_html(cfg, store, numbers, words)
+    display(HTML(numbers_html(numbers, words)))
+    for png, alt in charts(numbers, words):
+        display({"image/png": base64.b64encode(png).decode(), "text/plain": alt}, metadata={"alt": alt}, raw=True)
     if table:
         display(HTML(table))
 

@@ -112,13 +112,18 @@ def run_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float
         except errors.LLMFatalError:
             _summary(cfg, since, started, say)  # the breaker: no post, but the run's numbers still
             raise
+        from .exporters import collect_notes
+        from .report import keep_outcome, write_report
+
+        notes = collect_notes(day_dir / "digest.ipynb")
+        outcome = _summary(cfg, since, started, None)
+        keep_outcome(cfg, outcome, notes)  # publish's and review's reports open with this same summary
+        write_report(cfg, day_dir / "report.html", outcome=outcome, notes=notes)
         freshness.remember(cfg, params)
     say(f"Wrote {day_dir / cfg.post_name}, {day_dir / 'report.html'} and {day_dir / 'digest.ipynb'}")
-    from .exporters import collect_notes
-
-    for note in collect_notes(day_dir / "digest.ipynb"):  # what a scheduler's log should show too
+    for note in notes:  # what a scheduler's log should show too
         say(f"Note: {note}")
-    outcome = _summary(cfg, since, started, say)
+    say(f"Summary: {outcome.summary()}")  # the report's summary shows this very line's numbers and duration
     if outcome.budget_pending:  # the day's LLM budget stopped the run: incomplete, the rest pending
         line = (f"Incomplete: the day's LLM budget was reached; {outcome.budget_pending} paper(s) left pending "
                 "(run the date again with a larger llm.max_cost_per_day / llm.max_tokens_per_day)")
@@ -129,14 +134,15 @@ def run_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float
     return outcome.exit_code
 
 
-def _summary(cfg: Config, since: str, started: float, say: Say) -> RunOutcome:
+def _summary(cfg: Config, since: str, started: float, say: Say | None) -> RunOutcome:
     """The run's one-line summary, read back from the store (the same numbers the notebook shows)."""
     from .store import Store
 
     with Store(cfg.store_path) as store:
         outcome = compute_outcome(store, cfg.date, since=since, prices=cfg.llm.prices,
                                   seconds=time.monotonic() - started)
-    say(f"Summary: {outcome.summary()}")
+    if say is not None:
+        say(f"Summary: {outcome.summary()}")
     return outcome
 
 

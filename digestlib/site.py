@@ -87,6 +87,18 @@ def head_commit(site: Path) -> str | None:
     return done.stdout.strip() or None
 
 
+def require_jekyll_site(site: Path) -> None:
+    """Refuse a folder that is not a Jekyll site (no ``_config.yml``): the post would land where no site
+    is built from it. One line with the way to make one."""
+    from .errors import UsageError
+
+    if not site.is_dir():
+        raise UsageError(f"Jekyll site folder not found: {site}")
+    if not (site / "_config.yml").is_file():
+        raise UsageError(f"{site} is not a Jekyll site (no _config.yml): create one with `digest site init {site}`, "
+                         "or pass the site's folder")
+
+
 def write_post(site: Path, name: str, text: str, *, message: str, push: bool = False,
                companions: Sequence[Path] = ()) -> SitePost:
     """Write ``site/_posts/name`` when its text differs; in a git repository commit exactly that file and

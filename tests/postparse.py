@@ -113,7 +113,7 @@ _HEADER = re.compile(
     r"以下为 (?P<date>\d{4}-\d{2}-\d{2})（(?P<label>[^，\n]*)，(?P<zone>[^）\n]*)）窗口内更新的论文(?P<holds>[^：\n]*)：\n"
     r"- 时间窗口（锚点 (?P<anchor>[^ \n]+) (?P=label)）：(?P<start>\d{4}-\d{2}-\d{2} \d{2}:\d{2}) — "
     r"(?P<end>\d{4}-\d{2}-\d{2} \d{2}:\d{2})\n"
-    r"- 抓取总数：(?P<fetched>\d+) 篇 \| 本页显示：(?P<shown>\d+) 篇（去重/过滤后）\n"
+    r"- 抓取总数：(?P<fetched>\d+) 篇 \\?\| 本页显示：(?P<shown>\d+) 篇（去重/过滤后）\n"
     r"(?:- BibTeX 引用：\[[^\]\n]*\]\((?P<bib>[^)\n]+)\)\n)?"
 )
 _PAPER = re.compile(

@@ -150,7 +150,7 @@ def test_an_english_day_keeps_the_abstracts_and_makes_no_translate_call(
     assert {e["language"] for e in log} == {"en"}
     header = _header(post)
     assert header.startswith(f"Papers announced in the window of {DATE} (CST, Beijing time), with their abstracts:")
-    assert "- Fetched: 4 papers | Shown: 4 papers" in header and "- BibTeX: [" in header
+    assert "- Fetched: 4 papers \\| Shown: 4 papers" in header and "- BibTeX: [" in header
     assert post.count("<summary>Detailed reading</summary>") == 4
     assert "详细解读" not in post and "中文" not in post and "译" not in post
     for entry in day.digest.entries:
@@ -168,7 +168,7 @@ def test_a_japanese_day_translates_and_interprets_in_japanese(
     assert sorted(e["kind"] for e in log) == ["interpret"] * 4 + ["translate"] * 4
     assert {e["language"] for e in log} == {"ja"}
     assert _header(post).startswith(f"以下は {DATE}（CST、北京時間）のウィンドウ内で更新された論文と要旨の日本語訳です：")
-    assert "- 取得総数：4 件 | 本ページ表示：4 件" in post
+    assert "- 取得総数：4 件 \\| 本ページ表示：4 件" in post
     assert post.count("<summary>詳細解説</summary>") == 4 and "详细解读" not in post
     for entry in day.digest.entries:
         assert entry.abstract_zh.startswith("【訳】") and language_share(entry.abstract_zh, "ja") > 0.75

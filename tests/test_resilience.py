@@ -328,7 +328,8 @@ def test_killed_runs_resume_without_loss_or_repeated_calls(day_factory, tmp_path
     # No paper lost, the very same post, nothing left behind, a sound store.
     assert_all_done(day, out)
     assert (out / DATE / POST).read_bytes() == (reference / DATE / POST).read_bytes()
-    assert sorted(f.name for f in (out / DATE).iterdir()) == sorted(["digest.ipynb", "report.html", POST, BIB])
+    assert sorted(f.name for f in (out / DATE).iterdir()) == sorted(["digest.ipynb", "report.html", POST, BIB,
+                                                                  "run-outcome.json"])  # issue 24: the summary kept
     umask = os.umask(0o022)
     os.umask(umask)
     assert (out / DATE).stat().st_mode & 0o777 == 0o777 & ~umask, "an ordinary folder, not the staging's 0700"

@@ -137,16 +137,18 @@ def test_publish_gate(cfg, tmp_path: Path) -> None:
             publish_day(cfg)
     site = tmp_path / "site"
     site.mkdir()
+    (site / "_config.yml").write_text("title: test\n", encoding="utf-8")
     path = publish_day(cfg, site)
     post = path.read_text(encoding="utf-8")
     assert path == site / "_posts" / cfg.post_name
     assert "审稿人改过的译文" in post and f"Title {IDS[1]}" not in post and f"Title {IDS[0]}" in post
-    assert "抓取总数：3 篇 | 本页显示：2 篇" in post
+    assert "抓取总数：3 篇 \\| 本页显示：2 篇" in post
     assert "published: false" not in post  # the run's draft marker: the published post has none
     assert (cfg.day_dir / cfg.post_name).read_text(encoding="utf-8") == post
     report = (cfg.day_dir / "report.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in report and "digest-papers" in report and "<script" not in report
-    assert "no price configured" in report and "NaN" not in report
+    # issue 24: no call made, so nothing spent: a cost of 0, not "no price configured"
+    assert "$0.0000" in report and "no price configured" not in report and "NaN" not in report
 
 
 def test_publish_without_required_review_skips_only_rejected(cfg, tmp_path: Path) -> None:
@@ -189,8 +191,8 @@ def test_failed_llm_calls_are_in_the_usage_table_and_the_report(cfg, tmp_path: P
     assert KEY_SHAPED not in failed.loc[0, "cause"]
     report.write_report(cfg, tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "Failed LLM calls" in page and "digest-failed-calls" in page and "Rate limit reached" in page
-    assert "LLM calls failed (no usable answer)" in page
+    assert "digest-failed-calls" in page and "Rate limit reached" in page
+    assert "LLM 调用失败（无可用回答）" in page  # the report speaks the output language
 
 
 def test_run_post_respects_rejections(cfg) -> None:
@@ -295,3 +297,123 @@ def test_regenerate_asks_again_with_the_instruction_and_keeps_the_edit(cfg, fake
     card.regen_translation.click()  # again: past the cache, a second real call
     app.wait_for_jobs()
     assert len([e for e in fake_openai.log() if e["kind"] == "translate"]) == 2
+
+
+# -- issue 24: edits that cannot be lost ------------------------------------------------------------
+def test_each_field_has_its_own_undo_and_redo(cfg) -> None:
+    app = _app(cfg)
+    first, second = app.cards[IDS[0]], app.cards[IDS[1]]
+    first_original, second_original = first.abstract.value, second.abstract.value
+    first.abstract.value = "第一张卡的改动"
+    second.abstract.value = "第二张卡 一"
+    second.abstract.value = "第二张卡 二"
+    for _ in range(5):  # more undos than the second field has: never reaches the first card
+        second.step("abstract_zh", "undo")
+    assert second.abstract.value == second_original
+    with Store(cfg.store_path) as store:
+        assert store.edits(IDS[0], 1)["abstract_zh"] == "第一张卡的改动"
+        assert store.edits(IDS[1], 1)["abstract_zh"] == second_original
+    second.tools["abstract_zh"]["redo"].click()
+    assert second.abstract.value == "第二张卡 一"
+    second.step("abstract_zh", "redo")
+    assert second.abstract.value == "第二张卡 二"
+    with Store(cfg.store_path) as store:
+        assert store.edits(IDS[1], 1)["abstract_zh"] == "第二张卡 二"
+    first.tools["abstract_zh"]["undo"].click()
+    assert first.abstract.value == first_original
+
+
+def test_every_stored_text_is_a_version_to_restore(cfg) -> None:
+    app = _app(cfg)
+    card = app.cards[IDS[0]]
+    card.details.value = "好的解读。"
+    card.details.value = "坏的改动"
+    versions = app.session.versions(IDS[0], "details_md")
+    assert [v.value for v in versions] == ["好的解读。", "坏的改动"]
+    card.toggle_versions("details_md")
+    picker = card.tools["details_md"]["picker"]
+    labels = [label for label, _ in picker.options]
+    picker.value = next(i for label, i in picker.options if "好的解读" in label)
+    card.restore("details_md")
+    assert card.details.value == "好的解读。"
+    with Store(cfg.store_path) as store:
+        assert store.edits(IDS[0], 1)["details_md"] == "好的解读。"
+        assert len(store.edit_versions(IDS[0], 1, "details_md")) == 3  # the bad change is still kept
+    assert labels[0].startswith("generated")
+
+
+def test_stale_save_refused_with_both_texts_and_nothing_lost(cfg) -> None:
+    alice, bob = ReviewApp(cfg, reviewer="alice"), ReviewApp(cfg, reviewer="bob")  # both loaded now
+    alice.cards[IDS[0]].details.value = "Alice 的修正"
+    bob.cards[IDS[0]].details.value = "Bob 的旧版本上的改动"
+    with Store(cfg.store_path) as store:
+        assert store.edits(IDS[0], 1)["details_md"] == "Alice 的修正"  # the later save did not win
+        kept = [v.value for v in store.edit_versions(IDS[0], 1, "details_md")]
+    assert "Bob 的旧版本上的改动" in kept  # refused, but not lost
+    card = bob.cards[IDS[0]]
+    shown = card.tools["details_md"]["conflict"].value
+    assert "Alice 的修正" in shown and "Bob 的旧版本上的改动" in shown and "alice" in shown
+    assert card.tools["details_md"]["choose"].layout.display is None
+    card.resolve("details_md", keep_mine=True)  # Bob chooses his text, knowingly
+    with Store(cfg.store_path) as store:
+        assert store.edits(IDS[0], 1)["details_md"] == "Bob 的旧版本上的改动"
+    assert card.tools["details_md"]["conflict"].value == ""
+    alice.cards[IDS[0]].details.value = "Alice 又改了"  # Alice is stale now in turn
+    assert "Bob 的旧版本上的改动" in alice.cards[IDS[0]].tools["details_md"]["conflict"].value
+    alice.cards[IDS[0]].resolve("details_md", keep_mine=False)
+    assert alice.cards[IDS[0]].details.value == "Bob 的旧版本上的改动"
+
+
+def test_approval_is_of_one_version(cfg) -> None:
+    alice, bob = ReviewApp(cfg, reviewer="alice"), ReviewApp(cfg, reviewer="bob")
+    alice.cards[IDS[0]].decide(ReviewStatus.APPROVED)
+    with Store(cfg.store_path) as store:
+        assert store.reviews(DATE)[IDS[0]].status is ReviewStatus.APPROVED
+    bob.cards[IDS[0]].abstract.value = "Bob 改了译文"  # a change of the approved text
+    with Store(cfg.store_path) as store:
+        assert store.reviews(DATE)[IDS[0]].status is ReviewStatus.PENDING
+    alice.cards[IDS[0]].decide(ReviewStatus.APPROVED)  # Alice approves what she saw, which is not current
+    with Store(cfg.store_path) as store:
+        assert store.reviews(DATE)[IDS[0]].status is ReviewStatus.PENDING
+    assert "changed since" in alice.cards[IDS[0]].notice.value
+    assert alice.cards[IDS[0]].abstract.value == "Bob 改了译文"  # now she sees it
+    alice.cards[IDS[0]].decide(ReviewStatus.APPROVED)
+    with Store(cfg.store_path) as store:
+        assert store.reviews(DATE)[IDS[0]].status is ReviewStatus.APPROVED
+    alice.cards[IDS[0]].step("abstract_zh", "undo")  # nothing to undo in Alice's own history: no change
+    with Store(cfg.store_path) as store:
+        assert store.reviews(DATE)[IDS[0]].status is ReviewStatus.APPROVED
+
+
+def test_paging_below_the_cards_and_position_kept(cfg) -> None:
+    app = _app(cfg)  # 3 papers, 2 a page
+    assert app.footer in app.widget().children
+    assert app.next_below in app.footer.children and not app.next_below.disabled
+    app.next_below.click()
+    assert app.page == 1 and app.prev_below.disabled is False and app.next.disabled is True
+    assert "page 2 / 2" in app.page_label_below.value == app.page_label.value
+    again = _app(cfg)  # a reload (a new kernel) comes back to the same page
+    assert again.page == 1 and len(again.cards_box.children) == 1
+    assert (cfg.out_dir / ".jupyterlab" / f"review-position-{DATE}.json").is_file()
+
+
+def test_header_counts_the_reviewers_translations(cfg) -> None:
+    """Issue 24: after the reviewer translated abstracts the model had not, the header says so."""
+    with Store(cfg.store_path) as store:
+        for i in IDS:
+            store.save_result(i, 1, "translate", ResultStatus.FAILED, detail="validation", content={},
+                              regenerate=True)
+    day = reviewed_digest(cfg)
+    assert "（摘要未翻译，为英文原文）" in render_post(day)
+    app = _app(cfg)
+    app.cards[IDS[0]].abstract.value = "审稿人亲手翻译的摘要。"
+    header = render_post(reviewed_digest(cfg)).split("\n## ")[0]
+    assert "中文译文（其中 1 篇摘要由审稿人翻译，2 篇摘要未翻译，为英文原文）" in header
+    for i in IDS[1:]:
+        app.cards[i].abstract.value = f"审稿人翻译的 {i}。"
+    header = render_post(reviewed_digest(cfg)).split("\n## ")[0]
+    assert "窗口内更新的论文中文译文（其中 3 篇摘要由审稿人翻译）：" in header and "英文原文" not in header
+    with Store(cfg.store_path) as store:  # a model translation edited by the reviewer stays the model's
+        store.save_result(IDS[0], 1, "translate", ResultStatus.DONE, content={"text": "模型译文。"}, regenerate=True)
+    header = render_post(reviewed_digest(cfg)).split("\n## ")[0]
+    assert "其中 2 篇摘要由审稿人翻译" in header

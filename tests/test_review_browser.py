@@ -200,6 +200,7 @@ def test_review_in_jupyterlab_then_publish(day: dict, lab: str, chromium) -> Non
 
     site = day["tmp"] / "site"
     site.mkdir()
+    (site / "_config.yml").write_text("title: test\n", encoding="utf-8")
     published = _digest(day, "publish", "--site", str(site))
     assert published.returncode == 0, published.stderr
     post = (site / "_posts" / f"{DATE}-arxiv-daily.md").read_text(encoding="utf-8")
@@ -214,8 +215,104 @@ def test_review_in_jupyterlab_then_publish(day: dict, lab: str, chromium) -> Non
     charts = view.evaluate("Array.from(document.images).filter(i => i.src.startsWith('data:image/png') && i.naturalWidth > 300).length")
     rows = view.evaluate("document.querySelectorAll('table.digest-papers tr').length")
     assert charts >= 1 and rows == len(papers) + 1
-    assert "rejected" in view.inner_text("table.digest-papers")
+    assert "已拒绝" in view.inner_text("table.digest-papers")  # the report speaks the output language
     view.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     leaving = [u for u in requests if not u.startswith(("file://", "data:"))]
     assert not leaving, leaving
     assert not off_machine, off_machine
+
+
+def _open_review(page, lab: str) -> None:
+    """Open the printed URL, run all cells, wait for the cards."""
+    page.goto(lab, wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=60_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    try:
+        page.wait_for_selector(".digest-card .digest-abstract textarea", timeout=120_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "review-undo-failed.png"), full_page=True)
+        raise
+
+
+def _stored(day: dict, paper, field: str = "abstract_zh") -> str | None:
+    with Store(day["out"] / "digest.sqlite") as store:
+        return store.edits(paper.arxiv_id, paper.version).get(field)
+
+
+def _until(check, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the store never reached the expected text")
+        time.sleep(0.2)
+
+
+def test_ctrl_z_stays_in_its_own_field(day: dict, lab: str, chromium) -> None:
+    """Issue 24: the browser's page-wide undo stack must never undo another card's edit (it did, and the
+    loss was stored at once); Undo and Redo buttons step through one field's own history."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with Store(day["out"] / "digest.sqlite") as store:
+        papers = [p for p in store.announcement(SAMPLE_DATE) if store.ledger_owner(p.arxiv_id) == SAMPLE_DATE]
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    _open_review(page, lab)
+    first, second = (re.sub(r"[^0-9A-Za-z]", "-", p.arxiv_id) for p in (papers[0], papers[1]))
+    area1 = page.locator(f".digest-card-{first} .digest-abstract textarea")
+    area2 = page.locator(f".digest-card-{second} .digest-abstract textarea")
+    second_original = area2.input_value()
+    area1.click()
+    area1.press("Control+a")
+    page.keyboard.type("第一张卡的译文，审稿人打的。")
+    area1.press("Tab")
+    _until(lambda: _stored(day, papers[0]) == "第一张卡的译文，审稿人打的。")
+    area2.fill("第二张卡 第一次")
+    area2.press("Tab")
+    _until(lambda: _stored(day, papers[1]) == "第二张卡 第一次")
+    area2.fill("第二张卡 第二次")
+    area2.press("Tab")
+    _until(lambda: _stored(day, papers[1]) == "第二张卡 第二次")
+    area2.click()
+    for _ in range(8):  # far more than the second field's own changes
+        page.keyboard.press("Control+z")
+        page.wait_for_timeout(300)
+    _until(lambda: _stored(day, papers[1]) == second_original)
+    page.wait_for_timeout(1500)  # time for any stray undo to reach the store
+    assert _stored(day, papers[0]) == "第一张卡的译文，审稿人打的。", "Ctrl+Z in card 2 changed card 1"
+    assert area1.input_value() == "第一张卡的译文，审稿人打的。"
+    assert area2.input_value() == second_original
+    page.locator(f".digest-card-{second} button.digest-redo-abstract").click()
+    _until(lambda: _stored(day, papers[1]) == "第二张卡 第一次")
+    page.locator(f".digest-card-{second} button.digest-redo-abstract").click()
+    _until(lambda: _stored(day, papers[1]) == "第二张卡 第二次")
+    page.locator(f".digest-card-{second} button.digest-undo-abstract").click()
+    _until(lambda: _stored(day, papers[1]) == "第二张卡 第一次")
+    assert area2.input_value() == "第二张卡 第一次"
+    page.keyboard.press("Control+Shift+z")  # focus is on the button: the page's own undo, nothing of ours
+    page.wait_for_timeout(1000)
+    assert _stored(day, papers[0]) == "第一张卡的译文，审稿人打的。"
+    page.screenshot(path=str(ARTIFACTS / "review-undo.png"), full_page=False)
+    with Store(day["out"] / "digest.sqlite") as store:
+        kept = [v.value for v in store.edit_versions(papers[1].arxiv_id, papers[1].version, "abstract_zh")]
+    assert "第二张卡 第二次" in kept and "第二张卡 第一次" in kept  # every stored text is a version
+
+    # the notebook holds one parameters cell, the day's (no stale `date = "2026-01-22"` above it)
+    import nbformat
+
+    nb = nbformat.read(day["out"] / DATE / "review.ipynb", as_version=4)
+    parameters = [c for c in nb.cells if "parameters" in (c.metadata.get("tags") or [])]
+    assert len(parameters) == 1 and f'date = "{DATE}"' in parameters[0].source
+    assert not any('date = "2026-01-22"' in c.source for c in nb.cells if c.cell_type == "code")
+    button = page.locator("button.digest-approve-all").first
+    assert button.evaluate("b => b.scrollWidth <= b.clientWidth"), "the label is cut by its button"
+
+    # a page reload: the cards come back without running a cell (autosaved outputs + the live kernel)
+    page.wait_for_function("!document.querySelector('.jp-mod-dirty')", timeout=60_000)
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    try:
+        page.wait_for_selector(f".digest-card-{second} .digest-abstract textarea", timeout=90_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "review-reload-failed.png"), full_page=True)
+        raise
+    assert page.locator(f".digest-card-{first} .digest-abstract textarea").input_value() == "第一张卡的译文，审稿人打的。"

@@ -112,6 +112,8 @@ def bad(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         path.write_bytes(b"categories: [\xff\xfe]\n" if text is None else text.encode())
     (folder / "a_file").write_text("not a folder\n")
     (folder / "site").mkdir()
+    (folder / "site" / "_config.yml").write_text("title: test\n", encoding="utf-8")
+    (folder / "empty").mkdir()
     return folder
 
 
@@ -184,6 +186,8 @@ BAD_INPUT = [
      r"nothing is stored for 2026-01-22 in .*: run `digest run --date 2026-01-22` first"),  # --site is optional
     (["publish", "--date", D, "--site", "{inputs}/no-site", "--out", "{out}", "--params", _p("good")], 2,
      r"Jekyll site folder not found: .*no-site"),
+    (["publish", "--date", D, "--site", "{inputs}/empty", "--out", "{out}", "--params", _p("good")], 2,
+     r"is not a Jekyll site \(no _config.yml\): create one with `digest site init .*empty`"),
     (["publish", "--date", D, "--site", "{inputs}/site", "--out", "{out}", "--params", _p("good")], 1,
      r"nothing is stored for 2026-01-22 in .*: run `digest run --date 2026-01-22` first"),
     (["publish", "--date", "2026-01-32", "--site", "{inputs}/site", "--out", "{out}"], 2, r"invalid date"),

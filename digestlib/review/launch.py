@@ -1,15 +1,24 @@
 """``digest review --date D``: execute the day's review notebook, then serve it with JupyterLab on
-127.0.0.1 so that the printed URL opens that notebook (not the Launcher)."""
+127.0.0.1 so that the printed URL opens that notebook (not the Launcher).
+
+JupyterLab runs in its own process group; SIGTERM, SIGINT and SIGHUP to ``digest review`` stop it and
+every kernel it started (kernels sit in their own sessions, so they are found as JupyterLab's
+descendants with psutil), and nothing is left holding the port. Its settings and workspace (the layout
+it saves) live under ``<out>/.jupyterlab/``, never in the user's ``~/.jupyter``.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import psutil
 
 from ..config import Config
 from ..errors import DigestError, PortTakenError, UsageError
@@ -55,18 +64,46 @@ def prepare_review(cfg: Config, params_file: str | None = None) -> Path:
                             extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillException as exc:
         raise DigestError(f"the review notebook failed: {getattr(exc, 'evalue', exc)}") from None
+    merge_parameters_cell(target)
     return target
+
+
+def merge_parameters_cell(notebook: Path) -> None:
+    """One parameters cell holding the day's values: papermill keeps the notebook's defaults (a stale
+    ``date = "2026-01-22"``) above the cell it injects; the injected values replace the defaults' cell."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    tags = [set(c.get("metadata", {}).get("tags") or []) for c in nb.cells]
+    injected = next((i for i, t in enumerate(tags) if "injected-parameters" in t), None)
+    defaults = next((i for i, t in enumerate(tags) if "parameters" in t), None)
+    if injected is None or defaults is None:
+        return
+    cell = nb.cells[injected]
+    cell.source = "# Parameters of this review (filled in by `digest review`)\n" + "\n".join(
+        line for line in cell.source.splitlines() if not line.startswith("# Parameters"))
+    cell.metadata["tags"] = ["parameters"]
+    del nb.cells[defaults]
+    nbformat.write(nb, notebook)
 
 
 KERNEL_NAME = "python3"  # the kernel `make install` registers in the venv (papermill runs with it too)
 # JupyterLab settings for the review session: no "Would you like to get notified about official Jupyter
 # news?" question and no update check (both would fetch from the internet; the review is on loopback).
-LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+# Autosave every few seconds (issue 24): the saved outputs then name the live kernel's widgets, so that after a
+# page reload JupyterLab's widget manager restores the cards from the kernel without running a cell.
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+                 "@jupyterlab/docmanager-extension:plugin": {"autosave": True, "autosaveInterval": 5}}
 
 
 def lab_settings_dir(cfg: Config) -> Path:
     """``<out>/.jupyterlab/settings``: JupyterLab's app settings folder for `digest review`."""
     return cfg.out_dir / ".jupyterlab" / "settings"
+
+
+def lab_workspaces_dir(cfg: Config) -> Path:
+    """``<out>/.jupyterlab/workspaces``: where JupyterLab keeps the review's layout (not ``~/.jupyter``)."""
+    return cfg.out_dir / ".jupyterlab" / "workspaces"
 
 
 def write_lab_settings(cfg: Config) -> Path:
@@ -116,7 +153,8 @@ def lab_command(cfg: Config, notebook: Path, *, port: int, token: str, allow_roo
     command = [jupyter, "lab", f"--ServerApp.ip={HOST}", f"--ServerApp.port={port}",
                "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}", f"--ServerApp.token={token}",
                f"--ServerApp.default_url=/lab/tree/{relative}", "--ServerApp.open_browser=False",
-               f"--LabApp.app_settings_dir={lab_settings_dir(cfg)}"]
+               f"--LabApp.app_settings_dir={lab_settings_dir(cfg)}",
+               f"--LabApp.workspaces_dir={lab_workspaces_dir(cfg)}"]
     if allow_root:
         command.append("--allow-root")
     return command, f"http://{HOST}:{port}/lab/tree/{relative}?token={token}"
@@ -135,6 +173,64 @@ def launch_review(cfg: Config, *, port: int = 8888, allow_root: bool = False, pa
     write_lab_settings(cfg)
     token = token or secrets.token_urlsafe(24)
     command, url = lab_command(cfg, notebook, port=port, token=token, allow_root=allow_root)
+    lab_workspaces_dir(cfg).mkdir(parents=True, exist_ok=True)
     print(f"Review {cfg.date}: open {url}\n(run the notebook's cells to get the live widgets; Ctrl-C stops JupyterLab)",
           flush=True)
-    return subprocess.call(command)
+    return serve_until_stopped(command)
+
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
+
+
+def serve_until_stopped(command: list[str], *, grace: float = 15.0) -> int:
+    """Run JupyterLab until it exits or a stop signal arrives; then stop it and its kernels. Returns
+    JupyterLab's exit code, or 0 after a stop asked for by a signal (the reviewer's Ctrl-C, a supervisor)."""
+    received: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, _frame: received.append(signum)) for s in STOP_SIGNALS}
+    lab = subprocess.Popen(command, start_new_session=True)
+    try:
+        while not received:
+            try:
+                return lab.wait(0.3)
+            except subprocess.TimeoutExpired:
+                continue
+        print(f"{signal.Signals(received[0]).name}: stopping JupyterLab and its kernels", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        stop_lab(lab, grace=grace)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def stop_lab(lab: subprocess.Popen, *, grace: float = 15.0) -> None:
+    """SIGTERM to JupyterLab (it shuts its kernels down), then, after ``grace`` seconds, SIGKILL to it and
+    to any descendant still alive (a kernel is in a session of its own, out of JupyterLab's group)."""
+    try:
+        descendants = psutil.Process(lab.pid).children(recursive=True)
+    except psutil.Error:
+        descendants = []
+    if lab.poll() is None:
+        try:
+            os.killpg(lab.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    try:
+        lab.wait(grace)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(lab.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        lab.wait()
+    alive = [p for p in descendants if p.is_running()]
+    for process in alive:
+        try:
+            process.terminate()
+        except psutil.Error:
+            pass
+    _gone, still = psutil.wait_procs(alive, timeout=5)
+    for process in still:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from ..config import Config, read_environment
-from ..errors import DigestError
+from ..errors import DigestError, StaleReviewError
 from ..fulltext import budgeted_text
 from ..models import Paper, PaperEntry, PendingReason, ResultStatus, ReviewStatus, TextStatus
 from ..models import INTERPRET, TRANSLATE
 from ..selection import first_page, stored_selection
 from ..render import entry_from_results
-from ..store import Store
+from ..store import EditVersion, StaleSave, Store
 
 FIELDS = ("abstract_zh", "details_md")
 _TASK_OF_FIELD = {"abstract_zh": TRANSLATE, "details_md": INTERPRET}
@@ -44,9 +44,11 @@ class PaperReview:
     generated: dict[str, str]  # field -> what the model (or the offline fallback) produced, as labelled
     edits: dict[str, str]  # field -> the reviewer's text
     bases: dict[str, str | None]  # field -> the generated text the edit was made over
-    status: ReviewStatus
-    reviewer: str
-    decided_at: str
+    revisions: dict[str, int] = field(default_factory=dict)  # field -> the stored revision shown (0: generated)
+    conflicts: dict[str, StaleSave] = field(default_factory=dict)  # field -> a refused stale save, to resolve
+    status: ReviewStatus = ReviewStatus.PENDING
+    reviewer: str = ""
+    decided_at: str = ""
     flags: list[str] = field(default_factory=list)  # short English phrases, e.g. "failed: PDF is encrypted"
     entry: PaperEntry | None = None  # the post's entry as generated: venues, code and demo links (render)
 
@@ -107,7 +109,9 @@ class ReviewSession:
             for paper in self.papers:
                 if wanted is not None and paper.arxiv_id not in wanted:
                     continue
+                conflicts = self.items[paper.arxiv_id].conflicts if paper.arxiv_id in self.items else {}
                 self.items[paper.arxiv_id] = self._load(store, paper, reviews.get(paper.arxiv_id))
+                self.items[paper.arxiv_id].conflicts.update(conflicts)  # a refused save stays to resolve
 
     def _load(self, store: Store, paper: Paper, review: Any) -> PaperReview:
         translation = store.get_result(paper.arxiv_id, paper.version, TRANSLATE)
@@ -121,6 +125,7 @@ class ReviewSession:
             generated={"abstract_zh": entry.abstract_zh, "details_md": entry.details_md},
             edits={f: r.value for f, r in records.items()},
             bases={f: r.base for f, r in records.items()},
+            revisions={f: store.current_revision(paper.arxiv_id, paper.version, f) for f in FIELDS},
             status=review.status if review else ReviewStatus.PENDING,
             reviewer=review.reviewer if review else "",
             decided_at=review.decided_at if review else "",
@@ -156,41 +161,86 @@ class ReviewSession:
         return [i for i in self if i.status.value == status_filter]
 
     # -- writing -----------------------------------------------------------------------------------
-    def edit(self, arxiv_id: str, field_name: str, value: str) -> None:
-        """Store the reviewer's text now; typing the generated text back is stored too (an undo)."""
+    def edit(self, arxiv_id: str, field_name: str, value: str) -> StaleSave | None:
+        """Store the reviewer's text now, as a new revision of the one this session loaded; typing the
+        generated text back is stored too (an undo). When another session saved the field meanwhile, the
+        save is refused (kept in the store as a refused version) and both texts are returned and remembered
+        in ``item.conflicts`` to choose from (:meth:`resolve`)."""
         if field_name not in FIELDS:
             raise DigestError(f"unknown editable field {field_name!r}")
         item = self.items[arxiv_id]
-        if item.text(field_name) == value and field_name in item.edits:
-            return
+        if item.text(field_name) == value and field_name in item.edits and field_name not in item.conflicts:
+            return None
         with Store(self.cfg.store_path) as store:
-            store.save_edit(item.paper.arxiv_id, item.paper.version, field_name, value,
-                            base=item.generated[field_name], editor=self.reviewer)
+            saved = store.save_edit_revision(item.paper.arxiv_id, item.paper.version, field_name, value,
+                                             made_on=item.revisions.get(field_name, 0),
+                                             base=item.generated[field_name], editor=self.reviewer)
+        if isinstance(saved, StaleSave):
+            item.conflicts[field_name] = saved
+            return saved
         item.edits[field_name] = value
         item.bases.setdefault(field_name, item.generated[field_name])
+        item.revisions[field_name] = saved
+        item.conflicts.pop(field_name, None)
+        self._reload_decision(item)
+        return None
 
-    def take_generated(self, arxiv_id: str, field_name: str) -> None:
-        """Drop the edit of a field: the (new) generated text is what the post shows."""
+    def resolve(self, arxiv_id: str, field_name: str, keep_mine: bool) -> None:
+        """End a conflict: ``keep_mine`` saves the refused text over the other session's one (which stays a
+        stored version), else the other session's text is taken as it is."""
+        item = self.items[arxiv_id]
+        conflict = item.conflicts.pop(field_name, None)
+        if conflict is None:
+            return
+        self.reload([arxiv_id])
+        if keep_mine:
+            self.edit(arxiv_id, field_name, conflict.refused_value)
+
+    def versions(self, arxiv_id: str, field_name: str) -> list[EditVersion]:
+        """Every stored text of the field, oldest first: any of them can be restored from the card."""
         item = self.items[arxiv_id]
         with Store(self.cfg.store_path) as store:
-            store.drop_edit(item.paper.arxiv_id, item.paper.version, field_name)
+            return store.edit_versions(item.paper.arxiv_id, item.paper.version, field_name)
+
+    def take_generated(self, arxiv_id: str, field_name: str) -> None:
+        """Drop the edit of a field: the (new) generated text is what the post shows (kept as a revision)."""
+        item = self.items[arxiv_id]
+        with Store(self.cfg.store_path) as store:
+            store.drop_edit(item.paper.arxiv_id, item.paper.version, field_name,
+                            generated=item.generated[field_name], editor=self.reviewer)
+            item.revisions[field_name] = store.current_revision(item.paper.arxiv_id, item.paper.version, field_name)
         item.edits.pop(field_name, None)
         item.bases.pop(field_name, None)
+        self._reload_decision(item)
+
+    def _reload_decision(self, item: PaperReview) -> None:
+        with Store(self.cfg.store_path) as store:
+            record = store.reviews(self.cfg.date).get(item.paper.arxiv_id)
+        if record is not None:
+            item.status, item.reviewer, item.decided_at = record.status, record.reviewer, record.decided_at
 
     def decide(self, arxiv_id: str, status: ReviewStatus | str) -> None:
+        """Record the decision; an approval is of the texts this session shows (their revisions), refused
+        (:class:`StaleReviewError`) when another session changed one of them since."""
         status = ReviewStatus(status)
         item = self.items[arxiv_id]
         with Store(self.cfg.store_path) as store:
-            store.set_review(self.cfg.date, item.paper.arxiv_id, item.paper.version, status, self.reviewer)
+            store.set_review(self.cfg.date, item.paper.arxiv_id, item.paper.version, status, self.reviewer,
+                             revisions={f: item.revisions.get(f, 0) for f in FIELDS})
             record = store.reviews(self.cfg.date)[item.paper.arxiv_id]
         item.status, item.reviewer, item.decided_at = status, record.reviewer, record.decided_at
 
     def approve_unflagged(self) -> int:
         """Approve every pending paper without a flag; return how many."""
         chosen = [i.paper.arxiv_id for i in self if i.status is ReviewStatus.PENDING and not i.flagged]
+        approved = 0
         for arxiv_id in chosen:
-            self.decide(arxiv_id, ReviewStatus.APPROVED)
-        return len(chosen)
+            try:
+                self.decide(arxiv_id, ReviewStatus.APPROVED)
+                approved += 1
+            except StaleReviewError:  # changed in another session meanwhile: shown again, left pending
+                self.reload([arxiv_id])
+        return approved
 
     # -- regenerate --------------------------------------------------------------------------------
     def regenerate(self, arxiv_id: str, task: str, instruction: str = "") -> ResultStatus:
@@ -200,9 +250,15 @@ class ReviewSession:
         from .regenerate import regenerate_task
 
         item = self.items[arxiv_id]
+        field_name = next(f for f, t in _TASK_OF_FIELD.items() if t == task)
+        before = item.text(field_name)
         with Store(self.cfg.store_path) as store:
             status = regenerate_task(self.cfg, store, item.paper, task, instruction)
         self.reload([arxiv_id])
+        if self.items[arxiv_id].text(field_name) != before:  # the post's text changed: approve it again
+            with Store(self.cfg.store_path) as store:
+                store.withdraw_approval(item.paper.arxiv_id, item.paper.version)
+            self.reload([arxiv_id])
         return status
 
 

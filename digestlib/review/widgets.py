@@ -11,7 +11,9 @@ stored at once; there is no Save button to forget. CSS classes (``digest-*``) na
 from __future__ import annotations
 
 import html
+import json
 import threading
+from pathlib import Path
 from typing import Callable
 
 import ipywidgets as widgets
@@ -19,7 +21,9 @@ import ipywidgets as widgets
 from ..config import Config
 from ..models import ReviewStatus, VenueStatus
 from ..models import INTERPRET, TRANSLATE
-from .session import PaperReview, ReviewSession
+from ..errors import StaleReviewError
+from .editor import FieldEditor, FieldHistory
+from .session import FIELDS, PaperReview, ReviewSession
 
 PAGE_SIZE = 10
 STATUS_LABELS = {ReviewStatus.PENDING: "待审", ReviewStatus.APPROVED: "已通过", ReviewStatus.REJECTED: "已拒绝"}
@@ -79,10 +83,45 @@ class PaperCard:
         self.english = widgets.HTML(
             f"<div style='font-size:0.9em;max-height:18em;overflow:auto'><b>Abstract (English)</b><br>"
             f"{html.escape(paper.abstract)}</div>", layout=widgets.Layout(width="50%"))
-        self.abstract = widgets.Textarea(layout=widgets.Layout(width="50%", height="18em"))
+        # issue 24: each field has its own undo history (FieldEditor stops the browser's page-wide Ctrl+Z)
+        self.history = {f: FieldHistory() for f in FIELDS}
+        self.abstract = FieldEditor(lambda action: self.step("abstract_zh", action), height="18em",
+                                    layout=widgets.Layout(width="50%"))
         self.abstract.add_class("digest-abstract")
-        self.details = widgets.Textarea(layout=widgets.Layout(width="50%", height="22em"))
+        self.details = FieldEditor(lambda action: self.step("details_md", action), height="22em",
+                                   layout=widgets.Layout(width="50%"))
         self.details.add_class("digest-details")
+        self.editors = {"abstract_zh": self.abstract, "details_md": self.details}
+        self.tools: dict[str, dict[str, widgets.Widget]] = {}
+        for field_name, short in (("abstract_zh", "abstract"), ("details_md", "details")):
+            undo = widgets.Button(description="Undo", icon="undo", tooltip="undo this field's last change",
+                                  layout=widgets.Layout(width="auto"))
+            redo = widgets.Button(description="Redo", icon="repeat", tooltip="redo this field's undone change",
+                                  layout=widgets.Layout(width="auto"))
+            versions = widgets.Button(description="Versions", icon="history", layout=widgets.Layout(width="auto"),
+                                      tooltip="every stored text of this field, to restore one")
+            undo.on_click(lambda _, f=field_name: self.step(f, "undo"))
+            redo.on_click(lambda _, f=field_name: self.step(f, "redo"))
+            versions.on_click(lambda _, f=field_name: self.toggle_versions(f))
+            picker = widgets.Dropdown(options=[], layout=widgets.Layout(width="60%"))
+            restore = widgets.Button(description="Restore this version", layout=widgets.Layout(width="auto"))
+            restore.on_click(lambda _, f=field_name: self.restore(f))
+            panel = widgets.HBox([picker, restore], layout=widgets.Layout(display="none"))
+            conflict = widgets.HTML()
+            keep_mine = widgets.Button(description="Keep my text", button_style="warning",
+                                       layout=widgets.Layout(width="auto"))
+            take_theirs = widgets.Button(description="Take the saved text", layout=widgets.Layout(width="auto"))
+            keep_mine.on_click(lambda _, f=field_name: self.resolve(f, True))
+            take_theirs.on_click(lambda _, f=field_name: self.resolve(f, False))
+            choose = widgets.HBox([keep_mine, take_theirs], layout=widgets.Layout(display="none"))
+            for widget, name in ((undo, "undo"), (redo, "redo"), (versions, "versions"), (picker, "version-picker"),
+                                 (restore, "restore"), (conflict, "conflict"), (keep_mine, "keep-mine"),
+                                 (take_theirs, "take-theirs")):
+                widget.add_class(f"digest-{name}-{short}")
+            self.tools[field_name] = {"undo": undo, "redo": redo, "versions": versions, "picker": picker,
+                                      "panel": panel, "conflict": conflict, "choose": choose}
+        self.notice = widgets.HTML()
+        self.notice.add_class("digest-notice")
         self.preview = widgets.HTML(layout=widgets.Layout(width="50%", max_height="22em", overflow="auto"))
         self.preview.add_class("digest-preview")
         self.newer = widgets.HTML()
@@ -119,12 +158,20 @@ class PaperCard:
         self.bibtex.on_click(lambda _: self.toggle_bibtex())
 
         self.refresh()
-        self.abstract.observe(lambda ch: self._edited("abstract_zh", ch["new"]), names="value")
-        self.details.observe(lambda ch: self._edited("details_md", ch["new"]), names="value")
+        self.abstract.observe(lambda ch: self._edited("abstract_zh", ch["old"], ch["new"]), names="value")
+        self.details.observe(lambda ch: self._edited("details_md", ch["old"], ch["new"]), names="value")
+
+        def field_tools(field_name: str, label: str) -> list[widgets.Widget]:
+            t = self.tools[field_name]
+            return [widgets.HBox([widgets.HTML(f"<small>{label}:&nbsp;</small>"), t["undo"], t["redo"], t["versions"]]),
+                    t["panel"], t["conflict"], t["choose"]]
+
         self.box = widgets.VBox([
             self.title, widgets.HBox([self.status, self.flags]),
             widgets.HBox([self.english, self.abstract], layout=wide),
+            *field_tools("abstract_zh", "中文摘要"),
             widgets.HBox([self.details, self.preview], layout=wide),
+            *field_tools("details_md", "详细解读"), self.notice,
             self.newer, widgets.HBox([self.take_abstract, self.take_details]),
             widgets.HBox([self.approve, self.reject, self.reset, self.bibtex]), self.bibtex_entry,
             widgets.HBox([self.instruction, self.regen_translation, self.regen_interpretation, self.progress]),
@@ -163,9 +210,9 @@ class PaperCard:
         finally:
             self._loading = False
         self.preview.value = markdown_preview(item.text("details_md"))
-        who = f" · {html.escape(item.reviewer)} {html.escape(item.decided_at)}" if item.decided_at else ""
-        self.status.value = (f"<b style='color:{STATUS_COLORS[item.status]}' data-status='{item.status.value}'>"
-                             f"{STATUS_LABELS[item.status]} ({item.status.value})</b>{who}")
+        self._show_status()
+        for field_name in FIELDS:
+            self._show_conflict(field_name)
         self.flags.value = "".join(f"<span style='color:#b35900;margin-left:1em'>⚑ {html.escape(f)}</span>"
                                    for f in item.flags)
         newer = [("abstract_zh", "translation", self.take_abstract), ("details_md", "interpretation", self.take_details)]
@@ -178,19 +225,101 @@ class PaperCard:
                              f"<pre style='white-space:pre-wrap'>{html.escape(item.generated[field_name])}</pre>")
         self.newer.value = "".join(notes)
 
-    def _edited(self, field_name: str, value: str) -> None:
+    def _edited(self, field_name: str, before: str, value: str) -> None:
         if self._loading:
             return
-        self.app.session.edit(self.arxiv_id, field_name, value)
+        self.history[field_name].changed(before, value)
+        self._save(field_name, value)
+
+    def _save(self, field_name: str, value: str) -> None:
+        """Store the field's text; a stale save (another session changed it) shows both texts to choose."""
+        stale = self.app.session.edit(self.arxiv_id, field_name, value)
         if field_name == "details_md":
             self.preview.value = markdown_preview(value)
+        self._show_conflict(field_name)
+        self._show_status()
+        self.app.update_header()
+        if stale is None:
+            self.notice.value = ""
+
+    def _show_conflict(self, field_name: str) -> None:
+        tools = self.tools[field_name]
+        conflict = self.item.conflicts.get(field_name)
+        tools["choose"].layout.display = None if conflict else "none"
+        if conflict is None:
+            tools["conflict"].value = ""
+            return
+        who = html.escape(conflict.current_editor or "another session")
+        tools["conflict"].value = (
+            "<div style='border:2px solid #b42318;padding:0.4em;margin:0.3em 0'>"
+            f"<b style='color:#b42318'>Not saved: {who} changed this text after you loaded it.</b> "
+            "Both texts are kept; choose one (your text is also kept as a version).<table style='width:100%'>"
+            "<tr><th style='text-align:left'>Your text</th><th style='text-align:left'>The saved text</th></tr>"
+            f"<tr><td style='vertical-align:top'><pre class='digest-mine' style='white-space:pre-wrap'>"
+            f"{html.escape(conflict.refused_value)}</pre></td><td style='vertical-align:top'>"
+            f"<pre class='digest-theirs' style='white-space:pre-wrap'>{html.escape(conflict.current_value)}</pre>"
+            "</td></tr></table></div>")
+
+    def step(self, field_name: str, action: str) -> None:
+        """Undo or redo this field only (the buttons, and Ctrl+Z / Ctrl+Y in the field)."""
+        editor = self.editors[field_name]
+        history = self.history[field_name]
+        text = history.undo(editor.value) if action == "undo" else history.redo(editor.value)
+        if text is None:
+            return
+        self._loading = True
+        try:
+            editor.value = text
+        finally:
+            self._loading = False
+        self._save(field_name, text)
+
+    def resolve(self, field_name: str, keep_mine: bool) -> None:
+        """Keep my refused text (saved over the other one, which stays a version) or take the saved one."""
+        self.app.session.resolve(self.arxiv_id, field_name, keep_mine)
+        self.refresh()
+
+    def toggle_versions(self, field_name: str) -> None:
+        """Show (or hide) the field's stored versions, newest first, to restore one."""
+        tools = self.tools[field_name]
+        if tools["panel"].layout.display != "none":
+            tools["panel"].layout.display = "none"
+            return
+        options = [(f"generated (model) · {self.item.generated[field_name][:50]!r}", self.item.generated[field_name])]
+        for v in self.app.session.versions(self.arxiv_id, field_name):
+            mark = " · refused (stale)" if v.refused else ""
+            options.append((f"#{v.revision} · {v.editor or '?'} · {v.saved_at}{mark} · {v.value[:50]!r}", v.value))
+        options = [options[0], *reversed(options[1:])]
+        tools["picker"].options = [(label, i) for i, (label, _) in enumerate(options)]
+        tools["picker"].value = 0 if len(options) == 1 else 1
+        self._version_texts = {**getattr(self, "_version_texts", {}), field_name: [text for _, text in options]}
+        tools["panel"].layout.display = None
+
+    def restore(self, field_name: str) -> None:
+        """Put the chosen stored version back (a new revision, undoable like any change)."""
+        texts = getattr(self, "_version_texts", {}).get(field_name)
+        if not texts or self.tools[field_name]["picker"].value is None:
+            return
+        self.editors[field_name].value = texts[self.tools[field_name]["picker"].value]
+        self.tools[field_name]["panel"].layout.display = "none"
+
+    def _show_status(self) -> None:
+        item = self.item
+        who = f" · {html.escape(item.reviewer)} {html.escape(item.decided_at)}" if item.decided_at else ""
+        self.status.value = (f"<b style='color:{STATUS_COLORS[item.status]}' data-status='{item.status.value}'>"
+                             f"{STATUS_LABELS[item.status]} ({item.status.value})</b>{who}")
 
     def _take(self, field_name: str) -> None:
         self.app.session.take_generated(self.arxiv_id, field_name)
         self.refresh()
 
     def decide(self, status: ReviewStatus) -> None:
-        self.app.session.decide(self.arxiv_id, status)
+        try:
+            self.app.session.decide(self.arxiv_id, status)
+            self.notice.value = ""
+        except StaleReviewError as exc:  # another session changed the text: show it before approving
+            self.app.session.reload([self.arxiv_id])
+            self.notice.value = f"<b style='color:#b42318'>Not approved: {html.escape(str(exc))}</b>"
         self.refresh()
         self.app.update_header()
         self.app._go(self.app.page)  # under a status filter the card leaves the page
@@ -233,14 +362,22 @@ class ReviewApp:
         self.filter = widgets.Dropdown(options=FILTERS, value="all", description="Show")
         self.filter.add_class("digest-filter")
         self.filter.observe(lambda _: self._go(0), names="value")
-        self.approve_all = widgets.Button(description="Approve all unflagged", button_style="success")
+        self.approve_all = widgets.Button(description="Approve all unflagged", button_style="success",
+                                          layout=widgets.Layout(width="auto", min_width="14em"))
         self.approve_all.add_class("digest-approve-all")
         self.approve_all.on_click(lambda _: self.approve_unflagged())
-        self.prev = widgets.Button(description="◀ Previous")
-        self.next = widgets.Button(description="Next ▶")
-        self.prev.on_click(lambda _: self._go(self.page - 1))
-        self.next.on_click(lambda _: self._go(self.page + 1))
-        self.page_label = widgets.HTML()
+        # issue 24: the same paging controls above and below the cards (a card is about a screen tall)
+        self.prev, self.prev_below = widgets.Button(description="◀ Previous"), widgets.Button(description="◀ Previous")
+        self.next, self.next_below = widgets.Button(description="Next ▶"), widgets.Button(description="Next ▶")
+        for button in (self.prev, self.prev_below):
+            button.on_click(lambda _: self._go(self.page - 1))
+            button.add_class("digest-prev")
+        for button in (self.next, self.next_below):
+            button.on_click(lambda _: self._go(self.page + 1))
+            button.add_class("digest-next")
+        self.page_label, self.page_label_below = widgets.HTML(), widgets.HTML()
+        self.page_label.add_class("digest-page")
+        self.page_label_below.add_class("digest-page-below")
         self.cards_box = widgets.VBox()
         self.hint = widgets.HTML(
             f"<p>Every change is saved at once. When no paper is pending: "
@@ -250,8 +387,13 @@ class ReviewApp:
             widgets.HBox([self.counts, self.filter, self.approve_all]),
             widgets.HBox([self.prev, self.page_label, self.next]), self.hint,
         ])
+        self.footer = widgets.HBox([self.prev_below, self.page_label_below, self.next_below])
+        self.footer.add_class("digest-paging-below")
         self.update_header()
-        self._go(0)
+        saved = self._saved_position()
+        if saved.get("filter") in dict(FILTERS).values():
+            self.filter.value = saved["filter"]
+        self._go(int(saved.get("page", 0)) if str(saved.get("page", 0)).isdigit() else 0)
 
     def visible(self) -> list[str]:
         items = self.session.matching(self.filter.value)
@@ -264,8 +406,29 @@ class ReviewApp:
         self.page = min(max(0, page), pages - 1)
         self.cards_box.children = [self.cards[a].box for a in self.visible()]
         self.page_label.value = f"&nbsp;page {self.page + 1} / {pages} ({total} shown)&nbsp;"
-        self.prev.disabled = self.page == 0
-        self.next.disabled = self.page >= pages - 1
+        self.page_label_below.value = self.page_label.value
+        self.prev.disabled = self.prev_below.disabled = self.page == 0
+        self.next.disabled = self.next_below.disabled = self.page >= pages - 1
+        self._keep_position()
+
+    def _position_file(self) -> Path:
+        return self.cfg.out_dir / ".jupyterlab" / f"review-position-{self.cfg.date}.json"
+
+    def _saved_position(self) -> dict:
+        """The page and filter the reviewer was at (kept across a reload or a new kernel)."""
+        try:
+            saved = json.loads(self._position_file().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return saved if isinstance(saved, dict) else {}
+
+    def _keep_position(self) -> None:
+        try:
+            self._position_file().parent.mkdir(parents=True, exist_ok=True)
+            self._position_file().write_text(json.dumps({"page": self.page, "filter": self.filter.value}),
+                                             encoding="utf-8")
+        except OSError:
+            pass  # a read-only output folder: the position is a convenience, the review goes on
 
     def update_header(self) -> None:
         c = self.session.counts()
@@ -295,7 +458,7 @@ class ReviewApp:
             thread.join(timeout)
 
     def widget(self) -> widgets.Widget:
-        return widgets.VBox([self.header, self.cards_box])
+        return widgets.VBox([self.header, self.cards_box, self.footer])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
