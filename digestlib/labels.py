@@ -270,6 +270,9 @@ def weekly_labels_for(language: str) -> WeeklyLabels:
         return WEEKLY_LABELS[language]
     except KeyError:
         raise ValueError(f"no weekly labels for language {language!r}; one of {sorted(WEEKLY_LABELS)}") from None
+
+
+@dataclass(frozen=True)
 class ReportLabels:
     """The report page's words in one language (issue 24: the report is read beside the post, in its
     language). ``str.format`` templates where a value is filled in."""

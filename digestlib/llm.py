@@ -328,6 +328,7 @@ def _dropped_mid_request(cause: BaseException | None) -> bool:
     # by name: the SDK's transport is httpx or its fork httpx2, whose classes are not httpx's
     return cause is not None and any(kind.__name__ in _DROP_ERRORS for kind in type(cause).__mro__)
 
+
 def without_credentials(url: str) -> str:
     """``url`` without a ``user:password@`` part (a proxy or gateway login someone put in OPENAI_BASE_URL)."""
     try:

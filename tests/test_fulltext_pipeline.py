@@ -317,7 +317,7 @@ def test_the_engine_that_read_each_pdf_is_stored_and_counted(tmp_path: Path, mon
                                    "prompt_tokens": 0, "completion_tokens": 0},
                        "announced": 2, "selected": 2, "shown": 2, "approved": 0, "rejected": 0, "pending": 2,
                        "failures": [], "seconds": {}, "pdf_engines": report.pdf_engine_counts(store, papers)}
-            assert "<th>PDFs read, per engine</th><td>pdfium 1, pypdf (fallback) 1</td>" in report.numbers_html(numbers)
+            assert "<th scope='row'>PDFs read, per engine</th><td>pdfium 1, pypdf (fallback) 1</td>" in report.numbers_html(numbers)
         requests = len(fake.log("pdf"))
         cfg = _config(tmp_path, fake, pdf_engine="pypdf")
         pipeline.run_day(cfg)

@@ -102,7 +102,7 @@ def test_report_table_has_venue_and_links(replayed):
     report = (replayed["out"] / DATE / "report.html").read_text(encoding="utf-8")
     table = report[report.index("digest-papers"):]
     table = table[:table.index("</table>")]
-    assert "<th>venue</th>" in table and "<th>code / demo</th>" in table
+    assert "<th>会议/期刊</th>" in table and "<th>代码 / 演示</th>" in table  # the report speaks the post's language
     assert table.count("ICASSP 2026 (accepted)") == 10 and table.count("(submitted)") == 3
     assert 'href="https://github.com/zlin0/wedefense"' in table or "href='https://github.com/zlin0/wedefense'" in table
 
