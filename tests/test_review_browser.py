@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +26,7 @@ from digestlib.models import ReviewStatus
 from digestlib.sample import SAMPLE_DATE, write_sample_snapshot
 from digestlib.store import Store
 from tests.fakes.fake_openai import start_fake_openai
+from tests.browser import system_chromium
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -37,8 +37,6 @@ KEY = "sk-browser-test-5b1e0c7d9a"
 DATE = SAMPLE_DATE.isoformat()
 EDIT = "审稿人在浏览器里改过的译文。"
 INSTRUCTION = "请更简洁"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
 
 def _free_port() -> int:
@@ -49,16 +47,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def chromium():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("Debian's chromium is not installed (make system-deps)")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with system_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

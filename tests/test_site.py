@@ -31,6 +31,7 @@ from digestlib.sample import sample_papers
 from digestlib.site import write_post
 from digestlib.site_pages import template_files, write_day_files
 from tests.jekyll_site import _window, jekyll_binary, parse_html
+from tests.browser import system_chromium
 
 pytestmark = [pytest.mark.jekyll, pytest.mark.integration]
 
@@ -42,8 +43,6 @@ DIGEST = str(Path(sys.executable).with_name("digest"))
 ARTIFACTS = ROOT / "output" / "test-artifacts"
 CATEGORIES = ("cs.SD", "eess.AS")
 DAY_ONE, DAY_TWO = dt.date(2026, 2, 4), dt.date(2026, 2, 5)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 USER_CONFIG_LINE = "# the user's own line: site init must keep it\n"
 
 
@@ -193,16 +192,8 @@ def served(site):
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("Debian's chromium is not installed (make system-deps)")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with system_chromium() as chromium:
+        yield chromium
 
 
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}

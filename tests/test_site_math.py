@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from digestlib import render
+from tests.browser import system_chromium
 from tests.jekyll_site import CONFIG, POST_LAYOUT, jekyll_binary, parse_html, small_day
 
 pytestmark = pytest.mark.jekyll
@@ -68,10 +69,6 @@ def test_header_counts_line_is_text_not_a_table(tmp_path: Path) -> None:
 
 
 def test_math_is_typeset_from_the_site_itself(tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed")
     page_file = _build(tmp_path)
     html = page_file.read_text(encoding="utf-8")
     assert "$x^2$" in html and "{{ site.title }}" in html and "&lt;b&gt;" in html  # inert for Liquid and HTML
@@ -80,20 +77,16 @@ def test_math_is_typeset_from_the_site_itself(tmp_path: Path) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-            try:
-                view = browser.new_page()
-                elsewhere: list[str] = []
-                view.on("request", lambda r: elsewhere.append(r.url) if not r.url.startswith(base) else None)
-                view.goto(base + "/" + page_file.relative_to(tmp_path / "_site").as_posix(), wait_until="load")
-                view.wait_for_selector(".katex", timeout=30_000)
-                annotation = view.evaluate("document.querySelector('.katex annotation').textContent")
-                assert annotation == "x^2"
-                assert "$x^2$" not in view.inner_text("body")
-                assert view.evaluate("document.querySelectorAll('b').length") == 0  # the <b> stayed text
-                assert not elsewhere, elsewhere  # KaTeX came from the site itself
-            finally:
-                browser.close()
+        with system_chromium() as browser:
+            view = browser.new_page()
+            elsewhere: list[str] = []
+            view.on("request", lambda r: elsewhere.append(r.url) if not r.url.startswith(base) else None)
+            view.goto(base + "/" + page_file.relative_to(tmp_path / "_site").as_posix(), wait_until="load")
+            view.wait_for_selector(".katex", timeout=30_000)
+            annotation = view.evaluate("document.querySelector('.katex annotation').textContent")
+            assert annotation == "x^2"
+            assert "$x^2$" not in view.inner_text("body")
+            assert view.evaluate("document.querySelectorAll('b').length") == 0  # the <b> stayed text
+            assert not elsewhere, elsewhere  # KaTeX came from the site itself
     finally:
         server.shutdown()
