@@ -87,6 +87,8 @@ def test_spans_found_like_katex_auto_render() -> None:
     assert "<b>" not in (mathml.tex_to_mathml(r"\text{<b>hi</b>}", display=False) or "")
 
 
+@pytest.mark.integration
+@pytest.mark.browser
 def test_chromium_draws_the_math_without_script(math_day, tmp_path: Path) -> None:
     chromium = shutil.which("chromium")
     sync_api = pytest.importorskip("playwright.sync_api")
