@@ -11,6 +11,7 @@ estimated from ``prices``, USD per 1M tokens per model as in ``LLMSettings.price
 from __future__ import annotations
 
 import importlib
+import re
 import threading
 from typing import Any, Iterable, Mapping
 
@@ -532,7 +533,25 @@ def build_report(cfg: Any, *, outcome: Any = None, notes: Iterable[str] = ()) ->
     exporter = ReportExporter()
     exporter.language_code = cfg.language
     body, _ = exporter.from_notebook_node(report_notebook(cfg, outcome=outcome, notes=notes))
-    return redact(body)
+    return post_math(redact(body))  # redacted first: a secret split into MathML would escape redact
+
+
+# The post's output: the one text/markdown output of the report (the rest are HTML and images).
+_POST_OUTPUT = re.compile(r"<div [^>]*\bjp-OutputArea-output\b[^>]*\bdata-mime-type=\"text/markdown\"")
+
+
+def post_math(page: str) -> str:
+    """The report page with the post's TeX spans ($x^2$, $$...$$) as MathML, which browsers show without
+    any script (mathml.py; the site typesets the same spans with KaTeX). Only the post, from its output to
+    the end of the page's main: the tables' costs ("$0.0123") stay text. The page is sanitised already."""
+    from .mathml import math_in_html
+
+    start = _POST_OUTPUT.search(page)
+    if start is None:
+        return page
+    end = page.find("</main>", start.start())
+    end = len(page) if end < 0 else end
+    return page[:start.start()] + math_in_html(page[start.start():end]) + page[end:]
 
 
 def write_report(cfg: Any, path: Any, *, outcome: Any = None, notes: Iterable[str] = ()) -> None:
