@@ -1,4 +1,4 @@
-"""The bundled sample day: six invented audio/speech papers and arXiv-like PDFs made from them.
+"""The bundled sample day: twelve invented audio/speech papers and arXiv-like PDFs made from them.
 
 Everything here was written for arxiv-digest (see ``sample/papers.yaml``); nothing is copied from
 arXiv. ``make_pdf`` draws a small multi-page paper with fpdf2's core fonts — title, authors, abstract,
@@ -68,7 +68,7 @@ def _to_paper(entry: Mapping[str, Any], order: int) -> Paper:
 
 
 def sample_papers() -> list[Paper]:
-    """The six papers of the sample day, in listing order (new submissions, then the cross-list)."""
+    """The twelve papers of the sample day, in listing order (new submissions, then the cross-list)."""
     entries = _entries()
     ordered = [e for e in entries if e.get("announce_type", "new") == "new"] + \
               [e for e in entries if e.get("announce_type", "new") != "new"]

@@ -257,7 +257,7 @@ class _StubFetcher:
 def test_process_overlaps_extraction_with_the_next_downloads(tmp_path: Path, monkeypatch, offline) -> None:
     monkeypatch.setattr(pipeline, "FulltextFetcher", _StubFetcher)
     _StubFetcher.events = []
-    papers = sample_papers()
+    papers = sample_papers()[:6]  # six papers: the timing bound below is worked out for six
     cfg = _config(tmp_path, workers=2)
     with Store(cfg.store_path) as store:
         worker = pipeline._DayWorker(cfg, store, pipeline.RunNotes())

@@ -39,8 +39,8 @@ def test_sample_date_is_a_weekday_mailing_in_early_february():
 
 def test_sample_papers_metadata():
     papers = sample_papers()
-    assert len(papers) == 6
-    assert len({p.arxiv_id for p in papers}) == 6
+    assert len(papers) == 12
+    assert len({p.arxiv_id for p in papers}) == 12
     for order, p in enumerate(papers, start=1):
         assert re.fullmatch(r"2602\.0\d{4}", p.arxiv_id) and p.version == 1
         assert p.listing_order == order
@@ -61,9 +61,9 @@ def test_one_paper_is_not_there_yet(tmp_path):
     pending = pending_ids()
     assert len(pending) == 1
     written = write_sample_pdfs(tmp_path)
-    assert len(written) == 5
+    assert len(written) == 11
     assert not any(p.stem.startswith(next(iter(pending))) for p in written)
-    assert len(write_sample_pdfs(tmp_path / "all", include_pending=True)) == 6
+    assert len(write_sample_pdfs(tmp_path / "all", include_pending=True)) == 12
 
 
 def test_pdfs_are_deterministic():
@@ -184,3 +184,44 @@ def test_the_demo_shows_the_product_from_recorded_answers(tmp_path) -> None:
     assert "recorded-sample-answers" in (day_dir / "report.html").read_text(encoding="utf-8")
     assert (tmp_path / "out" / "demo-site" / "_posts" / f"{SAMPLE_DATE}-arxiv-daily.md").is_file()
     assert (tmp_path / "out" / "demo-site" / "_data" / "digest" / f"{SAMPLE_DATE}.json").is_file()
+
+
+def test_the_sample_grows_past_one_review_page() -> None:
+    """Twelve papers, so that the review's paging (10 cards a page) shows a second page on the demo day;
+    some carry a venue in their comments and one a code link in its abstract (the post's Venue/Code lines)."""
+    from digestlib.links import paper_links
+    from digestlib.venue import paper_venues
+
+    papers = sample_papers()
+    assert len(papers) > 10
+    assert sum(1 for p in papers if paper_venues(p)) >= 2
+    assert any(paper_links(p).code for p in papers)
+    assert len(pending_ids()) == 1  # the pending path stays on show
+
+
+def test_every_recorded_answer_passes_the_validators() -> None:
+    """Each sample paper has a recorded translation and three-part interpretation that the real validators
+    accept, and every number the interpretation quotes is in the paper's own text (abstract, body, table)."""
+    import yaml
+
+    from digestlib.replay_llm import ANSWERS_FILE
+    from digestlib.sample import _entry
+    from digestlib.tasks.evidence import missing_numbers
+    from digestlib.tasks.results import PARTS
+    from digestlib.tasks.validate import interpretation_violations, translation_violations
+
+    recorded = yaml.safe_load(ANSWERS_FILE.read_text(encoding="utf-8"))["answers"]
+    papers = sample_papers()
+    assert set(recorded) == {p.arxiv_id for p in papers}
+    for paper in papers:
+        answer = recorded[paper.arxiv_id]
+        assert translation_violations(paper.abstract, answer["translate"]) == [], paper.arxiv_id
+        table = _entry(paper.arxiv_id)["table"]
+        evidence = "\n".join([paper.abstract, *sample_sections(paper.arxiv_id).values(), table["caption"],
+                              *(" ".join(map(str, row)) for row in [table["header"], *table["rows"]])])
+        assert set(answer["interpret"]) == set(PARTS)
+        assert interpretation_violations(answer["interpret"], paper, evidence) == [], paper.arxiv_id
+        for part in PARTS:
+            text = answer["interpret"][part]
+            assert text.startswith("- **"), (paper.arxiv_id, part)  # a Markdown bullet list, as the prompt asks
+            assert missing_numbers(text, evidence) == [], (paper.arxiv_id, part)
