@@ -100,7 +100,7 @@ def test_daily_post_shows_venue_code_and_demo(replayed):
 
 def test_report_table_has_venue_and_links(replayed):
     report = (replayed["out"] / DATE / "report.html").read_text(encoding="utf-8")
-    table = report[report.index("digest-papers"):]
+    table = report[re.search(r"<table class=.digest-papers", report).start():]  # the table, not the style sheet
     table = table[:table.index("</table>")]
     assert "<th>会议/期刊</th>" in table and "<th>代码 / 演示</th>" in table  # the report speaks the post's language
     assert table.count("ICASSP 2026 (accepted)") == 10 and table.count("(submitted)") == 3
