@@ -135,8 +135,9 @@ def test_a_server_that_hangs_past_the_timeout(through_the_package):
 
 
 def test_a_hang_then_an_answer_is_a_retry(through_the_package):
-    with Scripted(("hang", 3), (200, one_paper_feed(), {})) as server:
-        with ArxivSource(server.settings(timeout_seconds=0.25), CATS, backoff_seconds=0.05) as src:
+    # a 2 s timeout against a 10 s hang: the retry's answer has time to arrive on a loaded machine
+    with Scripted(("hang", 10), (200, one_paper_feed(), {})) as server:
+        with ArxivSource(server.settings(timeout_seconds=2.0), CATS, backoff_seconds=0.05) as src:
             assert list(src.fetch_metadata(["2601.15000"])) == ["2601.15000"]
     assert len(server.log) == 2
 
