@@ -13,7 +13,7 @@ Two days, each run by ``digest run --date D`` in a subprocess exactly as a user 
   defaults. Skipped with a message when /work/shared/data is absent.
 * **synthetic**: a generated mailing of ``--papers`` papers (default 300), LLM concurrency ``--concurrency``
   (default 16), the project's default download rate; PDFs: the same 8 real PDFs in rotation when the shared
-  data is there, else PDFs drawn by ``digestlib.sample`` (said in the table).
+  data is there, else PDFs drawn by ``digestlib.app.demo`` (said in the table).
 * **busy** (issue 28): the synthetic day while another process keeps one core busy the whole time (a user on a
   shared machine; target <= 1.2x the bound). **thousand**: 1,000 synthetic papers on a quiet machine (targets
   <= 1.1x the bound, peak memory of the tree <= 600 MB).
@@ -101,14 +101,14 @@ def _link_pdfs(ids: list[str], folder: Path) -> str:
         for i, arxiv_id in enumerate(ids):
             (folder / f"{arxiv_id}v1.pdf").symlink_to(real[i % len(real)])
         return f"the {len(real)} real PDFs of shared/data/pdf in rotation"
-    from digestlib.sample import make_pdf
+    from digestlib.app.demo import make_pdf
     from tests.fakes.fake_arxiv import paper_from_dict
 
     for arxiv_id in ids:
         paper = paper_from_dict({"id": arxiv_id, "version": "v1", "title": f"Paper {arxiv_id}", "authors": ["A. Author"],
                                  "categories": ["cs.SD"], "abstract": "A synthetic paper.", "announce_type": "new"})
         (folder / f"{arxiv_id}v1.pdf").write_bytes(make_pdf(paper))
-    return "synthetic PDFs drawn by digestlib.sample"
+    return "synthetic PDFs drawn by digestlib.app.demo"
 
 
 def replay_day(work: Path) -> Day | None:
@@ -276,7 +276,7 @@ def _count_tokens():
 
 def effective_settings(params: dict) -> tuple[int, float]:
     """(LLM concurrency, full-text requests per second) the run uses, from the project's own config reader."""
-    from digestlib.config import build_config
+    from digestlib.base.config import build_config
 
     with tempfile.TemporaryDirectory() as tmp:
         config = build_config(date=DATE, out_dir=Path(tmp), env={}, params=params)

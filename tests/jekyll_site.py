@@ -237,7 +237,7 @@ def _window():
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from digestlib.models import Window
+    from digestlib.base.models import Window
 
     tz = ZoneInfo("Asia/Shanghai")
     return Window(dt.datetime(2026, 1, 22, 8, 50, tzinfo=tz), dt.datetime(2026, 1, 23, 8, 50, tzinfo=tz),
@@ -248,8 +248,8 @@ def payload_day(with_updates: bool = True):
     """A DayDigest whose every field carries the payloads (one paper per payload)."""
     import datetime as dt
 
-    from digestlib.models import AnnounceType, DayDigest, Interpretation, Paper, PaperEntry
-    from digestlib.render import interpretation_markdown
+    from digestlib.base.models import AnnounceType, DayDigest, Interpretation, Paper, PaperEntry
+    from digestlib.post.render import interpretation_markdown
 
     entries = []
     for k, p in enumerate(PAYLOADS):
@@ -272,8 +272,8 @@ def small_day():
     """Two ordinary papers (one pending, one interpreted) and one replacement."""
     import datetime as dt
 
-    from digestlib.models import AnnounceType, DayDigest, Interpretation, Paper, PaperEntry, ResultStatus
-    from digestlib.render import interpretation_markdown, pending_note
+    from digestlib.base.models import AnnounceType, DayDigest, Interpretation, Paper, PaperEntry, ResultStatus
+    from digestlib.post.render import interpretation_markdown, pending_note
 
     a = PaperEntry(
         Paper("2601.15300", 1, "Speech Enhancement with Tiny Models", ("Ann Lee", "Bo Li"), ("eess.AS", "cs.SD"), "abs"),

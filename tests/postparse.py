@@ -1,4 +1,4 @@
-"""Reading a post back (tests only): the inverse of digestlib.render, for round trips and assertions.
+"""Reading a post back (tests only): the inverse of digestlib.post.render, for round trips and assertions.
 
 Moved out of the library: no digestlib code reads a post back (the store is the source of truth; the
 review UI, publish and the report all start from stored results). :func:`digest_from_parsed` infers a
@@ -13,13 +13,13 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from digestlib.errors import RenderError
-from digestlib.markup import LIQUID_OPEN_BRACE, PLAIN_SPECIAL
-from digestlib.labels import ZH
-from digestlib.models import (AnnounceType, DayDigest, Paper, PaperEntry, PendingReason, ResultStatus, VenueMention,
+from digestlib.base.errors import RenderError
+from digestlib.post.markup import LIQUID_OPEN_BRACE, PLAIN_SPECIAL
+from digestlib.post.labels import ZH
+from digestlib.base.models import (AnnounceType, DayDigest, Paper, PaperEntry, PendingReason, ResultStatus, VenueMention,
                               VenueStatus, Window)
 from digestlib.source.ids import split_versioned_id
-from digestlib.render import (
+from digestlib.post.render import (
     EMPTY_DAY_NOTE,
     EXTRACTIVE_LABEL,
     UNKNOWN_AUTHORS,

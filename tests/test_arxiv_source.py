@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from digestlib import calendar
-from digestlib.config import ArxivSettings, FulltextSettings
-from digestlib.errors import EmptyAnswerError, NotYetAnnouncedError, SourceError, UsageError
-from digestlib.http import RateLimiter, parse_retry_after
+from digestlib.base import calendar
+from digestlib.base.config import ArxivSettings, FulltextSettings
+from digestlib.base.errors import EmptyAnswerError, NotYetAnnouncedError, SourceError, UsageError
+from digestlib.base.http import RateLimiter, parse_retry_after
 from digestlib.source import (
     ArxivSource,
     make_transport,
@@ -23,7 +23,7 @@ from digestlib.source import (
     request_key,
     split_id,
 )
-from digestlib.models import AnnounceType
+from digestlib.base.models import AnnounceType
 from tests.fakes.fake_arxiv import (  # noqa: F401  (fake_arxiv is a fixture)
     SHARED_MAILING,
     api_feed,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from digestlib.errors import EXIT_INCOMPLETE, EXIT_OK
-from digestlib.store import Store
+from digestlib.base.errors import EXIT_INCOMPLETE, EXIT_OK
+from digestlib.store.store import Store
 from tests import test_end_to_end
 from tests.test_end_to_end import DATE, World
 

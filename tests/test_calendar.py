@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from digestlib import calendar
-from digestlib.config import build_config, read_now
-from digestlib.errors import UsageError
+from digestlib.base import calendar
+from digestlib.base.config import build_config, read_now
+from digestlib.base.errors import UsageError
 
 UTC = dt.timezone.utc
 ET = ZoneInfo("America/New_York")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from digestlib.config import PARAMETER_KEYS, build_config, load_config, parse_date, read_params_file
-from digestlib.errors import ConfigError, UsageError
+from digestlib.base.config import PARAMETER_KEYS, build_config, load_config, parse_date, read_params_file
+from digestlib.base.errors import ConfigError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = ROOT / "parameters" / "cs.SD+eess.AS.yaml"

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from digestlib import daily, errors, site
-from digestlib.config import build_config, default_out_dir
-from digestlib.store import Store
+from digestlib.app import daily, site
+from digestlib.base import errors
+from digestlib.base.config import build_config, default_out_dir
+from digestlib.store.store import Store
 from tests.fakes.fake_arxiv import SHARED_MAILING, FakeArxivProcess, start_fake_arxiv, synthesize_week
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -234,7 +235,7 @@ def test_default_output_folder_per_parameter_file() -> None:
 
 @pytest.mark.parametrize("name", ["cs.SD+eess.AS.yaml", "cs.CL.yaml", "cs.CV+eess.IV.yaml"])
 def test_shipped_parameter_files_are_valid_and_name_distinct_posts(name: str) -> None:
-    from digestlib.config import load_config
+    from digestlib.base.config import load_config
 
     cfg = load_config(date="2026-01-22", params_file=ROOT / "parameters" / name, env={})
     if name.startswith("cs.SD"):
@@ -336,7 +337,7 @@ def test_field_keys_are_validated_with_one_line() -> None:
 
 
 def test_a_field_title_and_tags_reach_the_front_matter_and_the_default_stays_the_seeds() -> None:
-    from digestlib import render
+    from digestlib.post import render
 
     assert render._front_matter(dt.date(2026, 1, 22), ("cs.SD", "eess.AS")) == (
         '---\nlayout: post\ntitle: "arXiv Daily – 2026-01-22"\ntags: [arxiv, cs.SD, eess.AS]\n---\n\n')

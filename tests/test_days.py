@@ -24,13 +24,13 @@ from pathlib import Path
 
 import pytest
 
-from digestlib import calendar
-from digestlib.config import build_config
-from digestlib.models import AnnounceType, Paper
-from digestlib.pipeline import DayResult, run_day
-from digestlib.selection import select_papers, stored_selection
+from digestlib.base import calendar
+from digestlib.base.config import build_config
+from digestlib.base.models import AnnounceType, Paper
+from digestlib.day.pipeline import DayResult, run_day
+from digestlib.day.selection import select_papers, stored_selection
 from tests.postparse import ParsedPost, parse_post
-from digestlib.store import Store
+from digestlib.store.store import Store
 from tests.fakes.fake_arxiv import SHARED_MAILING, FakeArxivProcess, prepare_mailing, start_fake_arxiv, synthesize_week
 
 integration = pytest.mark.integration

@@ -1,6 +1,6 @@
 """Issue 23, "nothing hangs": one deadline for the whole of each answer, download and notification.
 
-httpx's timeouts are per read: a server sending one byte a second never trips them. ``digestlib.http``
+httpx's timeouts are per read: a server sending one byte a second never trips them. ``digestlib.base.http``
 gives each exchange one deadline (connect, wait, body); these tests serve hung and dripping answers from
 loopback servers and check that a day, a download and a webhook each end within a bound, and that one hung
 PDF costs one deadline while the other papers are interpreted. Bounds are generous (a loaded 2-core
@@ -18,10 +18,10 @@ from typing import Iterator
 
 import pytest
 
-from digestlib.config import NotifySettings
-from digestlib.errors import NotifyError
-from digestlib.http import DeadlineExceeded, make_client
-from digestlib.notify import DayNews, send_webhook
+from digestlib.base.config import NotifySettings
+from digestlib.base.errors import NotifyError
+from digestlib.base.http import DeadlineExceeded, make_client
+from digestlib.app.notify import DayNews, send_webhook
 from tests.test_resilience import (  # noqa: F401 - day_factory is a fixture
     _entries,
     day_factory,
@@ -286,7 +286,7 @@ def test_logging_records_are_redacted() -> None:
     import io
     import logging
 
-    from digestlib.redaction import install_log_redaction
+    from digestlib.base.redaction import install_log_redaction
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)  # a handler someone (a notebook, a library) configured
@@ -324,9 +324,9 @@ def test_a_failed_snapshot_leaves_nothing_and_quiet_is_quiet(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("tag", ["C++", "a tag", "日本"])
 def test_one_tag_rule_for_config_and_render(tag: str) -> None:
-    from digestlib.config import build_config
-    from digestlib.errors import ConfigError, RenderError
-    from digestlib.render import _front_matter
+    from digestlib.base.config import build_config
+    from digestlib.base.errors import ConfigError, RenderError
+    from digestlib.post.render import _front_matter
 
     with pytest.raises(ConfigError):
         build_config(date="2026-01-22", params={"tags": [tag]}, env={})

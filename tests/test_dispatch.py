@@ -8,7 +8,7 @@ from concurrent.futures import CancelledError
 
 import pytest
 
-from digestlib.dispatch import PriorityDispatcher
+from digestlib.day.dispatch import PriorityDispatcher
 
 WAIT = 5.0
 

@@ -18,8 +18,8 @@ import nbformat
 import pytest
 
 from tests.postparse import parse_post, published_form
-from digestlib.models import ReviewStatus
-from digestlib.store import Store
+from digestlib.base.models import ReviewStatus
+from digestlib.store.store import Store
 from tests.fakes.fake_arxiv import FakeArxivProcess, start_fake_arxiv
 from tests.fakes.fake_openai import FakeOpenAI, start_fake_openai
 from tests.jekyll_site import build_site, jekyll_binary

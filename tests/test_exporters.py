@@ -13,9 +13,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from digestlib import render, report
-from digestlib.errors import RenderError
-from digestlib.exporters import JekyllExporter, ReportExporter, clean_report_html, collect_post
+from digestlib.post import render, report
+from digestlib.base.errors import RenderError
+from digestlib.post.exporters import JekyllExporter, ReportExporter, clean_report_html, collect_post
 from tests.jekyll_site import parse_html, payload_day, small_day
 
 JUPYTER = Path(sys.executable).with_name("jupyter")
@@ -216,7 +216,7 @@ def test_real_kernel_display_post_then_export(tmp_path):
         new_code_cell("label = 'x'", metadata={"tags": ["parameters"]}),
         new_code_cell(
             "import sys\n"
-            "from digestlib import render\n"
+            "from digestlib.post import render\n"
             "from tests.jekyll_site import payload_day\n"
             "print('log line to stdout'); print('progress', file=sys.stderr)\n"
             "render.display_post(payload_day())\n"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from digestlib import fulltext
-from digestlib.config import FulltextSettings
-from digestlib.errors import FulltextError
+from digestlib.base.config import FulltextSettings
+from digestlib.base.errors import FulltextError
 from digestlib.fulltext import (
     DETAIL,
     ExtractionPool,
@@ -29,8 +29,8 @@ from digestlib.fulltext import (
     split_sections,
     structure_pdf_text,
 )
-from digestlib.models import FullText, Paper, TextStatus
-from digestlib.sample import make_pdf, sample_papers
+from digestlib.base.models import FullText, Paper, TextStatus
+from digestlib.app.demo import make_pdf, sample_papers
 from tests.fakes.sample_html import make_html
 from tests.fakes.files_server import FilesServer, Reply
 
@@ -779,7 +779,7 @@ def test_replay_transport_without_the_file_is_pending(tmp_path, pool):
     """A snapshot replay that lacks a request (the transport raises a DigestError) leaves the paper pending."""
     import httpx
 
-    from digestlib.errors import SourceError
+    from digestlib.base.errors import SourceError
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.startswith("/pdf/"):

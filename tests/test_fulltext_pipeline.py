@@ -21,13 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from digestlib import pipeline, render
-from digestlib.config import build_config
+from digestlib.day import pipeline
+from digestlib.post import render
+from digestlib.base.config import build_config
 from digestlib.fulltext import DETAIL, DownloadResult
-from digestlib.models import FullText, ResultStatus, TextStatus
-from digestlib.render import ABSTRACT_ONLY_LABEL, pending_note
-from digestlib.sample import sample_papers, sample_sections
-from digestlib.store import Store
+from digestlib.base.models import FullText, ResultStatus, TextStatus
+from digestlib.post.render import ABSTRACT_ONLY_LABEL, pending_note
+from digestlib.app.demo import sample_papers, sample_sections
+from digestlib.store.store import Store
 from tests.fakes.fake_arxiv import start_fake_arxiv
 from tests.postparse import parse_post
 
@@ -294,7 +295,7 @@ def test_process_overlaps_extraction_with_the_next_downloads(tmp_path: Path, mon
 def test_the_engine_that_read_each_pdf_is_stored_and_counted(tmp_path: Path, monkeypatch, offline) -> None:
     """``fulltext.pdf_engine``: the store records which engine read each full text, the report counts them,
     and a full text already stored is never read again, whatever the engine asked for on a later run."""
-    from digestlib import report
+    from digestlib.post import report
 
     mailings = _mailings()
     mailings[0]["papers"] = [p for p in mailings[0]["papers"] if p["id"] in (A, E)]

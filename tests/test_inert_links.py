@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from digestlib.markup import escape_markdown, restrict_links
-from digestlib.models import Paper
+from digestlib.post.markup import escape_markdown, restrict_links
+from digestlib.base.models import Paper
 
 PAPER = Paper("2601.15240", 1, "A speech model", ("A. Author",), ("cs.SD",), "An abstract.")
 INVENTED = [

@@ -9,15 +9,15 @@ from pathlib import Path
 import bibtexparser
 import pytest
 
-from digestlib import bibtex, render
-from digestlib.budget import Budget
-from digestlib.config import InterestSettings, LLMSettings, build_config
-from digestlib.errors import ConfigError
-from digestlib.foryou import for_you_markdown
-from digestlib.interests import by_relevance, most_relevant, score_paper
-from digestlib.models import Paper
-from digestlib.selection import _in_post_order, _with_interests
-from digestlib.sample import sample_papers
+from digestlib.post import bibtex, render
+from digestlib.day.spend import Budget
+from digestlib.base.config import InterestSettings, LLMSettings, build_config
+from digestlib.base.errors import ConfigError
+from digestlib.post.foryou import for_you_markdown
+from digestlib.day.interests import by_relevance, most_relevant, score_paper
+from digestlib.base.models import Paper
+from digestlib.day.selection import _in_post_order, _with_interests
+from digestlib.app.demo import sample_papers
 from tests import postparse
 from tests.jekyll_site import seed_path, small_day, with_paper_anchors
 

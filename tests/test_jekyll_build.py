@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from digestlib import render
+from digestlib.post import render
 from tests import postparse
 from tests.jekyll_site import (
     PAYLOADS,

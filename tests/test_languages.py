@@ -18,11 +18,12 @@ from typing import Iterator
 import pytest
 import yaml
 
-from digestlib import errors, render
-from digestlib.config import LANGUAGES, build_config
-from digestlib.labels import LABELS, labels_for
-from digestlib.models import Paper, ResultStatus
-from digestlib.pipeline import run_day
+from digestlib.base import errors
+from digestlib.post import render
+from digestlib.base.config import LANGUAGES, build_config
+from digestlib.post.labels import LABELS, labels_for
+from digestlib.base.models import Paper, ResultStatus
+from digestlib.day.pipeline import run_day
 from digestlib.tasks import (PROMPT_VERSION, PROMPTS, interpretation_messages, interpretation_schema, language_share,
                              language_values, offline_translation, render_prompt, translate_abstract,
                              translation_messages)

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from digestlib.config import LLMSettings
-from digestlib.errors import LLMError, LLMFatalError
-from digestlib.llm import (
+from digestlib.base.config import LLMSettings
+from digestlib.base.errors import LLMError, LLMFatalError
+from digestlib.llm.client import (
     LLMClient,
     LLMMalformedError,
     LLMRefusalError,

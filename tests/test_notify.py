@@ -15,10 +15,10 @@ from typing import Iterator
 import pytest
 from aiosmtpd.controller import Controller
 
-from digestlib import cli, notify
-from digestlib.config import NotifySettings, build_config
-from digestlib.pipeline import run_day
-from digestlib.sample import SAMPLE_DATE, write_sample_snapshot
+from digestlib.app import cli, notify
+from digestlib.base.config import NotifySettings, build_config
+from digestlib.day.pipeline import run_day
+from digestlib.app.demo import SAMPLE_DATE, write_sample_snapshot
 
 NEWS = notify.DayNews(dt.date(2026, 2, 5), "publish", fetched=6, shown=5, for_you=("Paper A", "Paper B"),
                       cost=0.0123, link="https://example.org/2026-02-05")

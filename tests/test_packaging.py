@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from digestlib.config import PARAMETER_KEYS, Config, build_config
+from digestlib.base.config import PARAMETER_KEYS, Config, build_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,10 +53,10 @@ def test_notebook_code_cells_only_call_digestlib() -> None:
 
 def test_exporters_and_console_script_are_registered() -> None:
     exporters = {e.name: e.value for e in entry_points(group="nbconvert.exporters")}
-    assert exporters["jekyll"] == "digestlib.exporters:JekyllExporter"
-    assert exporters["digest_report"] == "digestlib.exporters:ReportExporter"
+    assert exporters["jekyll"] == "digestlib.post.exporters:JekyllExporter"
+    assert exporters["digest_report"] == "digestlib.post.exporters:ReportExporter"
     scripts = {e.name: e.value for e in entry_points(group="console_scripts")}
-    assert scripts["digest"] == "digestlib.cli:main"
+    assert scripts["digest"] == "digestlib.app.cli:main"
 
 
 def test_output_folder_is_ignored_but_kept() -> None:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from digestlib.site_pages import TEMPLATE_DIR, template_files
+from digestlib.app.site_pages import TEMPLATE_DIR, template_files
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / "examples" / "github-actions" / "pages.yml"

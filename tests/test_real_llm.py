@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from digestlib import render
+from digestlib.post import render
 from tests.postparse import parse_post
-from digestlib.sample import SAMPLE_DATE, write_sample_snapshot
+from digestlib.app.demo import SAMPLE_DATE, write_sample_snapshot
 from tests.test_real_providers import _summary
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_llm]

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from digestlib.config import LLMSettings
-from digestlib.llm import SERVER_STOPPED_FIX, AdaptiveLimiter, LLMClient, MemoryCache, strip_thinking
-from digestlib.models import Paper
-from digestlib.sample import SAMPLE_DATE, write_sample_snapshot
+from digestlib.base.config import LLMSettings
+from digestlib.llm.client import SERVER_STOPPED_FIX, AdaptiveLimiter, LLMClient, MemoryCache, strip_thinking
+from digestlib.base.models import Paper
+from digestlib.app.demo import SAMPLE_DATE, write_sample_snapshot
 from digestlib.tasks import echo_share, interpret_paper, language_share, translation_violations
 from tests.fakes.fake_llamacpp import REASONING, start_fake_llamacpp
 from tests.fakes.fake_openai import start_fake_openai
@@ -295,9 +295,9 @@ def test_timeouts_on_a_one_slot_server_without_props_halve_the_concurrency() -> 
 
 
 def test_context_tokens_auto_and_done_results_are_never_replaced(tmp_path: Path) -> None:
-    from digestlib.config import build_config
-    from digestlib.models import ResultStatus
-    from digestlib.store import Store
+    from digestlib.base.config import build_config
+    from digestlib.base.models import ResultStatus
+    from digestlib.store.store import Store
 
     cfg = build_config(date="2026-01-22", params={"llm": {"context_tokens": "auto"}}, env={})
     assert cfg.llm.context_tokens == 0 and cfg.llm.text_budget_tokens > 0

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from digestlib import markup, render
-from digestlib.errors import RenderError
-from digestlib.models import DayDigest, Interpretation, Paper, PaperEntry, ResultStatus
+from digestlib.post import markup, render
+from digestlib.base.errors import RenderError
+from digestlib.base.models import DayDigest, Interpretation, Paper, PaperEntry, ResultStatus
 from tests import postparse
 from tests import jekyll_site
 from tests.jekyll_site import PAYLOADS, payload_day, seed_path, small_day

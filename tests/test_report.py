@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from digestlib import report
-from digestlib.config import build_config
-from digestlib.labels import REPORT_EN, REPORT_ZH
-from digestlib.models import AnnounceType, Paper, ResultStatus, ReviewStatus
-from digestlib.sample import SAMPLE_DATE, write_sample_snapshot
-from digestlib.store import Store
+from digestlib.post import report
+from digestlib.base.config import build_config
+from digestlib.post.labels import REPORT_EN, REPORT_ZH
+from digestlib.base.models import AnnounceType, Paper, ResultStatus, ReviewStatus
+from digestlib.app.demo import SAMPLE_DATE, write_sample_snapshot
+from digestlib.store.store import Store
 from tests.fakes.fake_openai import start_fake_openai
 
 ROOT = Path(__file__).resolve().parents[1]

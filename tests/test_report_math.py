@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from digestlib import mathml, report
-from digestlib.config import build_config
-from digestlib.models import AnnounceType, Paper, ResultStatus
-from digestlib.store import Store
+from digestlib.post import mathml, report
+from digestlib.base.config import build_config
+from digestlib.base.models import AnnounceType, Paper, ResultStatus
+from digestlib.store.store import Store
 
 HOSTILE = r"$<script>alert(1)</script>$ 与 $\href{javascript:alert(2)}{x}$ 与 $\text{<img src=x onerror=alert(3)>}$"
 

@@ -24,7 +24,7 @@ import psutil
 import pytest
 import yaml
 
-from digestlib import render
+from digestlib.post import render
 from tests.conftest import find_shared_data
 from tests.postparse import parse_post
 from digestlib.tasks import neutralize_tags

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from digestlib import cli
-from digestlib.locks import run_lock
-from digestlib.config import build_config
-from digestlib.errors import EXIT_REVIEW_PENDING, ReviewPendingError, RunLockedError
-from digestlib.models import AnnounceType, Interpretation, Paper, ResultStatus, ReviewStatus
-from digestlib.publish import publish_day, reviewed_digest
-from digestlib.render import interpretation_markdown, render_post
+from digestlib.app import cli
+from digestlib.base.locks import run_lock
+from digestlib.base.config import build_config
+from digestlib.base.errors import EXIT_REVIEW_PENDING, ReviewPendingError, RunLockedError
+from digestlib.base.models import AnnounceType, Interpretation, Paper, ResultStatus, ReviewStatus
+from digestlib.app.publish import publish_day, reviewed_digest
+from digestlib.post.render import interpretation_markdown, render_post
 from digestlib.review import ReviewApp
-from digestlib.store import MIGRATIONS, Store
+from digestlib.store.store import MIGRATIONS, Store
 
 DATE = dt.date(2026, 1, 22)
 IDS = ["2601.00003", "2601.00002", "2601.00001"]  # the post's order (newest id first)
@@ -108,7 +108,7 @@ def test_bibtex_button_shows_the_papers_entry(cfg) -> None:
 
     import bibtexparser
 
-    from digestlib.bibtex import entry_for
+    from digestlib.post.bibtex import entry_for
 
     card = _app(cfg).cards[IDS[0]]
     assert card.bibtex_entry.layout.display == "none" and "digest-bibtex" in card.bibtex._dom_classes
@@ -169,7 +169,7 @@ def test_cli_publish_refused_is_one_line_exit_5(cfg, capsys) -> None:
 def test_failed_llm_calls_are_in_the_usage_table_and_the_report(cfg, tmp_path: Path) -> None:
     """Issue 11: calls that got no usable answer are accounted (status, cause) and shown, even for a task
     whose every call failed; the causes are redacted."""
-    from digestlib import report
+    from digestlib.post import report
 
     with Store(cfg.store_path) as store:
         store.record_call(day=str(DATE), task="translate", model="m", prompt_tokens=10, completion_tokens=5,
@@ -196,7 +196,7 @@ def test_failed_llm_calls_are_in_the_usage_table_and_the_report(cfg, tmp_path: P
 
 
 def test_run_post_respects_rejections(cfg) -> None:
-    from digestlib.selection import build_digest, stored_selection
+    from digestlib.day.selection import build_digest, stored_selection
 
     with Store(cfg.store_path) as store:
         store.set_review(DATE, IDS[1], 1, ReviewStatus.REJECTED)

@@ -22,9 +22,9 @@ from typing import Iterator
 
 import pytest
 
-from digestlib.models import ReviewStatus
-from digestlib.sample import SAMPLE_DATE, pending_ids, write_sample_snapshot
-from digestlib.store import Store
+from digestlib.base.models import ReviewStatus
+from digestlib.app.demo import SAMPLE_DATE, pending_ids, write_sample_snapshot
+from digestlib.store.store import Store
 from tests.fakes.fake_openai import start_fake_openai
 from tests.browser import system_chromium
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from digestlib.config import build_config
-from digestlib.models import AnnounceType, Paper, ResultStatus
-from digestlib.store import Store
+from digestlib.base.config import build_config
+from digestlib.base.models import AnnounceType, Paper, ResultStatus
+from digestlib.store.store import Store
 
 pytestmark = [pytest.mark.integration]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from digestlib.fulltext import ExtractionPool, extract_many, html_to_fulltext
-from digestlib.models import AnnounceType, TextStatus
-from digestlib.sample import (
+from digestlib.base.models import AnnounceType, TextStatus
+from digestlib.app.demo import (
     SAMPLE_DATE,
     make_pdf,
     pending_ids,
@@ -127,9 +127,9 @@ def test_sample_sections_and_html():
 def test_sample_snapshot_replays(tmp_path):
     """``digest demo`` replays this snapshot: the feed, the metadata and the files, with no network."""
     from digestlib.source import ArxivSource, make_transport
-    from digestlib.config import ArxivSettings, FulltextSettings
+    from digestlib.base.config import ArxivSettings, FulltextSettings
     from digestlib.fulltext import FulltextFetcher
-    from digestlib.sample import write_sample_snapshot
+    from digestlib.app.demo import write_sample_snapshot
 
     folder = write_sample_snapshot(tmp_path / "snap")
     with ArxivSource(ArxivSettings(), ("cs.SD", "eess.AS"), replay_dir=folder) as source:
@@ -157,7 +157,7 @@ def test_the_demo_shows_the_product_from_recorded_answers(tmp_path) -> None:
 
     import yaml
 
-    from digestlib.replay_llm import ANSWERS_FILE
+    from digestlib.app.replay_llm import ANSWERS_FILE
     from tests import postparse
 
     digest = str(Path(sys.executable).with_name("digest"))
@@ -189,8 +189,8 @@ def test_the_demo_shows_the_product_from_recorded_answers(tmp_path) -> None:
 def test_the_sample_grows_past_one_review_page() -> None:
     """Twelve papers, so that the review's paging (10 cards a page) shows a second page on the demo day;
     some carry a venue in their comments and one a code link in its abstract (the post's Venue/Code lines)."""
-    from digestlib.links import paper_links
-    from digestlib.venue import paper_venues
+    from digestlib.post.links import paper_links
+    from digestlib.post.venue import paper_venues
 
     papers = sample_papers()
     assert len(papers) > 10
@@ -204,8 +204,8 @@ def test_every_recorded_answer_passes_the_validators() -> None:
     accept, and every number the interpretation quotes is in the paper's own text (abstract, body, table)."""
     import yaml
 
-    from digestlib.replay_llm import ANSWERS_FILE
-    from digestlib.sample import _entry
+    from digestlib.app.replay_llm import ANSWERS_FILE
+    from digestlib.app.demo import _entry
     from digestlib.tasks.evidence import missing_numbers
     from digestlib.tasks.results import PARTS
     from digestlib.tasks.validate import interpretation_violations, translation_violations

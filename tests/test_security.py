@@ -3,7 +3,7 @@ that writes nothing, and text from papers or the model is inert in the post, the
 notebook. See SECURITY.md.
 
 The ``digest run`` tests use the loopback harness of ``test_resilience.py``; the bad-input tests call
-``digestlib.cli.main`` in-process (nothing there reaches the network or starts a kernel).
+``digestlib.app.cli.main`` in-process (nothing there reaches the network or starts a kernel).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import mistune
 import nbformat
 import pytest
 
-from digestlib import cli, errors, render
+from digestlib.app import cli
+from digestlib.base import errors
+from digestlib.post import render
 from tests.jekyll_site import SITE_TITLE, build_site, jekyll_binary, parse_html
 from tests.test_jekyll_build import check_inert, check_paper_structure, content
 from tests.postparse import published_form
@@ -354,12 +356,12 @@ import sys  # noqa: E402
 import httpx  # noqa: E402
 
 from digestlib import tasks  # noqa: E402
-from digestlib.config import FulltextSettings, LLMSettings  # noqa: E402
-from digestlib.errors import ConfigError, StoreError  # noqa: E402
+from digestlib.base.config import FulltextSettings, LLMSettings  # noqa: E402
+from digestlib.base.errors import ConfigError, StoreError  # noqa: E402
 from digestlib.fulltext import FulltextFetcher  # noqa: E402
-from digestlib.llm import LLMClient, MemoryCache  # noqa: E402
-from digestlib.models import Paper, PaperEntry  # noqa: E402
-from digestlib.store import Store  # noqa: E402
+from digestlib.llm.client import LLMClient, MemoryCache  # noqa: E402
+from digestlib.base.models import Paper, PaperEntry  # noqa: E402
+from digestlib.store.store import Store  # noqa: E402
 from tests.fakes.fake_openai import fake_translation  # noqa: E402
 from tests.test_resilience import done_results, kill_tree, paper_of_request, wait_until  # noqa: E402
 
@@ -583,7 +585,7 @@ def test_4_the_other_tasks_answer_and_think_text_are_rejected() -> None:
     other = ("1) 背景：语音编解码器长期存在音质与码率的矛盾。\n2) 方法：作者提出神经编解码器，涉及数值4.2、40。\n"
              "3) 结果：在 LibriTTS 上取得 4.2 MOS，优于三个基线，40 名听众参与测试。")
     assert any("解读" in p for p in tasks.translation_violations(source, other))
-    from digestlib.llm import strip_thinking
+    from digestlib.llm.client import strip_thinking
 
     leaked = "Okay, the user wants a translation. Let me think about it.</think>我们提出了一种语音神经编解码器。"
     assert strip_thinking(leaked) == "我们提出了一种语音神经编解码器。"
@@ -626,7 +628,7 @@ def _bomb(path: Path, levels: int = 6) -> Path:
 def test_6_an_alias_bomb_is_refused_in_one_short_line(tmp_path: Path) -> None:
     bomb = _bomb(tmp_path / "bomb.yaml")
     limit = "import resource; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
-    code = limit + f"import sys; from digestlib import cli; sys.exit(cli.main({['run', '--date', DATE, '--params', str(bomb), '--out', str(tmp_path / 'out')]!r}))"
+    code = limit + f"import sys; from digestlib.app import cli; sys.exit(cli.main({['run', '--date', DATE, '--params', str(bomb), '--out', str(tmp_path / 'out')]!r}))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
                           env={**os.environ, "DIGEST_NOW": "2026-01-22T02:00:00Z"})
     assert done.returncode == 2, done.stderr[-500:]
@@ -638,7 +640,7 @@ def test_6_an_alias_bomb_is_refused_in_one_short_line(tmp_path: Path) -> None:
 def test_6_a_wrong_value_is_quoted_as_a_short_excerpt(tmp_path: Path) -> None:
     params = tmp_path / "long.yaml"
     params.write_text("include_keywords: [" + ", ".join([f"[nested, {i}]" for i in range(20000)]) + "]\n")
-    from digestlib.config import build_config, read_params_file
+    from digestlib.base.config import build_config, read_params_file
 
     with pytest.raises(ConfigError) as caught:
         build_config(date=DATE, params=read_params_file(params), out_dir=tmp_path / "out")

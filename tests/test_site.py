@@ -24,12 +24,12 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from digestlib import render
-from digestlib.models import DayDigest, Interpretation, PaperEntry
-from digestlib.replay_llm import sample_answers
-from digestlib.sample import sample_papers
-from digestlib.site import write_post
-from digestlib.site_pages import template_files, write_day_files
+from digestlib.post import render
+from digestlib.base.models import DayDigest, Interpretation, PaperEntry
+from digestlib.app.replay_llm import sample_answers
+from digestlib.app.demo import sample_papers
+from digestlib.app.site import write_post
+from digestlib.app.site_pages import template_files, write_day_files
 from tests.jekyll_site import _window, jekyll_binary, parse_html
 from tests.browser import system_chromium
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from digestlib import errors, site
+from digestlib.base import errors
+from digestlib.app import site
 from tests.fakes.fake_arxiv import start_fake_arxiv
 from tests.test_daily import _base, _commits, _daily, _git_site, _params, needs_git
 from tests.test_resilience import day_factory  # noqa: F401 - a fixture

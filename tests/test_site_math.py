@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from digestlib import render
+from digestlib.post import render
 from tests.browser import system_chromium
 from tests.jekyll_site import CONFIG, POST_LAYOUT, jekyll_binary, parse_html, small_day
 
 pytestmark = pytest.mark.jekyll
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "digestlib" / "site_template"
+TEMPLATE = Path(__file__).resolve().parents[1] / "digestlib" / "app" / "site_template"
 LAYOUT = """\
 <!DOCTYPE html>
 <html lang="zh"><head><meta charset="utf-8"><title>{{ page.title }}</title>

@@ -16,8 +16,8 @@ from pathlib import Path
 import arxiv
 import pytest
 
-from digestlib.config import ArxivSettings
-from digestlib.errors import EmptyAnswerError, SourceError
+from digestlib.base.config import ArxivSettings
+from digestlib.base.errors import EmptyAnswerError, SourceError
 from digestlib.source import ArxivSource, parse_api_feed
 from tests.fakes.fake_arxiv import api_feed
 

@@ -26,7 +26,7 @@ def _python(code: str) -> str:
 def test_the_cli_process_reads_notebooks_without_the_slow_iri_checker_and_still_validates() -> None:
     out = _python(
         "import sys\n"
-        "from digestlib.notebook import skip_slow_optional_imports\n"
+        "from digestlib.app.notebook import skip_slow_optional_imports\n"
         "skip_slow_optional_imports()\n"
         "import nbformat, papermill\n"
         "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
@@ -42,7 +42,7 @@ def test_the_cli_process_reads_notebooks_without_the_slow_iri_checker_and_still_
 
 
 def test_the_cli_entry_point_skips_it() -> None:
-    out = _python("import sys\nfrom digestlib import cli\n"
+    out = _python("import sys\nfrom digestlib.app import cli\n"
                   "import contextlib, io\n"
                   "with contextlib.redirect_stdout(io.StringIO()):\n"
                   "    try:\n        cli.main(['--help'])\n    except SystemExit:\n        pass\n"
@@ -55,10 +55,10 @@ def test_reading_a_finished_day_imports_no_llm_client_source_or_extractor() -> N
     publish, notify and daily read the same way. None of them needs openai, the arxiv package or pypdf."""
     out = _python(
         "import sys\n"
-        "import digestlib.bibtex, digestlib.selection, digestlib.outcome, digestlib.report, digestlib.publish\n"
-        "from digestlib.budget import estimate_cost\n"
+        "import digestlib.post.bibtex, digestlib.day.selection, digestlib.day.outcome, digestlib.post.report, digestlib.app.publish\n"
+        "from digestlib.day.spend import estimate_cost\n"
         "from digestlib.source.ids import split_id\n"
-        "print(sorted(m for m in ('openai', 'arxiv', 'pypdf', 'pypdfium2', 'feedparser', 'digestlib.llm', 'digestlib.pipeline',"
+        "print(sorted(m for m in ('openai', 'arxiv', 'pypdf', 'pypdfium2', 'feedparser', 'digestlib.llm.client', 'digestlib.day.pipeline',"
         " 'digestlib.source.api') if m in sys.modules))"
     )
     assert out == "[]"
@@ -67,7 +67,7 @@ def test_reading_a_finished_day_imports_no_llm_client_source_or_extractor() -> N
 def test_the_reports_chart_imports_load_in_a_thread_without_pyplot() -> None:
     out = _python(
         "import sys\n"
-        "from digestlib import report\n"
+        "from digestlib.post import report\n"
         "before = 'matplotlib.figure' in sys.modules\n"
         "report.load_charts_in_background().join(60)\n"
         "print(before, 'matplotlib.figure' in sys.modules, 'matplotlib.pyplot' in sys.modules)"
@@ -84,7 +84,7 @@ def test_the_kernel_ends_with_its_pool_helpers_at_once_after_the_last_cell(tmp_p
     import psutil
     from jupyter_client.manager import AsyncKernelManager
 
-    from digestlib import notebook
+    from digestlib.app import notebook
 
     calls: list[bool] = []
     original = AsyncKernelManager.shutdown_kernel  # what nbclient's kernel manager calls

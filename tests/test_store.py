@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from digestlib.errors import StoreError
-from digestlib.models import AnnounceType, FullText, Paper, ResultStatus, TextStatus
-from digestlib.store import Store
+from digestlib.base.errors import StoreError
+from digestlib.base.models import AnnounceType, FullText, Paper, ResultStatus, TextStatus
+from digestlib.store.store import Store
 
 D1, D2 = dt.date(2026, 1, 22), dt.date(2026, 1, 23)
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from digestlib import tasks
-from digestlib.config import LLMSettings
-from digestlib.errors import ConfigError
-from digestlib.llm import LLMClient, MemoryCache
-from digestlib.models import Paper, ResultStatus
-from digestlib.markup import clean_answer_markdown
+from digestlib.base.config import LLMSettings
+from digestlib.base.errors import ConfigError
+from digestlib.llm.client import LLMClient, MemoryCache
+from digestlib.base.models import Paper, ResultStatus
+from digestlib.post.markup import clean_answer_markdown
 from digestlib.tasks import (
     cjk_ratio,
     clean_translation,

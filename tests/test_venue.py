@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from digestlib import render
-from digestlib.links import find_urls, first_page_text, paper_links
-from digestlib.markup import restrict_links
-from digestlib.models import Paper, ResultStatus, VenueStatus
-from digestlib.venue import read_venues
+from digestlib.post import render
+from digestlib.post.links import find_urls, first_page_text, paper_links
+from digestlib.post.markup import restrict_links
+from digestlib.base.models import Paper, ResultStatus, VenueStatus
+from digestlib.post.venue import read_venues
 from tests import postparse
 from tests.jekyll_site import small_day
 
@@ -202,8 +202,8 @@ def test_restrict_links_takes_exactly_the_given_addresses():
 
 
 def test_review_card_shows_venue_and_live_links(mailing):
-    from digestlib.models import ReviewStatus
-    from digestlib.review.session import PaperReview
+    from digestlib.base.models import ReviewStatus
+    from digestlib.review.state import PaperReview
     from digestlib.review.widgets import at_a_glance_html
 
     papers = {p.arxiv_id: p for p in _papers(mailing)}

@@ -17,11 +17,12 @@ from typing import Iterator
 
 import pytest
 
-from digestlib import daily, errors
-from digestlib.config import Config, WeeklySettings
-from digestlib.errors import UsageError
-from digestlib.models import VenueStatus
-from digestlib.weekly import first_sentence, jekyll_post_url, parse_week, weekly_post_name
+from digestlib.app import daily
+from digestlib.base import errors
+from digestlib.base.config import Config, WeeklySettings
+from digestlib.base.errors import UsageError
+from digestlib.base.models import VenueStatus
+from digestlib.app.weekly import first_sentence, jekyll_post_url, parse_week, weekly_post_name
 from tests.fakes.fake_arxiv import start_fake_arxiv
 from tests.fakes.fake_openai import start_fake_openai
 from tests.jekyll_site import CONFIG, build_site, jekyll_binary, parse_html

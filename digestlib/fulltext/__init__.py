@@ -3,7 +3,7 @@
 One module per concern, each usable alone:
 
 =============  =========================================================================================
-download.py    ``FulltextFetcher``, ``DownloadResult``: the files from arXiv through ``digestlib.http``
+download.py    ``FulltextFetcher``, ``DownloadResult``: the files from arXiv through ``digestlib.base.http``
 pdf.py         one PDF read by PDFium (pypdfium2) or pypdf (title, running heads, pages) -> ``FullText``
 pool.py        ``ExtractionPool`` on pebble: worker processes with a hard per-PDF timeout
 html.py        arXiv's HTML rendering (or any article-like page) -> ``FullText``

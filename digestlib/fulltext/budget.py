@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any, Callable, Sequence
 
-from ..models import FullText
+from ..base.models import FullText
 
 __all__ = ["BUDGET_ORDER", "SECTION_LABELS", "SECTION_SHARES", "budgeted_text", "count_tokens"]
 

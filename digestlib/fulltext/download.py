@@ -1,12 +1,12 @@
 """Downloading a paper's full text from arXiv's file server, and turning the download into a ``FullText``.
 
 ``FulltextFetcher`` asks for ``/pdf/<id>v<n>``, else arXiv's HTML rendering ``/html/<id>v<n>``, through
-the one HTTP layer (``digestlib.http``): one connection and one request at a time, a request rate limit
+the one HTTP layer (``digestlib.base.http``): one connection and one request at a time, a request rate limit
 (by default arXiv's bulk-data guidance for export.arxiv.org: bursts of 4 requests, a 1 s sleep per burst),
 retries with exponential backoff on 5xx / 429 / 408 / timeouts / connection errors (never on 404, and
 ``Retry-After`` honoured up to 60 s), redirects only within the configured hosts, a size cap enforced while
 streaming and one deadline for the whole of each download (``download_timeout_seconds``: connect, wait and
-body, enforced by ``digestlib.http``). A download that overruns its deadline is not retried (a hung or
+body, enforced by ``digestlib.base.http``). A download that overruns its deadline is not retried (a hung or
 dripping source costs one deadline, then the next paper's download goes on), and after
 ``HUNG_HOST_LIMIT`` such downloads in a row the host is given up for the run: the remaining papers are
 left pending at once, for the next run. Complete PDFs are cached under ``cache_dir/pdf/``; "not
@@ -36,11 +36,11 @@ from typing import Any, Sequence
 import httpx
 import tenacity
 
-from ..config import FulltextSettings
-from ..errors import DigestError, FulltextError
-from ..http import (Backoff, DeadlineExceeded, RateLimiter, RedirectRefused, StreamStopped, make_client,
+from ..base.config import FulltextSettings
+from ..base.errors import DigestError, FulltextError
+from ..base.http import (Backoff, DeadlineExceeded, RateLimiter, RedirectRefused, StreamStopped, make_client,
                     parse_retry_after, stream_to_file)
-from ..models import FullText, Paper, TextStatus
+from ..base.models import FullText, Paper, TextStatus
 from .html import html_to_fulltext
 from .notes import ACCEPTED_CONTENT_TYPES, DETAIL
 from .pdf import looks_truncated

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from ..models import FullText, TextStatus
+from ..base.models import FullText, TextStatus
 from .clean import clean_title, normalize_text
 from .sections import SectionSorter, canonical_key
 

@@ -32,8 +32,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..config import PDF_ENGINES  # fulltext.pdf_engine: auto (PDFium, else pypdf) | pdfium | pypdf
-from ..models import FullText, TextStatus
+from ..base.config import PDF_ENGINES  # fulltext.pdf_engine: auto (PDFium, else pypdf) | pdfium | pypdf
+from ..base.models import FullText, TextStatus
 from .clean import clean_pages, clean_title, title_words
 from .notes import DETAIL
 from .sections import is_caps, split_sections, titleish

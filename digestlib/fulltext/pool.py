@@ -27,8 +27,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import pebble
 
-from ..errors import FulltextError
-from ..models import FullText
+from ..base.errors import FulltextError
+from ..base.models import FullText
 from .pdf import PAGES_AFTER_REFERENCES, PDF_ENGINES, extract_pdf_in_process, failed_text, quiet_pypdf
 
 log = logging.getLogger(__name__)

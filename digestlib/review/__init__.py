@@ -1,8 +1,8 @@
-"""The human gate's UI: review states over the store (``session``), the ipywidgets page (``widgets``),
+"""The human gate's UI: review states over the store (``state``), the ipywidgets page (``widgets``),
 regeneration on request (``regenerate``) and ``digest review`` (``launch``)."""
 
 from .launch import REVIEW_NOTEBOOK, launch_review, prepare_review
-from .session import PaperReview, ReviewSession, reviewer_name
+from .state import PaperReview, ReviewSession, reviewer_name
 from .widgets import PaperCard, ReviewApp
 
 __all__ = ["REVIEW_NOTEBOOK", "PaperCard", "PaperReview", "ReviewApp", "ReviewSession", "launch_review",

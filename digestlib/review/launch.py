@@ -20,10 +20,10 @@ from pathlib import Path
 
 import psutil
 
-from ..config import Config
-from ..errors import DigestError, PortTakenError, UsageError
-from ..selection import stored_selection
-from ..store import Store
+from ..base.config import Config
+from ..base.errors import DigestError, PortTakenError, UsageError
+from ..day.selection import stored_selection
+from ..store.store import Store
 
 REVIEW_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "review.ipynb"
 HOST = "127.0.0.1"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import Config
-from ..errors import DigestError, UsageError
-from ..llm import LLMClient
-from ..models import Paper, ResultStatus
-from ..models import INTERPRET, TRANSLATE
-from ..store import Store
+from ..base.config import Config
+from ..base.errors import DigestError, UsageError
+from ..llm.client import LLMClient
+from ..base.models import Paper, ResultStatus
+from ..base.models import INTERPRET, TRANSLATE
+from ..store.store import Store
 from ..tasks import interpret_paper, load_glossary, translate_abstract
 
 INSTRUCTION_PREFIX = "审稿人的补充要求（请在不违反以上规则的前提下遵循）："
@@ -63,7 +63,7 @@ class _InstructedClient:
 
 def regenerate_task(cfg: Config, store: Store, paper: Paper, task: str, instruction: str = "") -> ResultStatus:
     """Run ``task`` (translate / interpret) for ``paper`` again and store the result; return its status."""
-    from .session import budget_for
+    from .state import budget_for
 
     if task not in (TRANSLATE, INTERPRET):
         raise UsageError(f"unknown task {task!r}: translate or interpret")

@@ -18,12 +18,12 @@ from typing import Callable
 
 import ipywidgets as widgets
 
-from ..config import Config
-from ..models import ReviewStatus, VenueStatus
-from ..models import INTERPRET, TRANSLATE
-from ..errors import StaleReviewError
+from ..base.config import Config
+from ..base.models import ReviewStatus, VenueStatus
+from ..base.models import INTERPRET, TRANSLATE
+from ..base.errors import StaleReviewError
 from .editor import FieldEditor, FieldHistory
-from .session import FIELDS, PaperReview, ReviewSession
+from .state import FIELDS, PaperReview, ReviewSession
 
 PAGE_SIZE = 10
 STATUS_LABELS = {ReviewStatus.PENDING: "待审", ReviewStatus.APPROVED: "已通过", ReviewStatus.REJECTED: "已拒绝"}
@@ -41,8 +41,8 @@ def markdown_preview(text: str) -> str:
     """The field as the post will render it (sanitised like the post, then like the report)."""
     from nbconvert.filters.markdown import markdown2html
 
-    from ..exporters import _NUMBERED_PARAGRAPH, clean_report_html
-    from ..markup import escape_markdown
+    from ..post.exporters import _NUMBERED_PARAGRAPH, clean_report_html
+    from ..post.markup import escape_markdown
 
     # "1)  " is text in kramdown (the post), an empty list item in CommonMark (this preview): escape it
     return clean_report_html(markdown2html(_NUMBERED_PARAGRAPH.sub(r"\1\\)", escape_markdown(text))))
@@ -187,7 +187,7 @@ class PaperCard:
 
     def toggle_bibtex(self) -> None:
         """Show (or hide again) the paper's BibTeX entry, as the day's .bib file holds it."""
-        from ..bibtex import entry_for
+        from ..post.bibtex import entry_for
 
         if self.bibtex_entry.layout.display == "none":
             self.bibtex_entry.value = (

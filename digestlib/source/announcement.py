@@ -37,10 +37,10 @@ from typing import Callable, Iterable, Literal, Sequence
 
 import httpx
 
-from .. import calendar
-from ..config import ArxivSettings
-from ..errors import EmptyAnswerError, NotYetAnnouncedError, UsageError
-from ..models import AnnounceType, Paper
+from ..base import calendar
+from ..base.config import ArxivSettings
+from ..base.errors import EmptyAnswerError, NotYetAnnouncedError, UsageError
+from ..base.models import AnnounceType, Paper
 from .api import ArxivApi, api_error_message
 from .rss import RssFeed, parse_rss
 from .session import again, open_session

@@ -29,9 +29,9 @@ import arxiv
 import requests
 from arxiv import _feed as arxiv_feed  # the package's own parser, for bodies we hold (tests, snapshots)
 
-from ..config import ArxivSettings
-from ..errors import MalformedAnswerError, SourceError
-from ..models import Paper
+from ..base.config import ArxivSettings
+from ..base.errors import MalformedAnswerError, SourceError
+from ..base.models import Paper
 from . import intake
 from .ids import id_from_url, split_id
 from .rss import first_line, normalise_space

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import UsageError
+from ..base.errors import UsageError
 
 NEW_ID_PATTERN = r"\d{4}\.\d{4,5}"
 OLD_ID_PATTERN = r"[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7}"

@@ -19,7 +19,7 @@ import re
 import unicodedata
 from typing import Iterable
 
-from ..models import Paper
+from ..base.models import Paper
 from .ids import is_arxiv_id
 
 CATEGORY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.-]{0,31}$")

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import feedparser
 
-from ..errors import MalformedAnswerError
-from ..models import AnnounceType, Paper
+from ..base.errors import MalformedAnswerError
+from ..base.models import AnnounceType, Paper
 from . import intake
 from .ids import id_from_url
 

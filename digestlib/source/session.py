@@ -34,8 +34,8 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import MaxRetryError, NameResolutionError, ProtocolError, ReadTimeoutError
 from urllib3.util import Retry
 
-from ..errors import EmptyAnswerError, MalformedAnswerError, SourceError
-from ..http import RateLimiter, allowed_origins, backoff_wait, is_allowed, parse_retry_after
+from ..base.errors import EmptyAnswerError, MalformedAnswerError, SourceError
+from ..base.http import RateLimiter, allowed_origins, backoff_wait, is_allowed, parse_retry_after
 from .snapshot import SnapshotIndex, make_transport, open_for_recording
 
 log = logging.getLogger(__name__)

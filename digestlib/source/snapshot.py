@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ..errors import SourceError, UsageError
+from ..base.errors import SourceError, UsageError
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..base.config import Config
 
 SNAPSHOT_FORMAT = "arxiv-digest-snapshot/1"
 

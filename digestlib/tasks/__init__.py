@@ -12,7 +12,7 @@ authentication or quota; left for a later run), ``OFFLINE`` (no endpoint: offlin
 Modules, in the order a task runs through them:
 
 =================  ==============================================================================
-``prompts``        templates in ``digestlib/prompts/``, their versions (cache keys), glossary, messages
+``prompts``        templates in ``digestlib/tasks/prompt_templates/``, their versions (cache keys), glossary, messages
 ``translate``      the abstract translation, and the cleaning of its answer
 ``interpret``      the three-part 详细解读: salvage of the parts, repair, final bullet lists
 ``validate``       length caps, language share, refusals, echoes, the other task's answer, injections
@@ -21,7 +21,7 @@ Modules, in the order a task runs through them:
 ``results``        the result types, ``PARTS``, ``is_abstract_only``, ``failure_cause``
 =================  ==============================================================================
 
-Markdown cleaning of answers is :func:`digestlib.markup.clean_answer_markdown` (shared with render.py's
+Markdown cleaning of answers is :func:`digestlib.post.markup.clean_answer_markdown` (shared with render.py's
 escaping in one module). This package must not talk HTTP, touch the store, or choose the words of a post.
 This ``__init__`` only re-exports what importers use.
 """

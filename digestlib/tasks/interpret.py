@@ -15,11 +15,11 @@ import json
 import re
 from typing import Any, Mapping
 
-from ..errors import LLMError, LLMFatalError
-from ..llm import (LLMClient, LLMContextOverflowError, LLMMalformedError, LLMRefusalError, LLMTruncatedError,
+from ..base.errors import LLMError, LLMFatalError
+from ..llm.client import (LLMClient, LLMContextOverflowError, LLMMalformedError, LLMRefusalError, LLMTruncatedError,
                    extract_json)
-from ..markup import clean_answer_markdown
-from ..models import Interpretation, Paper, ResultStatus
+from ..post.markup import clean_answer_markdown
+from ..base.models import Interpretation, Paper, ResultStatus
 from .evidence import unrelated_names, unverified_numbers
 from .prompts import (PROMPT_VERSION, interpretation_messages, interpretation_schema, language_values,
                       render_prompt)

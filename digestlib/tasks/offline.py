@@ -12,8 +12,8 @@ import re
 import threading
 from typing import Any
 
-from ..markup import clean_answer_markdown
-from ..models import Interpretation, Paper, ResultStatus
+from ..post.markup import clean_answer_markdown
+from ..base.models import Interpretation, Paper, ResultStatus
 from .results import PARTS, InterpretationResult, TranslationResult, is_abstract_only
 from .translate import keep_original, translation_needed
 

@@ -1,6 +1,6 @@
 """The prompts: templates, their versions, the glossary, and the messages sent for each task.
 
-Owns: loading ``digestlib/prompts/*.md`` (their bytes are part of the LLM cache key through
+Owns: loading ``digestlib/tasks/prompt_templates/*.md`` (their bytes are part of the LLM cache key through
 ``PROMPT_VERSION``), filling ``{{name}}`` placeholders, the interpretation's JSON schema, the glossary
 (load it, pick the terms a text uses), neutralising ``<paper>``-like tags inside untrusted text, and the
 chat messages of both tasks. Must not: call the LLM, validate answers, or talk HTTP.
@@ -17,12 +17,12 @@ from typing import Any, Mapping
 
 import yaml
 
-from ..errors import ConfigError
-from ..models import Paper
-from ..safe_yaml import YAMLRefused, load_yaml_file
+from ..base.errors import ConfigError
+from ..base.models import Paper
+from ..base.safe_yaml import YAMLRefused, load_yaml_file
 from .results import PARTS
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = Path(__file__).with_name("prompt_templates")
 
 
 INTERPRETATION_SCHEMA: dict[str, Any] = {

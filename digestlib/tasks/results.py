@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..models import FailureCause, Interpretation, Paper, ResultStatus
+from ..base.models import FailureCause, Interpretation, Paper, ResultStatus
 
 PARTS = ("background", "method", "results")
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from ..errors import LLMError, LLMFatalError
-from ..llm import LLMClient, LLMRefusalError
-from ..markup import FENCE_LINE_RE, clean_answer_markdown, escape_text
-from ..models import Paper, ResultStatus
+from ..base.errors import LLMError, LLMFatalError
+from ..llm.client import LLMClient, LLMRefusalError
+from ..post.markup import FENCE_LINE_RE, clean_answer_markdown, escape_text
+from ..base.models import Paper, ResultStatus
 from .prompts import PROMPT_VERSION, SOURCE_LANGUAGE, language_values, render_prompt, translation_messages
 from .results import TranslationResult
 from .validate import CJK_RE, translation_violations

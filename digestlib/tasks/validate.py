@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from ..models import Paper
+from ..base.models import Paper
 from .evidence import missing_numbers
 from .prompts import LANGUAGE_VALUES, PROMPTS
 from .results import PARTS

@@ -17,14 +17,14 @@ prints one line ``LISTENING http://127.0.0.1:PORT`` and serves (127.0.0.1 only) 
 * ``GET /pdf/<id>v<n>``, ``GET /html/<id>v<n>`` -- bytes from ``--files DIR`` (``<id>v<n>.pdf`` /
   ``.html``; ``/`` of old-style ids written ``_``), else from ``--pdf-factory``/``--html-factory``
   (``module:function`` called with the paper's dict, returning bytes; ready-made:
-  ``tests.fakes.fake_arxiv:sample_pdf`` / ``:sample_html``, drawn by ``digestlib.sample`` / ``tests.fakes.sample_html``), else 404.
+  ``tests.fakes.fake_arxiv:sample_pdf`` / ``:sample_html``, drawn by ``digestlib.app.demo`` / ``tests.fakes.sample_html``), else 404.
   Base for ``ARXIV_FILES_URL``: ``http://127.0.0.1:PORT``.
 
 The mailing JSON format is /work/shared/data/arxiv/mailings/2026-01-22-cs.SD+eess.AS.json: mailing_date,
 announced_at, categories, papers (id, version "v1", announce_type, title, authors, categories primary
 first, comment, abstract). A file may also hold a list of such mailings. Submission timestamps, absent
 from the data, are synthesized deterministically inside each mailing's submission cycle
-(:func:`digestlib.calendar.submission_cycle`): new and cross papers get ``published`` = ``updated`` spread
+(:func:`digestlib.base.calendar.submission_cycle`): new and cross papers get ``published`` = ``updated`` spread
 over the cycle; replacements get ``updated`` in the cycle and ``published`` in their id's month. Explicit
 ``published``/``updated`` keys in a paper win.
 
@@ -74,7 +74,7 @@ from typing import Any, Callable, Iterable
 from xml.sax.saxutils import escape, quoteattr
 from zoneinfo import ZoneInfo
 
-from digestlib import calendar
+from digestlib.base import calendar
 from digestlib.source.ids import VERSIONED_ID_RE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -173,7 +173,7 @@ def synthesize_week(base: dict | str | os.PathLike[str], start: dt.date | str, e
     The base's own date keeps its papers as they are; every other date gets copies with fresh,
     distinct new-style ids (``yymm.9DDNN``, DD the day of month), shifted titles and no fixed
     timestamps, so each day has its own papers. Weekends and arXiv holidays get no mailing
-    (:func:`digestlib.calendar.mailing_dates`).
+    (:func:`digestlib.base.calendar.mailing_dates`).
     """
     if not isinstance(base, dict):
         base = json.loads(Path(base).read_text(encoding="utf-8"))
@@ -327,8 +327,8 @@ def _load_callable(spec: str | None) -> Callable[[dict], bytes] | None:
 
 
 def paper_from_dict(paper: dict):
-    """The fake's paper dict as a ``digestlib.models.Paper`` (for factories built on project code)."""
-    from digestlib.models import AnnounceType, Paper
+    """The fake's paper dict as a ``digestlib.base.models.Paper`` (for factories built on project code)."""
+    from digestlib.base.models import AnnounceType, Paper
 
     return Paper(
         arxiv_id=paper["id"], version=_version(paper.get("version", 1)), title=paper.get("title", ""),
@@ -341,8 +341,8 @@ def paper_from_dict(paper: dict):
 
 
 def sample_pdf(paper: dict) -> bytes:
-    """``--pdf-factory tests.fakes.fake_arxiv:sample_pdf``: an arXiv-like PDF drawn by ``digestlib.sample``."""
-    from digestlib.sample import make_pdf
+    """``--pdf-factory tests.fakes.fake_arxiv:sample_pdf``: an arXiv-like PDF drawn by ``digestlib.app.demo``."""
+    from digestlib.app.demo import make_pdf
 
     return make_pdf(paper_from_dict(paper))
 
@@ -673,7 +673,7 @@ class FakeArxivProcess:
 
     def settings(self, **overrides: Any):
         """``ArxivSettings`` pointing at the fake (tiny delays unless overridden)."""
-        from digestlib.config import ArxivSettings
+        from digestlib.base.config import ArxivSettings
 
         values = {"api_url": self.api_url, "rss_url": self.rss_url, "files_url": self.files_url,
                   "api_delay_seconds": 0.05, "timeout_seconds": 5.0, "max_retries": 3}

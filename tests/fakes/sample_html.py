@@ -1,7 +1,7 @@
 """The arXiv-like HTML rendering of a paper (LaTeXML class names), served by the tests' fake arXiv.
 
 Tests only: the library reads arXiv's HTML (``digestlib.fulltext``) but never writes it; the demo needs
-only the sample day's PDFs (``digestlib.sample``).
+only the sample day's PDFs (``digestlib.app.demo``).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import html
 from typing import Mapping
 
-from digestlib.models import Paper
-from digestlib.sample import numbered_sections, sample_sections
+from digestlib.base.models import Paper
+from digestlib.app.demo import numbered_sections, sample_sections
 
 
 def make_html(paper: Paper, sections: Mapping[str, str] | None = None) -> str:
