@@ -41,7 +41,7 @@ later; :func:`rss_available_at` gives that instant. Between the two only the lis
 some lag) the API know the new mailing.
 
 Owns: the schedule above, as pure functions of dates and instants. Must not: do I/O or read a clock;
-"now" is always passed in (the run's clock is ``Config.now``, read once by ``config.read_now``, which is
+"now" is always passed in (the run's clock is ``Config.now``, read once by ``environment.read_now``, which is
 where ``DIGEST_NOW`` fakes it).
 """
 

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from filelock import FileLock, Timeout
+
 from .errors import DailyBusyError, DigestError, RunLockedError
 
 RUN_LOCK_NAME = ".digest.lock"
@@ -20,8 +22,6 @@ DAILY_LOCK_NAME = ".daily.lock"
 @contextmanager
 def _folder_lock(out_dir: Path, name: str, wait_seconds: float,
                  refused: Callable[[], DigestError]) -> Iterator[None]:
-    from filelock import FileLock, Timeout
-
     out_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(out_dir / name))
     try:

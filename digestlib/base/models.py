@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -196,12 +195,3 @@ class DayDigest:
     def shown_count(self) -> int:
         return len(self.entries)
 
-
-# One rule for a post tag (a category or a field's own tag), checked by config.py when the parameter file is
-# read and by render.py when the front matter is written: what passes the first never fails the second.
-POST_TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
-def is_post_tag(tag: object) -> bool:
-    """Whether ``tag`` can stand in the post's ``tags: [...]`` (and a /tags/ page's name) as it is."""
-    return isinstance(tag, str) and POST_TAG_RE.fullmatch(tag) is not None

@@ -5,9 +5,9 @@ Three kinds of secret are removed: the configured API key (the value of every se
 variable, including the one named by ``llm.api_key_env``), any *key-shaped* token (``sk-...``, a
 ``Bearer`` token) even when it is not ours (a model may echo some other key it saw), and the
 credentials of a URL (``https://user:pass@host`` -> ``https://***@host``), e.g. in ``OPENAI_BASE_URL``.
-This module imports nothing from the project at import time, so that every other module can use it;
-the secrets' current values come from ``config.secret_env_value`` (config.py is the one reader of the
-environment), looked up when a text is redacted.
+This module imports nothing from the project, so that every other module (``errors`` first) can use
+it. The secrets' values are looked up when a text is redacted, by :func:`secret_env_value`: the one read
+of ``os.environ`` outside ``environment.py``, because a secret never enters a config object.
 """
 
 from __future__ import annotations
@@ -39,9 +39,13 @@ def register_secret_env(name: str | None) -> None:
             SECRET_ENV_VARS.append(name)
 
 
-def _secrets() -> list[str]:
-    from .config import secret_env_value  # late: config imports this module
+def secret_env_value(name: str) -> str | None:
+    """The current value of the secret variable ``name``: what the redaction step removes from every
+    output (read live, because a secret never enters a config object)."""
+    return os.environ.get(name)
 
+
+def _secrets() -> list[str]:
     values = {secret_env_value(name) or "" for name in SECRET_ENV_VARS}
     found: set[str] = set()
     for value in values:

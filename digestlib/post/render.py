@@ -50,8 +50,8 @@ from ..base.models import (
     PaperEntry,
     PendingReason,
     ResultStatus,
-    is_post_tag,
 )
+from ..base.taxonomy import is_post_tag
 
 __all__ = [
     "ABSTRACT_ONLY_LABEL",
@@ -173,7 +173,7 @@ def post_title(date: dt.date) -> str:
 
 def _check_categories(categories: Sequence[str]) -> tuple[str, ...]:
     for cat in categories:
-        if not is_post_tag(cat):  # models.POST_TAG_RE: the rule config.py checked the parameter file with
+        if not is_post_tag(cat):  # taxonomy.POST_TAG_RE: the rule config.py checked the parameter file with
             raise RenderError(f"invalid arXiv category {cat!r} for the post's tags")
     return tuple(categories)
 
