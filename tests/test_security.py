@@ -8,6 +8,7 @@ The ``digest run`` tests use the loopback harness of ``test_resilience.py``; the
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -360,7 +361,7 @@ from digestlib.base.config import FulltextSettings, LLMSettings  # noqa: E402
 from digestlib.base.errors import ConfigError, StoreError  # noqa: E402
 from digestlib.fulltext import FulltextFetcher  # noqa: E402
 from digestlib.llm.client import LLMClient, MemoryCache  # noqa: E402
-from digestlib.base.models import Paper, PaperEntry  # noqa: E402
+from digestlib.base.models import DayDigest, Paper, PaperEntry, Window  # noqa: E402
 from digestlib.store.store import Store  # noqa: E402
 from tests.fakes.fake_openai import fake_translation  # noqa: E402
 from tests.test_resilience import done_results, kill_tree, paper_of_request, wait_until  # noqa: E402
@@ -557,10 +558,18 @@ def _entry(abstract_zh: str, details_md: str = "1)  \n背景。\n\n2)  \n方法�
     return PaperEntry(paper=_paper(), abstract_zh=abstract_zh, details_md=details_md)
 
 
+def _paper_block(entry: PaperEntry) -> str:
+    """The post's block of ``entry`` (a day of one paper, rendered by ``render.render_chunks``)."""
+    at = dt.datetime(2026, 1, 22, 2, tzinfo=dt.timezone.utc)
+    day = DayDigest(dt.date(2026, 1, 22), ("cs.SD",), Window(at, at, "10:00", "CST", "北京时间"), 1, (entry,))
+    header, block = render.render_chunks(day)
+    return block
+
+
 def test_4_the_model_adds_no_live_link() -> None:
     text = ("这篇论文提出了新方法，详见[官方代码](https://evil.example/phish?x=1)，"
             "论文见[本文](https://arxiv.org/abs/2601.15083v1)，另见[他文](https://arxiv.org/abs/2601.99999)。")
-    block = render._paper_block(_entry(text, "1)  \n背景，见[这里](http://10.0.0.1/admin)。\n\n2)  \n方法。\n\n3)  \n结果。"))
+    block = _paper_block(_entry(text, "1)  \n背景，见[这里](http://10.0.0.1/admin)。\n\n2)  \n方法。\n\n3)  \n结果。"))
     html = MARKDOWN(block)
     hrefs = re.findall(r'href="([^"]+)"', html)
     assert hrefs and all(h.startswith(("https://arxiv.org/abs/2601.15083", "https://arxiv.org/pdf/2601.15083"))

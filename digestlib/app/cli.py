@@ -89,7 +89,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    from ..source.snapshot import record_day
+    from ..fulltext.record import record_day
 
     cfg, _ = _load(args, args.date)
     folder = Path(args.dir)

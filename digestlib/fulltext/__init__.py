@@ -11,6 +11,7 @@ clean.py       ligatures, the arXiv stamp, page numbers, headers/footers, hyphen
 sections.py    headings and the canonical section keys: one ``SectionSorter`` for PDF and HTML
 budget.py      ``count_tokens`` (offline) and ``budgeted_text`` for the LLM's window
 notes.py       ``DETAIL``: the clean notes people read about a download or an extraction
+record.py      ``record_day``: ``digest snapshot`` (feed, API and full texts through a recorder; not imported here)
 =============  =========================================================================================
 
 This package must not call the LLM. The names below are what the rest of the project imports.
@@ -24,7 +25,7 @@ from .download import DownloadResult, FulltextFetcher
 from .html import extract_html, html_to_fulltext
 from .notes import ACCEPTED_CONTENT_TYPES, DETAIL
 from .pdf import MIN_TEXT_CHARS, drop_running_titles, extract_pdf_in_process, structure_pdf_text
-from .pool import ExtractionPool, Outcome, extract_many, extract_pdf, shutdown_default_pool
+from .pool import ExtractionPool, ExtractionResult, extract_many, extract_pdf, shutdown_default_pool
 from .sections import CANONICAL_KEYS, canonical_key, split_sections
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
     "SECTION_LABELS",
     "DownloadResult",
     "ExtractionPool",
-    "Outcome",
+    "ExtractionResult",
     "FulltextFetcher",
     "budgeted_text",
     "canonical_key",

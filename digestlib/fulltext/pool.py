@@ -6,9 +6,9 @@ killed and replaced while the others carry on, a crashed worker reported (``Proc
 breaking the pool, and workers retired after ``max_tasks``. Workers start from a forkserver (safe in a
 threaded parent such as a Jupyter kernel) and leave when the parent dies (their task pipe closes).
 
-Owns ``ExtractionPool`` (``run(fn, calls, timeout) -> [Outcome]``, shared by several threads at once, at
+Owns ``ExtractionPool`` (``run(fn, calls, timeout) -> [ExtractionResult]``, shared by several threads at once, at
 most ``workers`` calls running whoever asked), the module-level default pool (closed at exit), and
-``extract_many`` / ``extract_pdf`` (outcomes turned into ``FullText``). Must not download or parse: what
+``extract_many`` / ``extract_pdf`` (results turned into ``FullText``). Must not download or parse: what
 runs in the workers is ``pdf.extract_pdf_in_process``, one PDF per worker at a time (PDFium is not
 thread-safe; each worker process has its own).
 """
@@ -23,7 +23,7 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Generic, Iterable, Literal, Sequence, TypeVar
 
 import pebble
 
@@ -33,7 +33,7 @@ from .pdf import PAGES_AFTER_REFERENCES, PDF_ENGINES, extract_pdf_in_process, fa
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ExtractionPool", "Outcome", "extract_many", "extract_pdf", "shutdown_default_pool"]
+__all__ = ["ExtractionPool", "ExtractionResult", "extract_many", "extract_pdf", "shutdown_default_pool"]
 
 
 def _init_worker() -> None:
@@ -54,26 +54,29 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What one pooled call came back with."""
+T = TypeVar("T")
 
-    kind: str  # "ok", "error", "timeout", "crashed"
-    value: Any = None
+
+@dataclass(frozen=True)
+class ExtractionResult(Generic[T]):
+    """What one call run in the pool came back with: its ``value`` when ``kind`` is ``ok``, else why not."""
+
+    kind: Literal["ok", "error", "timeout", "crashed"]
+    value: T | None = None
     error: str = ""
 
 
-def _outcome(future: concurrent.futures.Future) -> Outcome:
+def _result_of(future: concurrent.futures.Future[T]) -> ExtractionResult[T]:
     try:
-        return Outcome("ok", future.result())
+        return ExtractionResult("ok", future.result())
     except concurrent.futures.TimeoutError:
-        return Outcome("timeout")
+        return ExtractionResult("timeout")
     except pebble.ProcessExpired as exc:
-        return Outcome("crashed", error=f"exit code {exc.exitcode}")
+        return ExtractionResult("crashed", error=f"exit code {exc.exitcode}")
     except concurrent.futures.CancelledError:
-        return Outcome("crashed", error="cancelled")
+        return ExtractionResult("crashed", error="cancelled")
     except BaseException as exc:  # noqa: BLE001 - the call's own error, reported as data
-        return Outcome("error", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+        return ExtractionResult("error", error=f"{type(exc).__name__}: {str(exc)[:300]}")
 
 
 class ExtractionPool:
@@ -115,7 +118,8 @@ class ExtractionPool:
         self._pool.close()
         self._pool.join()  # pebble keeps idle workers until joined; a running call ends by its timeout
 
-    def run(self, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], timeout: float) -> list[Outcome]:
+    def run(self, fn: Callable[..., T], calls: Sequence[tuple[object, ...]],
+            timeout: float) -> list[ExtractionResult[T]]:
         """Run ``fn(*args)`` for each args tuple in parallel; each call gets at most ``timeout`` seconds
         (counted from when a worker takes it, not while it waits for a free worker)."""
         with self._lock:
@@ -130,7 +134,7 @@ class ExtractionPool:
                     futures = [self._pool.schedule(fn, args=args, timeout=timeout) for args in calls]
                 except RuntimeError as exc:
                     raise FulltextError(f"the extraction pool cannot start its workers ({exc})") from None
-        return [_outcome(f) for f in futures]
+        return [_result_of(f) for f in futures]
 
 
 _default_pool: ExtractionPool | None = None
@@ -157,14 +161,14 @@ def shutdown_default_pool() -> None:
 atexit.register(shutdown_default_pool)
 
 
-def _outcome_to_fulltext(path: str | os.PathLike[str], outcome: Outcome, timeout: float) -> FullText:
-    if outcome.kind == "ok" and isinstance(outcome.value, FullText):
-        return outcome.value
-    if outcome.kind == "timeout":
+def _to_fulltext(path: str | os.PathLike[str], result: ExtractionResult[FullText], timeout: float) -> FullText:
+    if result.kind == "ok" and isinstance(result.value, FullText):
+        return result.value
+    if result.kind == "timeout":
         return failed_text(path, "extract_timeout", seconds=timeout)
-    if outcome.kind == "crashed":
+    if result.kind == "crashed":
         return failed_text(path, "extract_crashed")
-    log.warning("PDF extraction failed for %s: %s", path, outcome.error)
+    log.warning("PDF extraction failed for %s: %s", path, result.error)
     return failed_text(path, "extract_error")
 
 
@@ -193,9 +197,9 @@ def extract_many(
 
     # largest first: the long jobs start early and the short ones fill the gaps (better balance)
     order = sorted(range(len(paths)), key=lambda i: -size(paths[i]))
-    outcomes = pool.run(extract_pdf_in_process, [(paths[i], max_pages, soft, PAGES_AFTER_REFERENCES, engine) for i in order], hard)
-    by_index = dict(zip(order, outcomes))
-    return [_outcome_to_fulltext(p, by_index[i], timeout) for i, p in enumerate(paths)]
+    results = pool.run(extract_pdf_in_process, [(paths[i], max_pages, soft, PAGES_AFTER_REFERENCES, engine) for i in order], hard)
+    by_index = dict(zip(order, results))
+    return [_to_fulltext(p, by_index[i], timeout) for i, p in enumerate(paths)]
 
 
 def extract_pdf(

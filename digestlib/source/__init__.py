@@ -9,7 +9,7 @@ Modules, in the order a day flows through them:
 * ``api.py`` -- metadata through the ``arxiv`` package, its ``Result`` mapped into ``Paper`` in one place;
 * ``intake.py`` -- entry validation and cleaning before anything is stored;
 * ``announcement.py`` -- :class:`ArxivSource`: which route gives a mailing's papers (RSS + API, or API only);
-* ``snapshot.py`` -- record / replay (``digest snapshot``, ``--replay``, the demo) and ``make_transport``.
+* ``snapshot.py`` -- record / replay transports (``--replay``, the demo, ``digest snapshot``) and ``make_transport``.
 
 Must not: know about LLMs, full texts, the store or posts.
 """
@@ -23,6 +23,5 @@ __getattr__, __dir__, __all__ = lazy.attach(__name__, submodules=["intake"], sub
     "api": ["ApiPage", "parse_api_feed", "result_to_paper"],
     "ids": ["is_arxiv_id", "split_id"],
     "rss": ["RssFeed", "RssItem", "parse_rss"],
-    "snapshot": ["SNAPSHOT_FORMAT", "RecordingTransport", "ReplayTransport", "make_transport", "record_day",
-                 "request_key"],
+    "snapshot": ["SNAPSHOT_FORMAT", "RecordingTransport", "ReplayTransport", "make_transport", "request_key"],
 })

@@ -2,8 +2,8 @@
 
 Owns the snapshot folder format, the httpx transports that record and replay it (usable by any module
 through :func:`make_transport`; ``source/api.py`` bridges the arXiv package's ``requests`` session onto
-them), and ``digest snapshot`` (:func:`record_day`). ``digest run --replay DIR``, ``digest demo`` and the
-tests' record/replay all go through here. Must not: parse what it stores, retry, or decide what a
+them); ``digest snapshot`` (``fulltext.record.record_day``) records through them, and ``digest run
+--replay DIR``, ``digest demo`` and the tests' record/replay all go through here. Must not: parse what it stores, retry, or decide what a
 response means (that is the caller's job); in replay, never touch the network.
 
 Layout::
@@ -29,17 +29,12 @@ import datetime as dt
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 
 from ..base.errors import SourceError, UsageError
-
-if TYPE_CHECKING:
-    from ..base.config import Config
 
 SNAPSHOT_FORMAT = "arxiv-digest-snapshot/1"
 
@@ -204,21 +199,3 @@ def make_transport(
         return RecordingTransport(record_dir, network)
     return network
 
-
-def record_day(cfg: "Config", folder: Path) -> int:
-    """``digest snapshot``: fetch the day's announcement and every new paper's full text through a
-    recorder into ``folder``; returns the number of recorded requests."""
-    from ..fulltext import FulltextFetcher
-    from .announcement import ArxivSource
-
-    folder.mkdir(parents=True, exist_ok=True)
-    with ArxivSource(cfg.arxiv, cfg.categories, record_dir=folder) as source:
-        announcement = source.fetch_announcement(cfg.date, now=cfg.now)
-    with tempfile.TemporaryDirectory(prefix="digest-snapshot-") as scratch:  # force real downloads
-        with FulltextFetcher(cfg.fulltext, cfg.arxiv.files_url, Path(scratch), user_agent=cfg.arxiv.user_agent,
-                             transport=make_transport(record_dir=folder)) as fetcher:
-            for paper in announcement.papers:
-                if paper.announce_type.is_new:
-                    fetcher.download(paper)
-    index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
-    return len(index.get("entries", {}))
