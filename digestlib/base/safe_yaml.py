@@ -6,7 +6,6 @@ no need for anchors, so an alias is refused with the line it is on rather than e
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -19,7 +18,7 @@ EXCERPT_CHARS = 60
 class _NoAliasLoader(yaml.SafeLoader):
     """``SafeLoader`` that refuses aliases (``*name``) at composition time, before anything expands."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:  # type: ignore[override]
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             line = event.start_mark.line + 1 if event.start_mark else 0
@@ -27,14 +26,16 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def load_yaml_text(text: str) -> Any:
-    """Parse ``text`` safely: size-limited, aliases refused. Raises ``YAMLRefused`` or ``yaml.YAMLError``."""
+def load_yaml_text(text: str) -> object:
+    """Parse ``text`` safely: size-limited, aliases refused. Raises ``YAMLRefused`` or ``yaml.YAMLError``.
+
+    What comes back is whatever the text holds (a mapping, a list, a scalar or None): the caller checks."""
     if len(text.encode("utf-8", errors="replace")) > MAX_YAML_BYTES:
         raise YAMLRefused(f"larger than {MAX_YAML_BYTES // 1000} KB")
     return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
 
 
-def load_yaml_file(path: Path) -> Any:
+def load_yaml_file(path: Path) -> object:
     """Like :func:`load_yaml_text`, checking the size before reading the file."""
     path = Path(path)
     if path.stat().st_size > MAX_YAML_BYTES:
@@ -42,7 +43,7 @@ def load_yaml_file(path: Path) -> Any:
     return load_yaml_text(path.read_text(encoding="utf-8"))
 
 
-def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
     """A short ``repr`` of ``value`` for an error line (never the whole offending value)."""
     try:
         text = repr(value) if not isinstance(value, (list, dict, tuple)) else _shallow(value, limit)
@@ -51,7 +52,7 @@ def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _shallow(value: Any, limit: int) -> str:
+def _shallow(value: list[object] | tuple[object, ...] | dict[object, object], limit: int) -> str:
     """repr of a container built only as far as ``limit`` characters (a huge list is never rendered whole)."""
     out: list[str] = []
     size = 0
@@ -69,7 +70,7 @@ def _shallow(value: Any, limit: int) -> str:
     return opener + ", ".join(out) + closer
 
 
-def _small(item: Any, limit: int) -> str:
+def _small(item: object, limit: int) -> str:
     if isinstance(item, (list, dict, tuple)):
         return _shallow(item, limit)
     text = repr(item)
