@@ -99,3 +99,22 @@ def test_llm_configured_by_base_url_or_key(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_parameter_keys_cover_the_default_file() -> None:
     assert set(read_params_file(PARAMS)) <= set(PARAMETER_KEYS)
+
+
+def test_redaction_stands_alone_and_reads_the_secret_at_redaction_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``errors`` redacts every message through ``redaction``, which the settings import too: it must import
+    nothing of the project (no circle through config), and it learns a secret's value when it redacts."""
+    import subprocess
+    import sys
+
+    code = ("import sys, digestlib.base.redaction\n"
+            "digestlib.base.redaction.redact_secrets('a text to redact')\n"
+            "print(sorted(m for m in sys.modules if m.startswith('digestlib.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['digestlib.base', 'digestlib.base.redaction']"
+
+    from digestlib.base.redaction import redact_secrets
+
+    monkeypatch.setenv("OPENAI_API_KEY", "set-after-import-0123")
+    assert redact_secrets("key set-after-import-0123 here") == "key *** here"
