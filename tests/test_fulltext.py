@@ -870,13 +870,14 @@ def _heavy_pdf(ops: int, pages: int) -> bytes:
 def test_hung_worker_is_killed_and_pool_stays_usable(tmp_path, pool, sample_pdf, engine):
     paper, data = sample_pdf
     slow = tmp_path / "2602.00002v1.pdf"
-    slow.write_bytes(_slow_pdf(400_000) if engine == "pypdf" else _heavy_pdf(100_000, 3))  # ~15 s of work
+    slow.write_bytes(_slow_pdf(800_000) if engine == "pypdf" else _heavy_pdf(100_000, 6))  # ~30 s of work
     good = tmp_path / "2602.03117v1.pdf"
     good.write_bytes(data)
-    started = time.monotonic()
-    results = extract_many([slow, good], timeout=1.5, pool=pool, engine=engine)
-    assert time.monotonic() - started < 4
-    assert results[0].status is TextStatus.FAILED and results[0].detail == DETAIL["extract_timeout"].format(seconds=1.5)
+    # a deadline a loaded 2-core machine cannot make the good PDF miss (it takes ~0.1 s), far under the slow
+    # one's work; no wall-clock bound (a restarted worker's start-up on a busy machine takes seconds): the
+    # timeout detail is written only when the pool kills the overrunning worker
+    results = extract_many([slow, good], timeout=8, pool=pool, engine=engine)
+    assert results[0].status is TextStatus.FAILED and results[0].detail == DETAIL["extract_timeout"].format(seconds=8)
     assert (results[0].arxiv_id, results[0].version) == ("2602.00002", 1)
     assert results[1].status is TextStatus.OK and results[1].title == paper.title and results[1].engine == engine
     # a generic hang (a sleeping worker) ends the same way, and the pool keeps working afterwards
