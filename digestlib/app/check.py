@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass
 
 from ..base.config import Config
-from ..base.errors import LLMError, LLMFatalError
-from ..llm.client import MODES, LLMClient, LLMMalformedError, LLMTruncatedError, MemoryCache
+from ..base.errors import LLMError, LLMFatalError, LLMMalformedError, LLMTruncatedError
+from ..llm import MODES, LLMClient, MemoryCache
 
 PROBE_SCHEMA = {"type": "object", "properties": {"ok": {"type": "string"}}, "required": ["ok"],
                 "additionalProperties": False}

@@ -23,10 +23,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 import httpcore  # httpx's own transport layer: its ReadTimeout is what httpx maps to a timeout
 import httpx
+import tenacity
 
 __all__ = [
     "ARXIV_DOMAIN",
@@ -35,11 +36,13 @@ __all__ = [
     "DeadlineTransport",
     "RateLimiter",
     "RedirectRefused",
+    "RetryPolicy",
     "StreamStopped",
     "allowed_origins",
     "backoff_wait",
     "enforce_deadline",
     "is_allowed",
+    "is_dns_failure",
     "make_client",
     "parse_retry_after",
     "redirect_guard",
@@ -116,19 +119,74 @@ def backoff_wait(attempt: int, *, initial: float, maximum: float, retry_after: f
 @dataclass(frozen=True)
 class Backoff:
     """A tenacity ``wait``: ``backoff_wait`` with these settings, reading ``retry_after`` off the exception
-    of the failed attempt (any exception with such an attribute)."""
+    of the failed attempt (any exception with such an attribute). After an exception of a type in
+    ``no_wait_after`` (an answer came, but unusable) the next attempt goes at once."""
 
     initial: float
     maximum: float
     retry_after_cap: float | None = None
     at_least_backoff: bool = False
     jitter: bool = False
+    no_wait_after: tuple[type[BaseException], ...] = ()
 
-    def __call__(self, retry_state: Any) -> float:
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if self.no_wait_after and isinstance(exc, self.no_wait_after):
+            return 0.0
         return backoff_wait(retry_state.attempt_number, initial=self.initial, maximum=self.maximum,
                             retry_after=getattr(exc, "retry_after", None), retry_after_cap=self.retry_after_cap,
                             at_least_backoff=self.at_least_backoff, jitter=self.jitter)
+
+
+def is_dns_failure(error: BaseException) -> bool:
+    """A host name that does not resolve: asking again in a few seconds will not make DNS know it."""
+    text = str(error).lower()
+    return any(kind.__name__ == "NameResolutionError" for kind in type(error).__mro__) or any(
+        words in text for words in ("name or service not known", "nodename nor servname", "name resolution",
+                                    "no address associated with hostname", "getaddrinfo failed"))
+
+
+T = TypeVar("T")
+Stop = Callable[[tenacity.RetryCallState], bool]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The one retry policy of everything here that talks to a server (the LLM client, the full-text
+    download, the arXiv session): ``attempts`` tries in all, ``backoff`` between them (it honours the
+    ``retry_after`` an exception carries, capped or at least the backoff step as configured), retried only
+    after an exception of ``retry_on`` that is not one of ``never_on`` (a whole deadline overrun, say:
+    asking again at once costs another deadline) and not one that ``fails_fast`` (a host name that does
+    not resolve), ``sleep`` injectable so that tests wait for nothing.
+
+    A caller adds what its own failures mean: ``stop`` (its breaker tripped, a budget spent),
+    ``before_sleep`` (counting or logging a retry)."""
+
+    attempts: int
+    backoff: Backoff
+    retry_on: tuple[type[BaseException], ...]
+    never_on: tuple[type[BaseException], ...] = ()
+    fails_fast: Callable[[BaseException], bool] | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+    def should_retry(self, exc: BaseException) -> bool:
+        return (isinstance(exc, self.retry_on) and not isinstance(exc, self.never_on)
+                and not (self.fails_fast is not None and self.fails_fast(exc)))
+
+    def retrying(self, *, stop: Stop | None = None,
+                 before_sleep: Callable[[tenacity.RetryCallState], None] | None = None) -> tenacity.Retrying:
+        """A tenacity ``Retrying`` for one call (its own ``stop`` may close over that call's state)."""
+        stops: list[Any] = [tenacity.stop_after_attempt(max(1, self.attempts))]
+        if stop is not None:
+            stops.append(stop)
+        return tenacity.Retrying(stop=tenacity.stop_any(*stops), wait=self.backoff,
+                                 retry=tenacity.retry_if_exception(self.should_retry), sleep=self.sleep,
+                                 before_sleep=before_sleep, reraise=True)
+
+    def call(self, fn: Callable[..., T], *args: Any, stop: Stop | None = None,
+             before_sleep: Callable[[tenacity.RetryCallState], None] | None = None) -> T:
+        """``fn(*args)`` under this policy; the last exception is raised as it is when the tries end."""
+        return self.retrying(stop=stop, before_sleep=before_sleep)(fn, *args)
 
 
 # ------------------------------------------------------------------------------------------- politeness
