@@ -135,7 +135,8 @@ class LLMClient:
 
     ``complete`` may be called from many threads; at most ``settings.concurrency`` requests are in
     flight at once (sleeping between retries does not hold a slot). ``http_client`` is the
-    ``httpx.Client`` the SDK sends with (tests give one over an ``httpx.MockTransport``).
+    ``httpx.Client`` the SDK sends with (tests give one over an ``httpx.MockTransport``); ``sleep`` and
+    ``clock`` (the pause a 429 imposes on every thread) let tests wait for nothing.
     """
 
     shape_retries = 2  # extra tries for truncated / malformed answers (within settings.max_retries)
@@ -145,7 +146,7 @@ class LLMClient:
     def __init__(self, settings: LLMSettings, cache: LLMCache, *, env: Mapping[str, str] | None = None,
                  day: str = "", backoff_initial: float = 1.0, backoff_max: float = 30.0,
                  retry_after_cap: float = 120.0, sleep: Callable[[float], None] = time.sleep,
-                 http_client: httpx.Client | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, http_client: httpx.Client | None = None) -> None:
         self.settings = settings
         self.cache = cache
         self.day = day
@@ -167,7 +168,7 @@ class LLMClient:
             raise ConfigError(f"no API key: set {settings.api_key_env} (or llm.base_url for a local server)")
         self._redact_key = _redactor(key)  # holds the key in a closure: nothing to print or pickle
         self.breaker = Breaker(self.base_url, max_rate_limit_wait=settings.max_rate_limit_wait_seconds,
-                               retry_after_cap=retry_after_cap)
+                               retry_after_cap=retry_after_cap, clock=clock)
         # The only place the key lives: the private SDK client (which sends it as a Bearer token).
         # llm.timeout_seconds bounds each whole answer (connect, wait, body), not each read: a server
         # dripping its answer a byte a second costs one timeout (digestlib.base.http.enforce_deadline)
