@@ -211,11 +211,11 @@ class RateLimiter:
         self._in_burst = 0  # requests made in the current burst
 
     @classmethod
-    def per_second(cls, rate: float, *, burst: int = 1) -> "RateLimiter":
+    def per_second(cls, rate: float, *, burst: int = 1, sleep: Callable[[float], None] = time.sleep) -> "RateLimiter":
         """``rate`` requests a second (0 = no limit), in bursts of ``burst``: after each burst the limiter
         sleeps ``burst / rate`` seconds (arXiv's "4 requests, then a 1 s sleep" is ``rate=4, burst=4``)."""
         burst = max(1, int(burst))
-        return cls(burst / rate if rate > 0 else 0.0, burst=burst)
+        return cls(burst / rate if rate > 0 else 0.0, burst=burst, sleep=sleep)
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
