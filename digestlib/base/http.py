@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import email.utils
 import random
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -176,7 +177,7 @@ class RetryPolicy:
     def retrying(self, *, stop: Stop | None = None,
                  before_sleep: Callable[[tenacity.RetryCallState], None] | None = None) -> tenacity.Retrying:
         """A tenacity ``Retrying`` for one call (its own ``stop`` may close over that call's state)."""
-        stops: list[Any] = [tenacity.stop_after_attempt(max(1, self.attempts))]
+        stops: list[Stop] = [tenacity.stop_after_attempt(max(1, self.attempts))]
         if stop is not None:
             stops.append(stop)
         return tenacity.Retrying(stop=tenacity.stop_any(*stops), wait=self.backoff,
@@ -349,7 +350,7 @@ def _deadline_scope(deadline: float) -> Iterator[None]:
 class _DeadlineNetworkStream:
     """An httpcore network stream whose reads and writes wait at most the time the exchange has left."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
@@ -361,25 +362,27 @@ class _DeadlineNetworkStream:
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> Any:
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> "_DeadlineNetworkStream":
         return _DeadlineNetworkStream(self._inner.start_tls(ssl_context, server_hostname, _time_left(timeout)))
 
-    def get_extra_info(self, info: str) -> Any:
+    def get_extra_info(self, info: str) -> object:
         return self._inner.get_extra_info(info)
 
 
 class _DeadlineBackend:
     """An httpcore network backend handing out ``_DeadlineNetworkStream``s."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
         self._inner = inner
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Any = None) -> Any:
+                    socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> _DeadlineNetworkStream:
         return _DeadlineNetworkStream(self._inner.connect_tcp(host, port, _time_left(timeout), local_address,
                                                               socket_options))
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> _DeadlineNetworkStream:
         return _DeadlineNetworkStream(self._inner.connect_unix_socket(path, _time_left(timeout), socket_options))
 
     def sleep(self, seconds: float) -> None:
@@ -389,7 +392,7 @@ class _DeadlineBackend:
 class _DeadlineStream(httpx.SyncByteStream):
     """A response body that stops with ``DeadlineExceeded`` once its exchange's deadline has passed."""
 
-    def __init__(self, inner: Any, deadline: float, seconds: float) -> None:
+    def __init__(self, inner: httpx.SyncByteStream | Iterable[bytes], deadline: float, seconds: float) -> None:
         self._inner = inner
         self._deadline = deadline
         self._seconds = seconds
