@@ -491,3 +491,13 @@ def test_a_dripping_answer_is_cut_at_the_whole_deadline() -> None:
     with pytest.raises(LLMTransientError, match="timed out after 0.3 s"):
         client.complete("translate", ASK)
     assert client.stats["timeouts"] == 1
+
+
+def test_the_breaker_thresholds_are_the_clients_to_set() -> None:
+    """``digest check`` wants one try only: a first refusal trips the breaker at once."""
+    script = Script(refused)
+    client = make(script, max_retries=3)
+    client.breaker.unreachable_threshold = 1
+    with pytest.raises(LLMFatalError, match="refused the connection"):
+        client.complete("translate", ASK)
+    assert len(script.requests) == 1
