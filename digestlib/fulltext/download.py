@@ -120,8 +120,6 @@ class FulltextFetcher:
         self.settings = settings
         self.files_url = files_url.rstrip("/")
         self.cache_dir = Path(cache_dir)
-        self.backoff = backoff
-        self.max_backoff = max_backoff
         self.max_bytes = int(settings.max_pdf_mb * 1024 * 1024) if settings.max_pdf_mb > 0 else None
         # arXiv's guidance for export.arxiv.org: bursts of 4 requests, then a 1 s sleep (the defaults)
         self._limiter = RateLimiter.per_second(settings.requests_per_second, burst=settings.burst, sleep=sleep)
