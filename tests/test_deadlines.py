@@ -326,11 +326,17 @@ def test_a_failed_snapshot_leaves_nothing_and_quiet_is_quiet(tmp_path: Path) -> 
 def test_one_tag_rule_for_config_and_render(tag: str) -> None:
     from digestlib.base.config import build_config
     from digestlib.base.errors import ConfigError, RenderError
-    from digestlib.post.render import _front_matter
+    from digestlib.base.models import DayDigest, Window
+    from digestlib.post.render import front_matter
+
+    def day(date: dt.date, categories, tags) -> DayDigest:
+        moment = dt.datetime(2026, 1, 22, tzinfo=dt.timezone.utc)
+        return DayDigest(date, tuple(categories), Window(moment, moment, "10:00", "CST", "北京时间"), 0, (),
+                         tags=tuple(tags))
 
     with pytest.raises(ConfigError):
         build_config(date="2026-01-22", params={"tags": [tag]}, env={})
     with pytest.raises(RenderError):
-        _front_matter(dt.date(2026, 1, 22), ["cs.SD"], None, [tag])
+        front_matter(day(dt.date(2026, 1, 22), ["cs.SD"], [tag]))
     cfg = build_config(date="2026-01-22", params={"tags": ["text_to_speech", "cs.SD"]}, env={})
-    assert "text_to_speech" in _front_matter(cfg.date, cfg.categories, None, cfg.tags)  # passes both
+    assert "text_to_speech" in front_matter(day(cfg.date, cfg.categories, cfg.tags))  # passes both

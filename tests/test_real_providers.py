@@ -14,12 +14,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from digestlib.base.config import LLMSettings
-from digestlib.llm.client import SERVER_STOPPED_FIX, AdaptiveLimiter, LLMClient, MemoryCache, strip_thinking
+from digestlib.llm import SERVER_STOPPED_FIX, AdaptiveLimiter, LLMClient, MemoryCache, strip_thinking
 from digestlib.base.models import Paper
 from digestlib.app.demo import SAMPLE_DATE, write_sample_snapshot
 from digestlib.tasks import echo_share, interpret_paper, language_share, translation_violations
@@ -287,7 +288,8 @@ def test_timeouts_on_a_one_slot_server_without_props_halve_the_concurrency() -> 
         client = LLMClient(settings, MemoryCache(), env={}, backoff_initial=0.1, backoff_max=0.5)
         messages = [[{"role": "user", "content": f"<abstract>Sentence number {i} about audio.</abstract>"}]
                     for i in range(10)]
-        answers = client.map_concurrent(lambda m: client.complete("translate", m), messages)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda m: client.complete("translate", m), messages))
         assert all(a.content.startswith("【译】") for a in answers)  # the reasoning before </think> is gone
         assert client.stats["timeouts"] >= 1 and client.limiter.limit < 8
     finally:

@@ -360,7 +360,7 @@ from digestlib import tasks  # noqa: E402
 from digestlib.base.config import FulltextSettings, LLMSettings  # noqa: E402
 from digestlib.base.errors import ConfigError, StoreError  # noqa: E402
 from digestlib.fulltext import FulltextFetcher  # noqa: E402
-from digestlib.llm.client import LLMClient, MemoryCache  # noqa: E402
+from digestlib.llm import LLMClient, MemoryCache  # noqa: E402
 from digestlib.base.models import DayDigest, Paper, PaperEntry, Window  # noqa: E402
 from digestlib.store.store import Store  # noqa: E402
 from tests.fakes.fake_openai import fake_translation  # noqa: E402

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from digestlib import tasks
 from digestlib.base.config import LLMSettings
 from digestlib.base.errors import ConfigError
-from digestlib.llm.client import LLMClient, MemoryCache
+from digestlib.llm import LLMClient, MemoryCache
 from digestlib.base.models import Paper, ResultStatus
 from digestlib.post.markup import clean_answer_markdown
 from digestlib.tasks import (
@@ -363,8 +364,9 @@ def test_rerun_makes_no_calls_and_model_or_prompt_change_reruns(fake_openai, mon
     texts = {PAPER.arxiv_id: FULLTEXT, papers[1].arxiv_id: FULLTEXT.replace("78.0%", "81.0%")}
 
     def run(client: LLMClient) -> list:
-        return client.map_concurrent(lambda p: (translate_abstract(p, client, GLOSSARY),
-                                                interpret_paper(p, texts[p.arxiv_id], client, GLOSSARY)), papers)
+        with ThreadPoolExecutor(max_workers=client.settings.concurrency) as pool:
+            return list(pool.map(lambda p: (translate_abstract(p, client, GLOSSARY),
+                                            interpret_paper(p, texts[p.arxiv_id], client, GLOSSARY)), papers))
 
     first = run(make_client(fake_openai.url, cache))
     assert all(t.status is i.status is ResultStatus.DONE for t, i in first)

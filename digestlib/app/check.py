@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass
 
 from ..base.config import Config
-from ..base.errors import LLMError, LLMFatalError
-from ..llm.client import MODES, LLMClient, LLMMalformedError, LLMTruncatedError, MemoryCache
+from ..base.errors import LLMError, LLMFatalError, LLMMalformedError, LLMTruncatedError
+from ..llm import MODES, LLMClient, MemoryCache
 
 PROBE_SCHEMA = {"type": "object", "properties": {"ok": {"type": "string"}}, "required": ["ok"],
                 "additionalProperties": False}
@@ -34,7 +34,7 @@ def check_endpoint(cfg: Config) -> list[CheckLine]:
     settings = dataclasses.replace(cfg.llm, max_retries=1, concurrency=1,
                                    timeout_seconds=min(cfg.llm.timeout_seconds, 60.0))
     client = LLMClient(settings, MemoryCache(), env=cfg.environ, day=cfg.date.isoformat())
-    client.unreachable_threshold = client.fatal_threshold = 1  # one try is the whole point
+    client.breaker.unreachable_threshold = client.breaker.fatal_threshold = 1  # one try is the whole point
     model = settings.model_for("interpret")
     lines = [CheckLine("endpoint", True, f"{client.base_url} (model {model})")]
     started = time.monotonic()

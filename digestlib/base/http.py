@@ -19,14 +19,16 @@ import contextlib
 import datetime as dt
 import email.utils
 import random
+import ssl
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 import httpcore  # httpx's own transport layer: its ReadTimeout is what httpx maps to a timeout
 import httpx
+import tenacity
 
 __all__ = [
     "ARXIV_DOMAIN",
@@ -35,11 +37,13 @@ __all__ = [
     "DeadlineTransport",
     "RateLimiter",
     "RedirectRefused",
+    "RetryPolicy",
     "StreamStopped",
     "allowed_origins",
     "backoff_wait",
     "enforce_deadline",
     "is_allowed",
+    "is_dns_failure",
     "make_client",
     "parse_retry_after",
     "redirect_guard",
@@ -116,19 +120,74 @@ def backoff_wait(attempt: int, *, initial: float, maximum: float, retry_after: f
 @dataclass(frozen=True)
 class Backoff:
     """A tenacity ``wait``: ``backoff_wait`` with these settings, reading ``retry_after`` off the exception
-    of the failed attempt (any exception with such an attribute)."""
+    of the failed attempt (any exception with such an attribute). After an exception of a type in
+    ``no_wait_after`` (an answer came, but unusable) the next attempt goes at once."""
 
     initial: float
     maximum: float
     retry_after_cap: float | None = None
     at_least_backoff: bool = False
     jitter: bool = False
+    no_wait_after: tuple[type[BaseException], ...] = ()
 
-    def __call__(self, retry_state: Any) -> float:
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if self.no_wait_after and isinstance(exc, self.no_wait_after):
+            return 0.0
         return backoff_wait(retry_state.attempt_number, initial=self.initial, maximum=self.maximum,
                             retry_after=getattr(exc, "retry_after", None), retry_after_cap=self.retry_after_cap,
                             at_least_backoff=self.at_least_backoff, jitter=self.jitter)
+
+
+def is_dns_failure(error: BaseException) -> bool:
+    """A host name that does not resolve: asking again in a few seconds will not make DNS know it."""
+    text = str(error).lower()
+    return any(kind.__name__ == "NameResolutionError" for kind in type(error).__mro__) or any(
+        words in text for words in ("name or service not known", "nodename nor servname", "name resolution",
+                                    "no address associated with hostname", "getaddrinfo failed"))
+
+
+T = TypeVar("T")
+Stop = Callable[[tenacity.RetryCallState], bool]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The one retry policy of everything here that talks to a server (the LLM client, the full-text
+    download, the arXiv session): ``attempts`` tries in all, ``backoff`` between them (it honours the
+    ``retry_after`` an exception carries, capped or at least the backoff step as configured), retried only
+    after an exception of ``retry_on`` that is not one of ``never_on`` (a whole deadline overrun, say:
+    asking again at once costs another deadline) and not one that ``fails_fast`` (a host name that does
+    not resolve), ``sleep`` injectable so that tests wait for nothing.
+
+    A caller adds what its own failures mean: ``stop`` (its breaker tripped, a budget spent),
+    ``before_sleep`` (counting or logging a retry)."""
+
+    attempts: int
+    backoff: Backoff
+    retry_on: tuple[type[BaseException], ...]
+    never_on: tuple[type[BaseException], ...] = ()
+    fails_fast: Callable[[BaseException], bool] | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+    def should_retry(self, exc: BaseException) -> bool:
+        return (isinstance(exc, self.retry_on) and not isinstance(exc, self.never_on)
+                and not (self.fails_fast is not None and self.fails_fast(exc)))
+
+    def retrying(self, *, stop: Stop | None = None,
+                 before_sleep: Callable[[tenacity.RetryCallState], None] | None = None) -> tenacity.Retrying:
+        """A tenacity ``Retrying`` for one call (its own ``stop`` may close over that call's state)."""
+        stops: list[Stop] = [tenacity.stop_after_attempt(max(1, self.attempts))]
+        if stop is not None:
+            stops.append(stop)
+        return tenacity.Retrying(stop=tenacity.stop_any(*stops), wait=self.backoff,
+                                 retry=tenacity.retry_if_exception(self.should_retry), sleep=self.sleep,
+                                 before_sleep=before_sleep, reraise=True)
+
+    def call(self, fn: Callable[..., T], *args: Any, stop: Stop | None = None,
+             before_sleep: Callable[[tenacity.RetryCallState], None] | None = None) -> T:
+        """``fn(*args)`` under this policy; the last exception is raised as it is when the tries end."""
+        return self.retrying(stop=stop, before_sleep=before_sleep)(fn, *args)
 
 
 # ------------------------------------------------------------------------------------------- politeness
@@ -153,11 +212,11 @@ class RateLimiter:
         self._in_burst = 0  # requests made in the current burst
 
     @classmethod
-    def per_second(cls, rate: float, *, burst: int = 1) -> "RateLimiter":
+    def per_second(cls, rate: float, *, burst: int = 1, sleep: Callable[[float], None] = time.sleep) -> "RateLimiter":
         """``rate`` requests a second (0 = no limit), in bursts of ``burst``: after each burst the limiter
         sleeps ``burst / rate`` seconds (arXiv's "4 requests, then a 1 s sleep" is ``rate=4, burst=4``)."""
         burst = max(1, int(burst))
-        return cls(burst / rate if rate > 0 else 0.0, burst=burst)
+        return cls(burst / rate if rate > 0 else 0.0, burst=burst, sleep=sleep)
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
@@ -291,7 +350,7 @@ def _deadline_scope(deadline: float) -> Iterator[None]:
 class _DeadlineNetworkStream:
     """An httpcore network stream whose reads and writes wait at most the time the exchange has left."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
@@ -303,25 +362,27 @@ class _DeadlineNetworkStream:
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> Any:
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> "_DeadlineNetworkStream":
         return _DeadlineNetworkStream(self._inner.start_tls(ssl_context, server_hostname, _time_left(timeout)))
 
-    def get_extra_info(self, info: str) -> Any:
+    def get_extra_info(self, info: str) -> object:
         return self._inner.get_extra_info(info)
 
 
 class _DeadlineBackend:
     """An httpcore network backend handing out ``_DeadlineNetworkStream``s."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
         self._inner = inner
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Any = None) -> Any:
+                    socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> _DeadlineNetworkStream:
         return _DeadlineNetworkStream(self._inner.connect_tcp(host, port, _time_left(timeout), local_address,
                                                               socket_options))
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> _DeadlineNetworkStream:
         return _DeadlineNetworkStream(self._inner.connect_unix_socket(path, _time_left(timeout), socket_options))
 
     def sleep(self, seconds: float) -> None:
@@ -331,7 +392,7 @@ class _DeadlineBackend:
 class _DeadlineStream(httpx.SyncByteStream):
     """A response body that stops with ``DeadlineExceeded`` once its exchange's deadline has passed."""
 
-    def __init__(self, inner: Any, deadline: float, seconds: float) -> None:
+    def __init__(self, inner: httpx.SyncByteStream | Iterable[bytes], deadline: float, seconds: float) -> None:
         self._inner = inner
         self._deadline = deadline
         self._seconds = seconds

@@ -12,8 +12,8 @@ A call's cost is estimated before it is made: its prompt is counted with the tok
 instructions' overhead) and its answer is taken
 to be as long as the task's answers have been so far (a conservative default before the first answer).
 
-``estimate_cost`` (tokens priced with ``llm.prices``) lives here rather than in ``llm.py`` so that what only
-reads a day's costs (the summary line, the report) does not import the LLM client and the openai package.
+``estimate_cost`` (tokens priced with ``llm.prices``) is ``llm/pricing.py``'s, re-exported here; importing
+it loads neither the LLM client nor the openai package.
 """
 
 from __future__ import annotations
@@ -24,25 +24,9 @@ from typing import Any, Mapping
 
 from ..base.config import LLMSettings
 from ..base.errors import ConfigError
+from ..llm.pricing import estimate_cost
 
 __all__ = ["Budget", "Reservation", "Spend", "estimate_cost"]
-
-
-def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int,
-                  prices: Mapping[str, Mapping[str, float]]) -> float | None:
-    """USD for the tokens at ``prices`` (model -> {prompt, completion} per 1M tokens).
-
-    An exact model name wins, then the longest listed prefix (``gpt-4o-mini-2024-07-18`` is priced as
-    ``gpt-4o-mini``); ``None`` when the model has no price.
-    """
-    table = prices.get(model)
-    if table is None:
-        candidates = [name for name in prices if model.startswith(name)]
-        if not candidates:
-            return None
-        table = prices[max(candidates, key=len)]
-    return (prompt_tokens * float(table.get("prompt", 0.0))
-            + completion_tokens * float(table.get("completion", 0.0))) / 1_000_000
 
 
 # Before the first answer of a task is seen: tokens of instructions around the paper text, and the answer.

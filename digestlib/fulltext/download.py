@@ -31,15 +31,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Callable, Sequence
 
 import httpx
-import tenacity
 
 from ..base.config import FulltextSettings
 from ..base.errors import DigestError, FulltextError
-from ..base.http import (Backoff, DeadlineExceeded, RateLimiter, RedirectRefused, StreamStopped, make_client,
-                    parse_retry_after, stream_to_file)
+from ..base.http import (Backoff, DeadlineExceeded, RateLimiter, RedirectRefused, RetryPolicy, StreamStopped,
+                         make_client, parse_retry_after, stream_to_file)
 from ..base.models import FullText, Paper, TextStatus
 from .html import html_to_fulltext
 from .notes import ACCEPTED_CONTENT_TYPES, DETAIL
@@ -101,7 +100,8 @@ class FulltextFetcher:
     ``transport`` lets the caller record/replay (any ``httpx.BaseTransport``). ``backoff`` is the first
     retry wait in seconds (doubling each time, at most ``max_backoff``; ``Retry-After`` is honoured up to
     60 s). ``pool`` shares an ``ExtractionPool``; otherwise the fetcher owns one with
-    ``settings.workers`` processes, closed with the fetcher.
+    ``settings.workers`` processes, closed with the fetcher. ``sleep`` waits between retries and between
+    bursts of requests (tests wait for nothing).
     """
 
     def __init__(
@@ -115,15 +115,20 @@ class FulltextFetcher:
         backoff: float = 1.0,
         max_backoff: float = 30.0,
         pool: ExtractionPool | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
         self.files_url = files_url.rstrip("/")
         self.cache_dir = Path(cache_dir)
-        self.backoff = backoff
-        self.max_backoff = max_backoff
         self.max_bytes = int(settings.max_pdf_mb * 1024 * 1024) if settings.max_pdf_mb > 0 else None
         # arXiv's guidance for export.arxiv.org: bursts of 4 requests, then a 1 s sleep (the defaults)
-        self._limiter = RateLimiter.per_second(settings.requests_per_second, burst=settings.burst)
+        self._limiter = RateLimiter.per_second(settings.requests_per_second, burst=settings.burst, sleep=sleep)
+        # a whole deadline overrun is not asked again at once: it would cost another deadline
+        self.retry_policy = RetryPolicy(
+            attempts=max(1, settings.max_retries + 1), sleep=sleep,
+            backoff=Backoff(backoff, max_backoff, retry_after_cap=RETRY_AFTER_CAP_SECONDS),
+            retry_on=(httpx.TimeoutException, httpx.TransportError, _RetryableStatus),
+            never_on=(DeadlineExceeded, StreamStopped))
         self._http_lock = threading.Lock()  # one request at a time, whichever thread asks (politeness)
         self._hung_in_a_row = 0  # downloads in a row that overran their whole deadline (under _http_lock)
         dl = settings.download_timeout_seconds or 60.0
@@ -173,19 +178,11 @@ class FulltextFetcher:
     def _get(self, url: str, dest: Path) -> _Fetched:
         """GET ``url`` into ``dest``.part with retries; raises httpx errors, _RetryableStatus or
         ``StreamStopped`` at the end."""
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(max(1, self.settings.max_retries + 1)),
-            wait=Backoff(self.backoff, self.max_backoff, retry_after_cap=RETRY_AFTER_CAP_SECONDS),
-            # a whole deadline overrun is not asked again at once: it would cost another deadline
-            retry=(tenacity.retry_if_exception_type((httpx.TimeoutException, httpx.TransportError, _RetryableStatus))
-                   & tenacity.retry_if_not_exception_type((DeadlineExceeded, StreamStopped))),
-            reraise=True,
-        )
         with self._http_lock:
             if self._hung_in_a_row >= HUNG_HOST_LIMIT:
                 raise _HostGivenUp()
             try:
-                fetched = retrying(self._get_once, url, dest)
+                fetched = self.retry_policy.call(self._get_once, url, dest)
             except (DeadlineExceeded, StreamStopped) as exc:
                 if isinstance(exc, DeadlineExceeded) or exc.reason == "deadline":
                     self._hung_in_a_row += 1
@@ -218,7 +215,7 @@ class FulltextFetcher:
 
     def _attempt(self, url: str, dest: Path) -> tuple[_Fetched | None, DownloadResult | None]:
         """One logical GET; errors become a terminal ``DownloadResult`` (second item)."""
-        def result(kind: str, reason: str, status: int | None = None, read: int = 0, **fmt: Any) -> DownloadResult:
+        def result(kind: str, reason: str, status: int | None = None, read: int = 0, **fmt: object) -> DownloadResult:
             return DownloadResult("", 0, kind, status_code=status, bytes_read=read, reason=reason, detail=DETAIL[reason].format(**fmt))
 
         try:

@@ -9,29 +9,29 @@ was cleared, so it is reused and never paid again. SECURITY.md states this promi
 
 from __future__ import annotations
 
-from typing import Any
+from .cache import IntentLog
 
 
 class Intent:
     """One recorded call; ``end()`` clears it (idempotent)."""
 
-    def __init__(self, cache: Any, key: str) -> None:
-        self._end = getattr(cache, "intent_end", None)
+    def __init__(self, log: IntentLog | None, key: str) -> None:
+        self._log = log
         self.key = key
         self._open = True
 
     def end(self) -> None:
-        if self._open and self._end is not None:
+        if self._open and self._log is not None:
             self._open = False
-            self._end(self.key)
+            self._log.intent_end(self.key)
 
 
-def begin_intent(cache: Any, key: str, *, day: str, task: str, model: str) -> Intent:
+def begin_intent(cache: object, key: str, *, day: str, task: str, model: str) -> Intent:
     """Record that the call ``key`` is about to be sent (a no-op for caches without an intent log)."""
-    begin = getattr(cache, "intent_begin", None)
-    if begin is not None:
-        begin(key, day=day, task=task, model=model)
-    return Intent(cache, key)
+    log = cache if isinstance(cache, IntentLog) else None
+    if log is not None:
+        log.intent_begin(key, day=day, task=task, model=model)
+    return Intent(log, key)
 
 
 def interrupted_note(count: int) -> str:
