@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from digestlib.base.errors import StoreError
-from digestlib.base.models import AnnounceType, FullText, Paper, ResultStatus, TextStatus
+from digestlib.base.models import AnnounceType, FullText, Paper, ResultStatus, ReviewStatus, TextStatus
 from digestlib.store.store import Store
 
 D1, D2 = dt.date(2026, 1, 22), dt.date(2026, 1, 23)
@@ -69,7 +69,7 @@ def test_results_cache_and_usage(tmp_path: Path) -> None:
         rows = store.usage_rows("2026-01-22")
         assert rows == [{"task": "translate", "model": "m", "calls": 2, "cached_calls": 1, "prompt_tokens": 10,
                          "completion_tokens": 5, "seconds": 1.0}]
-        assert store.count_llm_calls() == 1
+        assert sum(r["calls"] - r["cached_calls"] for r in store.usage_rows()) == 1
 
 
 def test_secrets_are_redacted_before_storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,8 +86,8 @@ def test_edits_and_approvals(tmp_path: Path) -> None:
         assert store.edits("2601.00001", 1) == {"abstract_zh": "改过的译文"}
         with pytest.raises(StoreError):
             store.save_edit("2601.00001", 1, "title", "x")
-        store.set_approval(D1, "2601.00001", False)
-        assert store.approvals(D1) == {"2601.00001": False}
+        store.set_review(D1, "2601.00001", 1, ReviewStatus.REJECTED)
+        assert store.reviews(D1)["2601.00001"].status is ReviewStatus.REJECTED
 
 
 def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
