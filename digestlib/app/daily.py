@@ -35,6 +35,7 @@ from ..base.locks import daily_lock
 from ..base.models import INTERPRET, TRANSLATE, ResultStatus
 from ..day.selection import stored_selection
 from ..store.store import Store
+from .notify import notify_day
 
 LOOKBACK_DAYS = 14  # earlier days still pending are re-run for this long (full texts give up after 72 h)
 
@@ -213,8 +214,6 @@ def _write_weeklies(report: DailyReport, load: Loader, site_dir: Path | None, we
     """``weekly.after_last_day``: the week's post once its last announcement day (one run now, or the due
     day) is posted: in the site's ``_posts`` with a site (so not while it awaits review), else in the output
     folder. Writing it again changes nothing unless a day changed. Returns the number of commits made."""
-    from . import site
-
     statuses = {d.date: d.status for d in report.days}
     commits = 0
     for date in sorted(set(statuses) | {report.due}):
@@ -251,8 +250,6 @@ def _publish_all(report: DailyReport, load: Loader, site_dir: Path, publish: Pub
                  echo: Callable[[str], None]) -> int:
     """Publish each day run now whose post was written, and the due day even when it was not run (a
     reviewer may have finished since). Returns the number of commits made."""
-    from . import site
-
     days = {d.date: d for d in report.days}
     commits = 0
     for date in sorted(set(days) | {report.due}):
@@ -278,8 +275,6 @@ def _publish_all(report: DailyReport, load: Loader, site_dir: Path, publish: Pub
         else:
             changed = path.read_text(encoding="utf-8") != before_text
             if changed:  # a new or changed post: tell the readers (a failed notification is one line, no more)
-                from .notify import notify_day
-
                 notify_day(cfg, "publish")
             if site.head_commit(site_dir) != before_head:
                 commits += 1

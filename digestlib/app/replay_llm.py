@@ -28,6 +28,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from .demo import sample_papers
+
 ANSWERS_FILE = Path(__file__).with_name("sample") / "answers.yaml"
 REPLAY_MODEL = "recorded-sample-answers"
 _TITLE_RE = re.compile(r"<title>(.*?)</title>", re.S)
@@ -66,8 +68,6 @@ class RecordedAnswers:
 @functools.lru_cache(maxsize=1)
 def sample_answers() -> RecordedAnswers:
     """The recorded answers of the bundled sample day."""
-    from .demo import sample_papers
-
     data = yaml.safe_load(ANSWERS_FILE.read_text(encoding="utf-8"))
     answers = {str(k): v for k, v in (data.get("answers") or {}).items()}
     titles = {_flat(p.title): p.arxiv_id for p in sample_papers() if p.arxiv_id in answers}
