@@ -291,12 +291,12 @@ def test_plan_runs_the_due_day_then_nothing(tmp_path: Path) -> None:
         return build_config(date=date, out_dir=tmp_path, params={}, env={}), {}
 
     due = dt.date(2026, 1, 22)
-    assert daily.plan(due, load) == [(due, "due")]
+    assert daily.plan(due, load, None) == [(due, "due")]
     post = tmp_path / "2026-01-22" / "2026-01-22-arxiv-daily.md"
     post.parent.mkdir()
     post.write_text("x", encoding="utf-8")
-    assert daily.plan(due, load) == []
-    assert daily.plan(dt.date(2026, 1, 26), load) == [(dt.date(2026, 1, 23), "missed"), (dt.date(2026, 1, 26), "due")]
+    assert daily.plan(due, load, None) == []
+    assert daily.plan(dt.date(2026, 1, 26), load, None) == [(dt.date(2026, 1, 23), "missed"), (dt.date(2026, 1, 26), "due")]
 
 
 def test_the_worst_status_wins() -> None:

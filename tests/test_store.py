@@ -104,3 +104,23 @@ def test_newer_schema_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StoreError, match="newer"):
         Store(path)
+
+
+def test_a_second_store_on_a_file_open_here_does_not_reopen_it_behind_sqlite(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing any descriptor of the file drops this process's POSIX locks, the open connection's too
+    (sqlite.org/howtocorrupt.html 2.2): the header check runs only when no connection here has it open."""
+    from digestlib.store import connection
+
+    checked: list[Path] = []
+    real = connection.check_store_file
+    monkeypatch.setattr(connection, "check_store_file", lambda path: (checked.append(path), real(path))[1])
+    path = tmp_path / "s.sqlite"
+    Store(path).close()  # created: nothing to check
+    with Store(path) as first:
+        assert checked == [path]
+        with Store(path) as second:  # the first holds the file open: no open()/close() of our own
+            second.claim(D1, "2601.00001", 1)
+        assert checked == [path] and first.ledger() == {"2601.00001": D1}
+    with Store(path):
+        assert checked == [path, path]  # none open any more: checked again

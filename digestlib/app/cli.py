@@ -31,7 +31,7 @@ from ..base.config import DEFAULT_PARAMS_FILE, Config, default_out_dir, read_now
 from ..base.errors import DigestError, UsageError
 from ..source.snapshot import record_day
 from ..store.store import Store
-from .daily import run_daily
+from .daily import catch_up
 from .demo import SAMPLE_DATE, write_sample_snapshot
 from .notebook import skip_slow_optional_imports
 from ..base.redaction import install_log_redaction
@@ -88,7 +88,7 @@ def _load(args: argparse.Namespace, date: dt.date | str) -> tuple[Config, dict]:
     return load_date(args.params, args.out, date, getattr(args, "replay", None))
 
 
-def _run(args: argparse.Namespace) -> Callable[[Config, dict], int]:
+def _date_runner(args: argparse.Namespace) -> Callable[[Config, dict], int]:
     """``one_date.digest_date`` with this command line's options: what backfill, demo and daily run per date."""
     return lambda cfg, params: digest_date(cfg, params, params_dir_of(args.params), wait_seconds=args.wait,
                                         quiet=args.quiet, offline=getattr(args, "offline", None))
@@ -105,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    return backfill(args.date_from, args.date_to, load=lambda date: _load(args, date), run=_run(args),
+    return backfill(args.date_from, args.date_to, load=lambda date: _load(args, date), run=_date_runner(args),
                     warn=_warn)
 
 
@@ -142,8 +142,8 @@ def cmd_daily(args: argparse.Namespace) -> int:
         require_jekyll_site(site)
     if args.push and site is None:
         raise UsageError("--push needs --site")
-    report = run_daily(
-        out_dir=Path(args.out), now=now, load=lambda date: _load(args, date), run=_run(args), site_dir=site,
+    report = catch_up(
+        out_dir=Path(args.out), now=now, load=lambda date: _load(args, date), run=_date_runner(args), site_dir=site,
         publish=(lambda cfg: publish_day(cfg, site)) if site is not None else None,
         push=(lambda: push_site(site)) if args.push else None,
         weekly=lambda week: _weekly(args, week, site),
@@ -204,7 +204,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             cfg, params = _load(args, SAMPLE_DATE)
             print(f"Demo: the bundled sample day {SAMPLE_DATE}, arXiv replayed from a snapshot and the model's "
                   f"answers replayed from recordings (model {replay.recorded.model!r}; no key, no network).")
-            status = _run(args)(cfg, params)
+            status = _date_runner(args)(cfg, params)
         finally:
             for name, value in saved.items():
                 if value is None:

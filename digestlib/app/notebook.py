@@ -110,6 +110,7 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
     """papermill + exporters into a temporary folder, then move the files into ``<out>/<date>/``
     (the folder itself the first time, so that its files appear together). Called under the run lock.
     Returns the day's folder and the run's notes (from the executed notebook)."""
+    run_notebook = pm.execute_notebook  # papermill loads here, before the thread below imports jupyter_client too
     # nbconvert's exporters are needed once the kernel is done; this process only waits on it meanwhile
     threading.Thread(target=importlib.import_module, args=(EXPORTERS,), name="load-exporters",
                      daemon=True).start()
@@ -120,7 +121,7 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
         executed = staging / "digest.ipynb"
         try:
             # The kernel's stderr (the pipeline's tqdm bars) is relayed live to this terminal.
-            pm.execute_notebook(
+            run_notebook(
                 str(notebook_path()), str(executed), parameters=notebook_parameters(cfg, params, params_dir),
                 kernel_name="python3", progress_bar=not quiet, log_output=False,
                 stderr_file=None if quiet else sys.stderr, cwd=str(Path.cwd()),
@@ -136,7 +137,7 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
         redact_file(executed)
         post = draft_post(errors.redact(exporters.export_post(executed)), cfg.date)  # a draft until `digest publish`
         atomic_write_text(staging / cfg.post_name, post)
-        # report.html: written by run.py with report.write_report once the run's outcome is known (issue 24:
+        # report.html: written by one_date.py with report.write_report once the run's outcome is known (issue 24:
         # one report for run, publish and review, opening with the summary line the command prints)
         write_run_bib(cfg, staging)  # <date>.bib: one BibTeX entry per paper shown, linked from the post
         notes = exporters.collect_notes(executed)

@@ -76,10 +76,10 @@ def sample_answers() -> RecordedAnswers:
 
 def _handler(recorded: RecordedAnswers, served: list[str]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:  # quiet: the demo prints its own lines
+        def log_message(self, *args: object) -> None:  # quiet: the demo prints its own lines
             pass
 
-        def _json(self, status: int, body: Any) -> None:
+        def _json(self, status: int, body: object) -> None:
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -4,10 +4,8 @@ answered and failed, what an endpoint can do, and the intent log of calls in fli
 from __future__ import annotations
 
 import json
-from typing import Any
-
 from ..base.errors import redact
-from .connection import StoreConnection
+from .connection import SqlValue, StoreConnection
 from .records import timestamp
 
 
@@ -37,7 +35,7 @@ class CallQueries(StoreConnection):
         self._execute("INSERT INTO llm_failed_calls (day, task, model, status, cause, seconds, at)"
                       " VALUES (?,?,?,?,?,?,?)", (day, task, model, status, redact(cause)[:200], seconds, timestamp()))
 
-    def failed_call_rows(self, day: str | None = None) -> list[dict[str, Any]]:
+    def failed_call_rows(self, day: str | None = None) -> list[dict[str, SqlValue]]:
         """Per task, model and status: how many calls failed, the time they took, and the last cause."""
         where, params = ("WHERE day=?", (day,)) if day else ("", ())
         rows = self._query(
@@ -50,7 +48,7 @@ class CallQueries(StoreConnection):
         )
         return [dict(r) for r in rows]
 
-    def paid_calls_since(self, since: str) -> list[dict[str, Any]]:
+    def paid_calls_since(self, since: str) -> list[dict[str, SqlValue]]:
         """Per model: HTTP calls (cache hits excluded) and their tokens, recorded at or after ``since``."""
         rows = self._query("SELECT model, COUNT(*) AS calls, SUM(prompt_tokens) AS prompt_tokens, "
                            "SUM(completion_tokens) AS completion_tokens FROM llm_calls WHERE cached=0 AND at>=? "
@@ -74,7 +72,7 @@ class CallQueries(StoreConnection):
         self._execute("INSERT OR REPLACE INTO llm_capabilities VALUES (?,?,?,?,?)",
                       (base_url, model, name, str(value), timestamp()))
 
-    def usage_rows(self, day: str | None = None) -> list[dict[str, Any]]:
+    def usage_rows(self, day: str | None = None) -> list[dict[str, SqlValue]]:
         """Per task and model: calls (cache hits included), cache hits, and the tokens actually paid for."""
         where, params = ("WHERE day=?", (day,)) if day else ("", ())
         rows = self._query(
@@ -94,7 +92,7 @@ class CallQueries(StoreConnection):
     def intent_end(self, key: str) -> None:
         self._execute("DELETE FROM llm_intents WHERE key=?", (key,))
 
-    def take_interrupted_intents(self) -> list[dict[str, Any]]:
+    def take_interrupted_intents(self) -> list[dict[str, SqlValue]]:
         """Calls a killed run left in flight with no stored answer (they will be sent again); clears the log.
         Call at the start of a run, under the run lock (no other run can have calls in flight)."""
         with self.transaction():

@@ -17,8 +17,16 @@ from ..base.errors import StoreError
 from .records import timestamp
 from .schema import MIGRATIONS, OUR_TABLES, SCHEMA, SCHEMA_VERSION
 
-SqlParam = str | int | float | bytes | None
+SqlValue = str | int | float | bytes | None  # what SQLite stores and returns in a column
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# The store files this process holds connections to (resolved path -> how many). A file is checked only
+# when it is first opened here: ``check_store_file`` opens and closes the file itself, and closing any
+# descriptor of a file drops every POSIX lock this process holds on it, the open connections' included
+# (sqlite.org/howtocorrupt.html, 2.2): another process could then checkpoint and truncate the WAL
+# under them ("database disk image is malformed").
+_OPEN_HERE: dict[Path, int] = {}
+_OPEN_HERE_LOCK = threading.Lock()
 
 
 def check_store_file(path: Path) -> None:
@@ -50,16 +58,20 @@ class StoreConnection:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        if not self.path.exists() and not self.path.is_symlink():
-            self._create(self.path)  # made whole elsewhere, then renamed: an empty file is never ours
-        else:
-            check_store_file(self.path)  # an empty or foreign file is an error, never a silent new store
-        try:
-            self._db = self._connect(self.path)
-            self._check_foreign()
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"the store {self.path} is unusable: {exc}") from None
+        self._key = self.path.resolve()
+        with _OPEN_HERE_LOCK:  # held while opening: a check never runs beside an open connection of ours
+            if not self.path.exists() and not self.path.is_symlink():
+                self._create(self.path)  # made whole elsewhere, then renamed: an empty file is never ours
+            elif not _OPEN_HERE.get(self._key):
+                check_store_file(self.path)  # an empty or foreign file is an error, never a silent new store
+            try:
+                self._db = self._connect(self.path)
+                self._check_foreign()
+                self._migrate()
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"the store {self.path} is unusable: {exc}") from None
+            _OPEN_HERE[self._key] = _OPEN_HERE.get(self._key, 0) + 1
+        self._open = True
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
@@ -136,20 +148,26 @@ class StoreConnection:
     def transaction(self) -> "_Transaction":
         return _Transaction(self)
 
-    def _execute(self, sql: str, params: Iterable[SqlParam] = ()) -> sqlite3.Cursor:
+    def _execute(self, sql: str, params: Iterable[SqlValue] = ()) -> sqlite3.Cursor:
         with self._lock:
             try:
                 return self._db.execute(sql, tuple(params))
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"store error: {exc}") from None
 
-    def _query(self, sql: str, params: Iterable[SqlParam] = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: Iterable[SqlValue] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._execute(sql, params).fetchall()
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._open:
+                self._open = False
+                with _OPEN_HERE_LOCK:
+                    _OPEN_HERE[self._key] -= 1
+                    if not _OPEN_HERE[self._key]:
+                        del _OPEN_HERE[self._key]
 
     def __enter__(self) -> Self:
         return self
