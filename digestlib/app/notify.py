@@ -158,7 +158,7 @@ def _short(exc: BaseException) -> str:
 
 # -- webhook ---------------------------------------------------------------------------------------
 
-def webhook_payload(kind: str, news: DayNews, *, telegram_chat_id: str | None = None) -> dict[str, Any]:
+def webhook_payload(kind: str, news: DayNews, *, telegram_chat_id: str | None = None) -> dict[str, object]:
     """The JSON body for a webhook of the given kind (json, slack, feishu, telegram)."""
     subject, body = message(news)
     if kind == "slack":

@@ -122,7 +122,7 @@ def digest_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: fl
         except errors.LLMFatalError:
             _summary(cfg, store, since, started, say)  # the breaker: no post, but the run's numbers still
             raise
-        shown = notebook_outcome(day_dir / "digest.ipynb") or {}  # the kernel's count of answers cut at the token cap
+        shown = notebook_outcome(day_dir / "digest.ipynb") or {}  # what only the kernel knew: the cut answers
         outcome = _summary(cfg, store, since, started, None, cut_answers=int(shown.get("cut_answers") or 0))
         report.keep_outcome(cfg, outcome, notes)  # publish's and review's reports open with this same summary
         report.write_report(cfg, day_dir / "report.html", outcome=outcome, notes=notes)
@@ -150,7 +150,7 @@ def _summary(cfg: Config, store: Store, since: str, started: float, say: Say | N
 
 
 def digest_date_notifying(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float = 0.0,
-                   quiet: bool = False, say: Say = print, offline: bool | None = None) -> int:
+                          quiet: bool = False, say: Say = print, offline: bool | None = None) -> int:
     """``digest run``: :func:`digest_date`; a failure (but "not announced yet") is notified, then raised."""
     try:
         return digest_date(cfg, params, params_dir, wait_seconds=wait_seconds, quiet=quiet, say=say, offline=offline)

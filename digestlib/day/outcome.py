@@ -73,7 +73,8 @@ class RunOutcome:
                 f"cost {cost}, {self.seconds:.1f} s"
                 + (f"; incomplete: the LLM budget left {self.budget_pending} paper(s) pending"
                    if self.budget_pending else "")
-                + (f"; {self.cut_answers} answer(s) cut at the token cap (retries bounded)" if self.cut_answers else ""))
+                + (f"; {self.cut_answers} answer(s) cut at the token cap (retries bounded)"
+                   if self.cut_answers else ""))
 
     def as_dict(self) -> dict[str, str | int | float | None]:
         return asdict(self)
