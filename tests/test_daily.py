@@ -291,12 +291,12 @@ def test_plan_runs_the_due_day_then_nothing(tmp_path: Path) -> None:
         return build_config(date=date, out_dir=tmp_path, params={}, env={}), {}
 
     due = dt.date(2026, 1, 22)
-    assert daily.plan(due, load) == [(due, "due")]
+    assert daily.plan(due, load, None) == [(due, "due")]
     post = tmp_path / "2026-01-22" / "2026-01-22-arxiv-daily.md"
     post.parent.mkdir()
     post.write_text("x", encoding="utf-8")
-    assert daily.plan(due, load) == []
-    assert daily.plan(dt.date(2026, 1, 26), load) == [(dt.date(2026, 1, 23), "missed"), (dt.date(2026, 1, 26), "due")]
+    assert daily.plan(due, load, None) == []
+    assert daily.plan(dt.date(2026, 1, 26), load, None) == [(dt.date(2026, 1, 23), "missed"), (dt.date(2026, 1, 26), "due")]
 
 
 def test_the_worst_status_wins() -> None:
@@ -337,9 +337,16 @@ def test_field_keys_are_validated_with_one_line() -> None:
 
 
 def test_a_field_title_and_tags_reach_the_front_matter_and_the_default_stays_the_seeds() -> None:
+    from digestlib.base.models import DayDigest, Window
     from digestlib.post import render
 
-    assert render._front_matter(dt.date(2026, 1, 22), ("cs.SD", "eess.AS")) == (
+    noon = dt.datetime(2026, 1, 22, 12, tzinfo=dt.timezone.utc)
+    window = Window(noon, noon, "10:00", "CST", "北京时间")
+
+    def day(categories: tuple[str, ...], title: str | None = None, tags: tuple[str, ...] = ()) -> DayDigest:
+        return DayDigest(dt.date(2026, 1, 22), categories, window, 0, (), title=title, tags=tags)
+
+    assert render.front_matter(day(("cs.SD", "eess.AS"))) == (
         '---\nlayout: post\ntitle: "arXiv Daily – 2026-01-22"\ntags: [arxiv, cs.SD, eess.AS]\n---\n\n')
-    assert render._front_matter(dt.date(2026, 1, 22), ("cs.CL",), 'Say "hi" {date}', ("nlp",)) == (
+    assert render.front_matter(day(("cs.CL",), 'Say "hi" {date}', ("nlp",))) == (
         '---\nlayout: post\ntitle: "Say \\"hi\\" 2026-01-22"\ntags: [nlp]\n---\n\n')

@@ -248,7 +248,7 @@ def test_a_replacement_of_a_posted_paper_is_an_update_not_new(shared_data: Path,
     assert updates == replaced and updates[x["id"]] == updates[y["id"]] == 2
     assert "## 更新" in _post_path(digest.out, "2026-01-23").read_text(encoding="utf-8")
     with Store(digest.out / "digest.sqlite") as store:
-        assert store.ledger_owner(x["id"]) == store.ledger_owner(y["id"]) == dt.date(2026, 1, 22)
+        assert store.ledger()[x["id"]] == store.ledger()[y["id"]] == dt.date(2026, 1, 22)
 
     def versions(entries) -> dict[str, int]:
         return {e.paper.arxiv_id: e.paper.version for e in entries}

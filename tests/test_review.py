@@ -15,7 +15,8 @@ from digestlib.base.locks import run_lock
 from digestlib.base.config import build_config
 from digestlib.base.errors import EXIT_REVIEW_PENDING, ReviewPendingError, RunLockedError
 from digestlib.base.models import AnnounceType, Interpretation, Paper, ResultStatus, ReviewStatus
-from digestlib.app.publish import publish_day, reviewed_digest
+from digestlib.app.publish import publish_day
+from digestlib.app.reviewed import reviewed_digest
 from digestlib.post.render import interpretation_markdown, render_post
 from digestlib.review import ReviewApp
 from digestlib.store.store import MIGRATIONS, Store
@@ -60,7 +61,7 @@ def test_edit_is_stored_at_once_and_undo_is_an_edit(cfg) -> None:
     with Store(cfg.store_path) as store:
         record = store.edit_records(IDS[0], 1)["abstract_zh"]
     assert record.value == original and record.editor == "tester" and record.base == original
-    assert reviewed_digest(cfg).entries[0].abstract_zh == original
+    assert _reviewed(cfg).entries[0].abstract_zh == original
 
 
 def test_decisions_counts_filter_paging(cfg) -> None:
@@ -96,7 +97,7 @@ def test_a_new_model_output_is_kept_beside_the_edit(cfg) -> None:
     item = app.session.get(IDS[0])
     assert item.text("details_md") == "我的解读" and item.newer_output("details_md")
     assert "新背景" in app.cards[IDS[0]].newer.value
-    assert reviewed_digest(cfg).entries[0].details_md == "我的解读"  # the edit wins until taken
+    assert _reviewed(cfg).entries[0].details_md == "我的解读"  # the edit wins until taken
     app.cards[IDS[0]].take_details.click()
     assert app.cards[IDS[0]].details.value == interpretation_markdown(Interpretation("新背景。", "新方法。", "新结果。"))
 
@@ -179,7 +180,7 @@ def test_failed_llm_calls_are_in_the_usage_table_and_the_report(cfg, tmp_path: P
         for _ in range(2):
             store.record_failed_call(day=str(DATE), task="interpret", model="m", status="timeout",
                                      cause=f"no answer within 5 s, key {KEY_SHAPED}", seconds=5.0)
-        assert store.count_llm_calls() == 1  # the answers: the failures are counted apart
+        assert sum(r["calls"] - r["cached_calls"] for r in store.usage_rows()) == 1  # the answers: the failures are counted apart
     table = report.usage_display(report.store_usage(cfg)).set_index("task")
     assert table.loc["translate", "calls"] == 1 and table.loc["translate", "failed_calls"] == 1
     assert table.loc["interpret", "calls"] == 0 and table.loc["interpret", "failed_calls"] == 2
@@ -397,23 +398,29 @@ def test_paging_below_the_cards_and_position_kept(cfg) -> None:
     assert (cfg.out_dir / ".jupyterlab" / f"review-position-{DATE}.json").is_file()
 
 
+def _reviewed(cfg):
+    """The day as publishing sees it, from the store."""
+    with Store(cfg.store_path) as store:
+        return reviewed_digest(cfg, store)
+
+
 def test_header_counts_the_reviewers_translations(cfg) -> None:
     """Issue 24: after the reviewer translated abstracts the model had not, the header says so."""
     with Store(cfg.store_path) as store:
         for i in IDS:
             store.save_result(i, 1, "translate", ResultStatus.FAILED, detail="validation", content={},
                               regenerate=True)
-    day = reviewed_digest(cfg)
+    day = _reviewed(cfg)
     assert "（摘要未翻译，为英文原文）" in render_post(day)
     app = _app(cfg)
     app.cards[IDS[0]].abstract.value = "审稿人亲手翻译的摘要。"
-    header = render_post(reviewed_digest(cfg)).split("\n## ")[0]
+    header = render_post(_reviewed(cfg)).split("\n## ")[0]
     assert "中文译文（其中 1 篇摘要由审稿人翻译，2 篇摘要未翻译，为英文原文）" in header
     for i in IDS[1:]:
         app.cards[i].abstract.value = f"审稿人翻译的 {i}。"
-    header = render_post(reviewed_digest(cfg)).split("\n## ")[0]
+    header = render_post(_reviewed(cfg)).split("\n## ")[0]
     assert "窗口内更新的论文中文译文（其中 3 篇摘要由审稿人翻译）：" in header and "英文原文" not in header
     with Store(cfg.store_path) as store:  # a model translation edited by the reviewer stays the model's
         store.save_result(IDS[0], 1, "translate", ResultStatus.DONE, content={"text": "模型译文。"}, regenerate=True)
-    header = render_post(reviewed_digest(cfg)).split("\n## ")[0]
+    header = render_post(_reviewed(cfg)).split("\n## ")[0]
     assert "其中 2 篇摘要由审稿人翻译" in header

@@ -114,7 +114,7 @@ def lab(day: dict) -> Iterator[str]:
 def _first_page_papers(store: Store) -> list:
     """The day's papers with a PDF in the review's order (the post's: newest id first), so that the first
     ones are cards on the first page (the twelve-paper sample day spans two pages of 10 cards)."""
-    day = [p for p in store.announcement(SAMPLE_DATE) if store.ledger_owner(p.arxiv_id) == SAMPLE_DATE]
+    day = [p for p in store.announcement(SAMPLE_DATE) if store.ledger().get(p.arxiv_id) == SAMPLE_DATE]
     return sorted((p for p in day if p.arxiv_id not in pending_ids()), key=lambda p: p.arxiv_id, reverse=True)
 
 
@@ -122,7 +122,7 @@ def test_review_in_jupyterlab_then_publish(day: dict, lab: str, chromium) -> Non
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with Store(day["out"] / "digest.sqlite") as store:
         papers = _first_page_papers(store)
-        day_count = sum(1 for p in store.announcement(SAMPLE_DATE) if store.ledger_owner(p.arxiv_id) == SAMPLE_DATE)
+        day_count = sum(1 for p in store.announcement(SAMPLE_DATE) if store.ledger().get(p.arxiv_id) == SAMPLE_DATE)
     assert len(papers) >= 3 and day_count > 10  # the sample day spans two review pages
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     off_machine: list[str] = []

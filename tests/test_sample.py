@@ -205,7 +205,7 @@ def test_every_recorded_answer_passes_the_validators() -> None:
     import yaml
 
     from digestlib.app.replay_llm import ANSWERS_FILE
-    from digestlib.app.demo import _entry
+    from digestlib.app.demo import sample_entry
     from digestlib.tasks.evidence import missing_numbers
     from digestlib.tasks.results import PARTS
     from digestlib.tasks.validate import interpretation_violations, translation_violations
@@ -216,7 +216,7 @@ def test_every_recorded_answer_passes_the_validators() -> None:
     for paper in papers:
         answer = recorded[paper.arxiv_id]
         assert translation_violations(paper.abstract, answer["translate"]) == [], paper.arxiv_id
-        table = _entry(paper.arxiv_id)["table"]
+        table = sample_entry(paper.arxiv_id)["table"]
         evidence = "\n".join([paper.abstract, *sample_sections(paper.arxiv_id).values(), table["caption"],
                               *(" ".join(map(str, row)) for row in [table["header"], *table["rows"]])])
         assert set(answer["interpret"]) == set(PARTS)

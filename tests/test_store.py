@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from digestlib.base.errors import StoreError
-from digestlib.base.models import AnnounceType, FullText, Paper, ResultStatus, TextStatus
+from digestlib.base.models import AnnounceType, FullText, Paper, ResultStatus, ReviewStatus, TextStatus
 from digestlib.store.store import Store
 
 D1, D2 = dt.date(2026, 1, 22), dt.date(2026, 1, 23)
@@ -69,7 +69,7 @@ def test_results_cache_and_usage(tmp_path: Path) -> None:
         rows = store.usage_rows("2026-01-22")
         assert rows == [{"task": "translate", "model": "m", "calls": 2, "cached_calls": 1, "prompt_tokens": 10,
                          "completion_tokens": 5, "seconds": 1.0}]
-        assert store.count_llm_calls() == 1
+        assert sum(r["calls"] - r["cached_calls"] for r in store.usage_rows()) == 1
 
 
 def test_secrets_are_redacted_before_storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,8 +86,8 @@ def test_edits_and_approvals(tmp_path: Path) -> None:
         assert store.edits("2601.00001", 1) == {"abstract_zh": "改过的译文"}
         with pytest.raises(StoreError):
             store.save_edit("2601.00001", 1, "title", "x")
-        store.set_approval(D1, "2601.00001", False)
-        assert store.approvals(D1) == {"2601.00001": False}
+        store.set_review(D1, "2601.00001", 1, ReviewStatus.REJECTED)
+        assert store.reviews(D1)["2601.00001"].status is ReviewStatus.REJECTED
 
 
 def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
@@ -104,3 +104,23 @@ def test_newer_schema_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StoreError, match="newer"):
         Store(path)
+
+
+def test_a_second_store_on_a_file_open_here_does_not_reopen_it_behind_sqlite(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing any descriptor of the file drops this process's POSIX locks, the open connection's too
+    (sqlite.org/howtocorrupt.html 2.2): the header check runs only when no connection here has it open."""
+    from digestlib.store import connection
+
+    checked: list[Path] = []
+    real = connection.check_store_file
+    monkeypatch.setattr(connection, "check_store_file", lambda path: (checked.append(path), real(path))[1])
+    path = tmp_path / "s.sqlite"
+    Store(path).close()  # created: nothing to check
+    with Store(path) as first:
+        assert checked == [path]
+        with Store(path) as second:  # the first holds the file open: no open()/close() of our own
+            second.claim(D1, "2601.00001", 1)
+        assert checked == [path] and first.ledger() == {"2601.00001": D1}
+    with Store(path):
+        assert checked == [path, path]  # none open any more: checked again

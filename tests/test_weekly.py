@@ -271,6 +271,6 @@ def test_daily_writes_the_weekly_after_the_weeks_last_day(tmp_path, now, due, we
 
     for after_last_day, expected in ((True, [week] if week else []), (False, [])):
         written.clear()
-        report = daily.run_daily(out_dir=out, now=dt.datetime.fromisoformat(now), load=_config_for(out, after_last_day),
+        report = daily.catch_up(out_dir=out, now=dt.datetime.fromisoformat(now), load=_config_for(out, after_last_day),
                                  run=lambda cfg, params: errors.EXIT_OK, weekly=weekly, echo=lambda line: None)
         assert written == expected and report.exit_code == 0

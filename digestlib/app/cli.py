@@ -1,10 +1,14 @@
 """The ``digest`` command: run / backfill / snapshot / publish / review / daily / weekly / check / demo / site init.
 
-Owns: parsing the arguments, calling the module that does each command (``run.py`` for a date: validation,
-calendar gate, lock, summary, exit status; ``notebook.py`` executes and exports; ``daily.py``,
+Owns: parsing the arguments, calling the module that does each command (``one_date.py`` for a date:
+validation, calendar gate, lock, summary, exit status; ``notebook.py`` executes and exports; ``daily.py``,
 ``publish.py``, ``review/``, ``check.py``, ``source/snapshot``), printing what they report, and mapping
 errors to exit statuses: every error is one line on stderr, never a traceback.
 Must not: hold logic of its own (a decision here is a decision nobody else can reuse or test).
+
+The one lazy place: the commands whose modules pull in a heavy library at import (``weekly`` and
+``check``: openai through the LLM client; ``review``: ipywidgets and JupyterLab) are loaded with
+``lazy_loader`` on first use, so that ``digest --help`` and every other command start without them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -19,12 +24,28 @@ import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
+import lazy_loader as lazy
+
 from ..base import calendar, errors
 from ..base.config import DEFAULT_PARAMS_FILE, Config, default_out_dir, read_now
 from ..base.errors import DigestError, UsageError
+from ..fulltext.record import record_day
+from ..store.store import Store
+from .daily import catch_up
+from .demo import SAMPLE_DATE, write_sample_snapshot
 from .notebook import skip_slow_optional_imports
 from ..base.redaction import install_log_redaction
-from .run import backfill, load_run, params_dir_of, require_endpoint, run_and_notify, run_date
+from .notify import notify_day
+from .one_date import backfill, digest_date, digest_date_notifying, load_date, params_dir_of, require_endpoint
+from .publish import publish, publish_day
+from .replay_llm import ReplayServer
+from .site import push_site, require_jekyll_site
+from .site_pages import init_site, jekyll_build, preview_day
+
+# the one lazy place (module docstring): heavy at import, loaded when their command runs
+check = lazy.load("digestlib.app.check", suppress_warning=True)
+review = lazy.load("digestlib.review", suppress_warning=True)
+weekly = lazy.load("digestlib.app.weekly", suppress_warning=True)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,12 +85,12 @@ def _port(value: str) -> int:
 
 
 def _load(args: argparse.Namespace, date: dt.date | str) -> tuple[Config, dict]:
-    return load_run(args.params, args.out, date, getattr(args, "replay", None))
+    return load_date(args.params, args.out, date, getattr(args, "replay", None))
 
 
-def _run(args: argparse.Namespace) -> Callable[[Config, dict], int]:
-    """``run.run_date`` with this command line's options: what backfill, demo and daily run per date."""
-    return lambda cfg, params: run_date(cfg, params, params_dir_of(args.params), wait_seconds=args.wait,
+def _date_runner(args: argparse.Namespace) -> Callable[[Config, dict], int]:
+    """``one_date.digest_date`` with this command line's options: what backfill, demo and daily run per date."""
+    return lambda cfg, params: digest_date(cfg, params, params_dir_of(args.params), wait_seconds=args.wait,
                                         quiet=args.quiet, offline=getattr(args, "offline", None))
 
 
@@ -79,18 +100,16 @@ def _warn(line: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg, params = _load(args, args.date)
-    return run_and_notify(cfg, params, params_dir_of(args.params), wait_seconds=args.wait, quiet=args.quiet,
-                          offline=args.offline)
+    return digest_date_notifying(cfg, params, params_dir_of(args.params), wait_seconds=args.wait,
+                                 quiet=args.quiet, offline=args.offline)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    return backfill(args.date_from, args.date_to, load=lambda date: _load(args, date), run=_run(args),
+    return backfill(args.date_from, args.date_to, load=lambda date: _load(args, date), run=_date_runner(args),
                     warn=_warn)
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    from ..fulltext.record import record_day
-
     cfg, _ = _load(args, args.date)
     folder = Path(args.dir)
     if args.quiet:  # no retry lines either: only the result, or the error
@@ -107,34 +126,24 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from .publish import publish
-
     cfg, _ = _load(args, args.date)
     print(publish(cfg, Path(args.site) if args.site else None, push=args.push, wait_seconds=args.wait).message())
-    from .notify import notify_day
-
     notify_day(cfg, "publish")  # e-mail / webhook; a failure is one line on stderr, never the exit status
     return 0
 
 
 def cmd_daily(args: argparse.Namespace) -> int:
     """What a scheduler calls: the due day, late PDFs of earlier days, publishing (logic in daily.py)."""
-    from .daily import run_daily
-    from .publish import publish_day
-    from .site import push_site
-
     now = read_now()
     cfg, _ = _load(args, calendar.latest_mailing_date(now))  # a bad parameter file: exit 2, nothing written
     require_endpoint(cfg, args.offline)
     site = Path(args.site) if args.site else None
     if site is not None:
-        from .site import require_jekyll_site
-
         require_jekyll_site(site)
     if args.push and site is None:
         raise UsageError("--push needs --site")
-    report = run_daily(
-        out_dir=Path(args.out), now=now, load=lambda date: _load(args, date), run=_run(args), site_dir=site,
+    report = catch_up(
+        out_dir=Path(args.out), now=now, load=lambda date: _load(args, date), run=_date_runner(args), site_dir=site,
         publish=(lambda cfg: publish_day(cfg, site)) if site is not None else None,
         push=(lambda: push_site(site)) if args.push else None,
         weekly=lambda week: _weekly(args, week, site),
@@ -145,10 +154,8 @@ def cmd_daily(args: argparse.Namespace) -> int:
 
 def cmd_weekly(args: argparse.Namespace) -> int:
     """The week's post from the store (logic in weekly.py); no LLM call."""
-    from .weekly import write_weekly
-
     site = Path(args.site) if args.site else None
-    done = write_weekly(args.week, lambda date: _load(args, date)[0], site, push=args.push)
+    done = weekly.write_weekly(args.week, lambda date: _load(args, date)[0], site, push=args.push)
     print(f"{'Wrote' if done.changed else 'Unchanged:'} {done.path} ({done.week.paper_count} papers, "
           f"{len(done.week.days)} days)")
     if done.overview_problem:  # the post is out, without the overview asked for: say so, exit 3
@@ -158,29 +165,23 @@ def cmd_weekly(args: argparse.Namespace) -> int:
 
 
 def _weekly(args: argparse.Namespace, week: str, site: Path | None) -> tuple[Path, bool]:
-    from .weekly import write_weekly
-
-    done = write_weekly(week, lambda date: _load(args, date)[0], site)
+    done = weekly.write_weekly(week, lambda date: _load(args, date)[0], site)
     if done.overview_problem:
         _warn(f"digest: {week}: the weekly overview is missing: {done.overview_problem}")
     return done.path, done.changed
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from ..review import launch_review
-
     cfg, _ = _load(args, args.date)
-    return launch_review(cfg, port=args.port, allow_root=args.allow_root, params_file=args.params)
+    return review.launch_review(cfg, port=args.port, allow_root=args.allow_root, params_file=args.params)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Reachable, key accepted, model found, structured output, context window, latency (logic in check.py)."""
-    from .check import check_endpoint
-
     cfg, _ = _load(args, read_now().date())
     if not cfg.llm.configured:
         raise UsageError("no LLM endpoint configured: set OPENAI_API_KEY and/or OPENAI_BASE_URL (see README)")
-    lines = check_endpoint(cfg)
+    lines = check.check_endpoint(cfg)
     for line in lines:
         print(line.render())
     return errors.EXIT_OK if all(line.ok for line in lines) else errors.EXIT_UNAVAILABLE
@@ -189,12 +190,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """The sample day through the real pipeline: arXiv from a snapshot, the model from recorded answers
     (replay_llm.py, a loopback server), then a local preview site built when Jekyll is there."""
-    import os
-
-    from .replay_llm import ReplayServer
-    from .demo import SAMPLE_DATE, write_sample_snapshot
-    from .site_pages import jekyll_build, preview_day
-
     out = Path(args.out)
     snapshot = write_sample_snapshot(out / "sample-snapshot")
     args.replay = str(snapshot)
@@ -209,7 +204,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             cfg, params = _load(args, SAMPLE_DATE)
             print(f"Demo: the bundled sample day {SAMPLE_DATE}, arXiv replayed from a snapshot and the model's "
                   f"answers replayed from recordings (model {replay.recorded.model!r}; no key, no network).")
-            status = _run(args)(cfg, params)
+            status = _date_runner(args)(cfg, params)
         finally:
             for name, value in saved.items():
                 if value is None:
@@ -221,7 +216,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
               f"{sum(s.startswith('interpret') for s in replay.served)} interpretations; "
               "the rest came from the store's cache)")
     site = out / "demo-site"
-    preview_day(cfg, site)
+    with Store(cfg.store_path) as store:
+        preview_day(cfg, store, site)
     built, log = jekyll_build(site, site / "_site")
     if built:
         print(f"Preview site: {site}/_site (built by Jekyll). Look at it with "
@@ -233,8 +229,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_site_init(args: argparse.Namespace) -> int:
     """A Jekyll site GitHub Pages builds as it is (logic in site_pages.py); files that exist are kept."""
-    from .site_pages import init_site
-
     cfg, _ = _load(args, read_now().date())
     site = Path(args.dir)
     done = init_site(site, cfg.categories, with_for_you=cfg.interests.configured)

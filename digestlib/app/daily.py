@@ -35,6 +35,7 @@ from ..base.locks import daily_lock
 from ..base.models import INTERPRET, TRANSLATE, ResultStatus
 from ..day.selection import stored_selection
 from ..store.store import Store
+from .notify import notify_day
 
 LOOKBACK_DAYS = 14  # earlier days still pending are re-run for this long (full texts give up after 72 h)
 
@@ -109,41 +110,56 @@ def is_posted(cfg: Config) -> bool:
     return (cfg.day_dir / cfg.post_name).is_file()
 
 
-def pending_papers(cfg: Config) -> int:
-    """Papers of the day's post whose translation or interpretation is missing or still pending."""
-
-    if not cfg.store_path.is_file():
+def pending_papers(cfg: Config, store: Store | None) -> int:
+    """Papers of the day's post whose translation or interpretation is missing or still pending
+    (``store`` None: nothing is stored yet)."""
+    if store is None or store.announcement(cfg.date) is None:
         return 0
-    with Store(cfg.store_path) as store:
-        if store.announcement(cfg.date) is None:
-            return 0
-        selection = stored_selection(cfg, store)
-        count = 0
-        for paper in selection.new:
-            for task in (TRANSLATE, INTERPRET):
-                result = store.get_result(paper.arxiv_id, paper.version, task)
-                if result is None or result.status is ResultStatus.PENDING:
-                    count += 1
-                    break
-        return count
+    selection = stored_selection(cfg, store)
+    count = 0
+    for paper in selection.new:
+        for task in (TRANSLATE, INTERPRET):
+            result = store.get_result(paper.arxiv_id, paper.version, task)
+            if result is None or result.status is ResultStatus.PENDING:
+                count += 1
+                break
+    return count
 
 
-def stored_post_dates(cfg: Config) -> set[dt.date]:
+def stored_post_dates(store: Store | None) -> set[dt.date]:
     """The dates whose posts claimed papers in this output folder's ledger."""
-    if not cfg.store_path.is_file():
-        return set()
-    with Store(cfg.store_path) as store:
-        return set(store.ledger().values())
+    return set(store.ledger().values()) if store is not None else set()
 
 
-def plan(due: dt.date, load: Loader, *, lookback_days: int = LOOKBACK_DAYS) -> list[tuple[dt.date, str]]:
+class FolderStore:
+    """The output folder's store for one ``digest daily``, opened once: at the start when it exists, else
+    once a run has made it (a call on a new folder must not create a store before a run does)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._store: Store | None = None
+
+    def get(self) -> Store | None:
+        if self._store is None and self.path.is_file():
+            self._store = Store(self.path)
+        return self._store
+
+    def __enter__(self) -> "FolderStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def plan(due: dt.date, load: Loader, store: Store | None, *,
+         lookback_days: int = LOOKBACK_DAYS) -> list[tuple[dt.date, str]]:
     """The dates to run, oldest first, each with why: ``due``, ``missed`` (no post since the newest one),
     ``pending`` (posted, but some paper still waits for its PDF or a task)."""
     horizon = due - dt.timedelta(days=lookback_days)
-    cfg, _ = load(due)
     recent = [d for d in calendar.mailing_dates(horizon, due)]
     posted = {d for d in recent if is_posted(load(d)[0])}
-    known = {d for d in stored_post_dates(cfg) if horizon <= d <= due} | posted
+    known = {d for d in stored_post_dates(store) if horizon <= d <= due} | posted
     todo: dict[dt.date, str] = {}
     newest = max(posted, default=None)
     if newest is not None:  # catch up on mailings missed since the newest post
@@ -152,14 +168,14 @@ def plan(due: dt.date, load: Loader, *, lookback_days: int = LOOKBACK_DAYS) -> l
     if due not in posted:
         todo[due] = "due"
     for d in sorted(known):
-        if d not in todo and d in posted and pending_papers(load(d)[0]) > 0:
+        if d not in todo and d in posted and pending_papers(load(d)[0], store) > 0:
             todo[d] = "pending"
         elif d not in todo and d not in posted:
             todo[d] = "missed"
     return sorted(todo.items())
 
 
-def run_daily(*, out_dir: Path, now: dt.datetime, load: Loader, run: Runner, site_dir: Path | None = None,
+def catch_up(*, out_dir: Path, now: dt.datetime, load: Loader, run: Runner, site_dir: Path | None = None,
               publish: Publisher | None = None, push: Callable[[], None] | None = None,
               echo: Callable[[str], None] = print, lookback_days: int = LOOKBACK_DAYS,
               weekly: "WeeklyWriter | None" = None) -> DailyReport:
@@ -167,8 +183,8 @@ def run_daily(*, out_dir: Path, now: dt.datetime, load: Loader, run: Runner, sit
     the CLI prints :meth:`DailyReport.summary` and exits with :attr:`DailyReport.exit_code`."""
     due = calendar.latest_mailing_date(now)
     report = DailyReport(due)
-    with daily_lock(out_dir):
-        for date, why in plan(due, load, lookback_days=lookback_days):
+    with daily_lock(out_dir), FolderStore(load(due)[0].store_path) as stored:
+        for date, why in plan(due, load, stored.get(), lookback_days=lookback_days):
             cfg, params = load(date)
             day = DayOutcome(date, why)
             report.days.append(day)
@@ -181,7 +197,7 @@ def run_daily(*, out_dir: Path, now: dt.datetime, load: Loader, run: Runner, sit
                 _warn(f"{date}: {exc}" + (" (retry later)" if exc.exit_code == errors.EXIT_TEMPFAIL else ""))
                 continue
             if is_posted(cfg):
-                day.pending = pending_papers(cfg)
+                day.pending = pending_papers(cfg, stored.get())
         commits = 0
         if publish is not None and site_dir is not None:
             commits = _publish_all(report, load, site_dir, publish, echo)
@@ -213,8 +229,6 @@ def _write_weeklies(report: DailyReport, load: Loader, site_dir: Path | None, we
     """``weekly.after_last_day``: the week's post once its last announcement day (one run now, or the due
     day) is posted: in the site's ``_posts`` with a site (so not while it awaits review), else in the output
     folder. Writing it again changes nothing unless a day changed. Returns the number of commits made."""
-    from . import site
-
     statuses = {d.date: d.status for d in report.days}
     commits = 0
     for date in sorted(set(statuses) | {report.due}):
@@ -251,8 +265,6 @@ def _publish_all(report: DailyReport, load: Loader, site_dir: Path, publish: Pub
                  echo: Callable[[str], None]) -> int:
     """Publish each day run now whose post was written, and the due day even when it was not run (a
     reviewer may have finished since). Returns the number of commits made."""
-    from . import site
-
     days = {d.date: d for d in report.days}
     commits = 0
     for date in sorted(set(days) | {report.due}):
@@ -278,8 +290,6 @@ def _publish_all(report: DailyReport, load: Loader, site_dir: Path, publish: Pub
         else:
             changed = path.read_text(encoding="utf-8") != before_text
             if changed:  # a new or changed post: tell the readers (a failed notification is one line, no more)
-                from .notify import notify_day
-
                 notify_day(cfg, "publish")
             if site.head_commit(site_dir) != before_head:
                 commits += 1

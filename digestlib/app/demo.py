@@ -11,18 +11,34 @@ replayable snapshot for ``digest demo``. The HTML rendering that only the tests'
 ``tests/fakes/sample_html.py``.
 
 Must not: fetch anything, or hold what only tests use.
+
+Loaded lazily with ``lazy_loader`` (``digest --help`` and the other commands start without them): fpdf
+(the PDFs) and ``digestlib.fulltext`` (tiktoken, the extraction pool) for recording the snapshot.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
+import re
+import tempfile
+import urllib.parse
 from pathlib import Path
 from typing import Any, Iterator, Mapping
+from xml.sax.saxutils import escape
 
+import httpx
+import lazy_loader as lazy
 import yaml
 
+from .. import source
+from ..base import calendar
+from ..base.config import ArxivSettings, FulltextSettings
 from ..base.models import AnnounceType, Paper
+
+fpdf = lazy.load("fpdf")
+fulltext = lazy.load("digestlib.fulltext", suppress_warning=True)
 
 SAMPLE_DIR = Path(__file__).with_name("sample")
 SAMPLE_FILE = SAMPLE_DIR / "papers.yaml"
@@ -46,7 +62,7 @@ def _entries() -> list[dict[str, Any]]:
     return list(_data()["papers"])
 
 
-def _entry(arxiv_id: str) -> dict[str, Any] | None:
+def sample_entry(arxiv_id: str) -> dict[str, Any] | None:
     return next((e for e in _entries() if e["arxiv_id"] == arxiv_id), None)
 
 
@@ -82,7 +98,7 @@ def pending_ids() -> set[str]:
 
 def sample_sections(arxiv_id: str) -> dict[str, str]:
     """The body text of a sample paper: introduction, method, experiments, conclusion, references."""
-    entry = _entry(arxiv_id)
+    entry = sample_entry(arxiv_id)
     if entry is None:
         raise KeyError(f"{arxiv_id} is not a sample paper")
     sections = {k: entry["sections"][k].strip() for k in _SECTION_ORDER if k in entry["sections"]}
@@ -115,9 +131,7 @@ def make_pdf(paper: Paper, sections: Mapping[str, str] | None = None) -> bytes:
     is written unnumbered at the end, one entry per line. Without ``sections``, a sample paper uses its
     bundled text and table; any other paper gets short sections built from its abstract.
     """
-    from fpdf import FPDF
-
-    entry = _entry(paper.arxiv_id)
+    entry = sample_entry(paper.arxiv_id)
     if sections is None:
         if entry is not None:
             sections = sample_sections(paper.arxiv_id)
@@ -127,7 +141,7 @@ def make_pdf(paper: Paper, sections: Mapping[str, str] | None = None) -> bytes:
     table = entry.get("table") if entry is not None else None
     short_title = paper.title if len(paper.title) <= 70 else paper.title[:67].rsplit(" ", 1)[0] + " ..."
 
-    class _Doc(FPDF):
+    class _Doc(fpdf.FPDF):
         def header(self) -> None:  # running header from page 2 on, as journals and preprints do
             if self.page_no() > 1:
                 self.set_font("Helvetica", "I", 8)
@@ -231,8 +245,6 @@ def write_sample_pdfs(directory: str | Path, *, include_pending: bool = False) -
 # ---------------------------------------------------------------------------------------------------------
 
 def _x(text: str) -> str:
-    from xml.sax.saxutils import escape
-
     return escape(text, {'"': "&quot;"})
 
 
@@ -303,13 +315,8 @@ def sample_api_feed(papers: list[Paper], *, total: int | None = None, start: int
     return "\n".join(out).encode("utf-8")
 
 
-def sample_transport() -> "Any":
+def sample_transport() -> httpx.MockTransport:
     """An ``httpx.MockTransport`` answering like arXiv for the sample day: feed, API, PDFs (404 when pending)."""
-    import re as _re
-    import urllib.parse
-
-    import httpx
-
     papers = {p.arxiv_id: p for p in sample_papers()}
     pending = pending_ids()
 
@@ -326,13 +333,13 @@ def sample_transport() -> "Any":
                 found = [papers[w.split("v")[0]] for w in wanted if w.split("v")[0] in papers]
             else:
                 query = params.get("search_query", "")
-                cats = set(_re.findall(r"cat:([\w.\-]+)", query))
+                cats = set(re.findall(r"cat:([\w.\-]+)", query))
                 found = sorted((p for p in papers.values() if not cats or set(p.categories) & cats),
                                key=lambda p: p.published or _FIXED_DATE)
             page = found[start:start + size]
             return httpx.Response(200, content=sample_api_feed(page, total=len(found), start=start, per_page=size),
                                   headers={"content-type": "application/atom+xml"})
-        m = _re.match(r"^/(pdf|html)/(.+?)v(\d+)/?$", path)
+        m = re.match(r"^/(pdf|html)/(.+?)v(\d+)/?$", path)
         if m and m.group(2) in papers and int(m.group(3)) == papers[m.group(2)].version:
             paper = papers[m.group(2)]
             if m.group(1) == "pdf" and paper.arxiv_id not in pending:
@@ -349,25 +356,18 @@ def write_sample_snapshot(folder: str | Path, *, categories: tuple[str, ...] = (
     against ``sample_transport()``, so the snapshot holds exactly what a run asks for: the feed, the API
     metadata, the five PDFs, and the 404s (PDF and HTML) of the paper whose PDF is not out yet.
     """
-    import dataclasses
-    import tempfile
-
-    from ..base import calendar
-    from ..source import ArxivSource, make_transport
-    from ..base.config import ArxivSettings, FulltextSettings
-    from ..fulltext import FulltextFetcher
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     settings = dataclasses.replace(ArxivSettings(), api_delay_seconds=0.0)
     inner = sample_transport()
     announced = calendar.announcement_time(SAMPLE_DATE)
-    with ArxivSource(settings, categories, record_dir=folder, transport=inner, backoff_seconds=0.0) as source:
-        announcement = source.fetch_announcement(SAMPLE_DATE, now=announced + dt.timedelta(hours=6))
+    with source.ArxivSource(settings, categories, record_dir=folder, transport=inner,
+                            backoff_seconds=0.0) as arxiv_source:
+        announcement = arxiv_source.fetch_announcement(SAMPLE_DATE, now=announced + dt.timedelta(hours=6))
     with tempfile.TemporaryDirectory(prefix="digest-sample-") as scratch:
         fetch_settings = FulltextSettings(requests_per_second=0, max_retries=0, workers=1)
-        with FulltextFetcher(fetch_settings, settings.files_url, Path(scratch), user_agent=settings.user_agent,
-                             transport=make_transport(record_dir=folder, inner=inner)) as fetcher:
+        with fulltext.FulltextFetcher(fetch_settings, settings.files_url, Path(scratch), user_agent=settings.user_agent,
+                             transport=source.make_transport(record_dir=folder, inner=inner)) as fetcher:
             for paper in announcement.papers:
                 if paper.announce_type.is_new:
                     fetcher.download(paper)

@@ -4,7 +4,11 @@ into ``<out>/<date>/`` atomically (readers see the old files or the new ones, ne
 
 Owns: the notebook's path and parameters, mapping an error raised inside the kernel back to our error
 class, the one redaction pass over everything written, the staging folder and the final move.
-Must not: decide whether a date should run (calendar, locks: ``run.py``), or print anything.
+Must not: decide whether a date should run (calendar, locks: ``one_date.py``), or print anything.
+
+Heavy libraries, loaded lazily so that ``digest --help`` and the commands that never run a notebook start
+without them: papermill with ``lazy_loader``; nbconvert's exporters (``post.exporters``) in a background
+thread while the kernel runs (:func:`execute_day`), then taken from ``importlib`` once it is done.
 """
 
 from __future__ import annotations
@@ -17,11 +21,18 @@ import tempfile
 import threading
 from pathlib import Path
 
+import lazy_loader as lazy
+
 from ..base import errors
 from ..base.atomic import atomic_write_text, umask
 from ..base.config import Config
 from ..base.errors import DigestError
 from ..base.redaction import redact_file
+from ..post.bibtex import bib_name, write_run_bib
+from ..post.render import draft_post
+
+pm = lazy.load("papermill")
+EXPORTERS = "digestlib.post.exporters"  # nbconvert: loaded in a thread while the kernel runs
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "daily_digest.ipynb"
 
@@ -95,17 +106,13 @@ def sweep_stale(out_dir: Path, day_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = False) -> Path:
+def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = False) -> tuple[Path, list[str]]:
     """papermill + exporters into a temporary folder, then move the files into ``<out>/<date>/``
-    (the folder itself the first time, so that its files appear together). Called under the run lock."""
-    import papermill as pm
-    from papermill.exceptions import PapermillException, PapermillExecutionError
-
-    from ..post.bibtex import bib_name, write_run_bib
-    from ..post.render import draft_post
-
+    (the folder itself the first time, so that its files appear together). Called under the run lock.
+    Returns the day's folder and the run's notes (from the executed notebook)."""
+    run_notebook = pm.execute_notebook  # papermill loads here, before the thread below imports jupyter_client too
     # nbconvert's exporters are needed once the kernel is done; this process only waits on it meanwhile
-    threading.Thread(target=importlib.import_module, args=("digestlib.post.exporters",), name="load-exporters",
+    threading.Thread(target=importlib.import_module, args=(EXPORTERS,), name="load-exporters",
                      daemon=True).start()
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     sweep_stale(cfg.out_dir, cfg.day_dir)
@@ -114,25 +121,26 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
         executed = staging / "digest.ipynb"
         try:
             # The kernel's stderr (the pipeline's tqdm bars) is relayed live to this terminal.
-            pm.execute_notebook(
+            run_notebook(
                 str(notebook_path()), str(executed), parameters=notebook_parameters(cfg, params, params_dir),
                 kernel_name="python3", progress_bar=not quiet, log_output=False,
                 stderr_file=None if quiet else sys.stderr, cwd=str(Path.cwd()),
                 extra_arguments=list(KERNEL_ARGUMENTS), shutdown_kernel=KERNEL_SHUTDOWN,
             )
-        except PapermillExecutionError as exc:
+        except pm.PapermillExecutionError as exc:
             raise kernel_error(exc) from None
-        except PapermillException as exc:
+        except pm.exceptions.PapermillException as exc:
             raise DigestError(f"papermill could not run the notebook: {exc}") from None
-        from ..post.exporters import export_post  # loaded meanwhile by the thread above
+        exporters = importlib.import_module(EXPORTERS)  # loaded meanwhile by the thread above
 
         # One redaction step for every output: the key, key-shaped tokens, URL credentials.
         redact_file(executed)
-        post = draft_post(errors.redact(export_post(executed)), cfg.date)  # a draft until `digest publish`
+        post = draft_post(errors.redact(exporters.export_post(executed)), cfg.date)  # a draft until `digest publish`
         atomic_write_text(staging / cfg.post_name, post)
-        # report.html: written by run.py with report.write_report once the run's outcome is known (issue 24:
+        # report.html: written by one_date.py with report.write_report once the run's outcome is known (issue 24:
         # one report for run, publish and review, opening with the summary line the command prints)
         write_run_bib(cfg, staging)  # <date>.bib: one BibTeX entry per paper shown, linked from the post
+        notes = exporters.collect_notes(executed)
         day_dir = cfg.day_dir
         if not day_dir.exists():  # the first time, the folder appears with its files at once
             os.chmod(staging, 0o777 & ~umask())  # mkdtemp made it 0700
@@ -140,6 +148,6 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
         else:  # a re-run replaces each file whole: readers see the old file or the new one
             for name in (cfg.post_name, "digest.ipynb", bib_name(cfg.date)):
                 os.replace(staging / name, day_dir / name)
-        return day_dir
+        return day_dir, notes
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -13,6 +13,8 @@ Rules:
   a password is never sent over a connection without TLS except to a loopback server.
 * A notification that fails is reported in one line and never fails, undoes or repeats what it reports
   (:func:`send_all` never raises); each channel is tried once.
+
+``post.report`` (pandas, for the day's cost) is loaded lazily with ``lazy_loader``.
 """
 
 from __future__ import annotations
@@ -27,15 +29,23 @@ import sys
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 import httpx
+import lazy_loader as lazy
 
-from ..base.config import NotifySettings
+from ..base.config import Config, NotifySettings
 from ..base.errors import NotifyError, redact
 from ..base.http import enforce_deadline
+from ..base.models import DayDigest, ResultStatus
+from ..base.redaction import register_secret_env
+from ..day import interests
+from ..day.selection import build_digest, stored_selection
+from ..store.store import Store
 
-__all__ = ["DayNews", "Outcome", "message", "webhook_payload", "send_email", "send_webhook", "send_all",
+report = lazy.load("digestlib.post.report", suppress_warning=True)  # pandas, for the day's cost only
+
+__all__ = ["DayNews", "DeliveryResult", "message", "webhook_payload", "send_email", "send_webhook", "send_all",
            "news_for_day", "post_link"]
 
 EVENT_WORDS = {"publish": "已发布", "failed": "运行失败", "incomplete": "未完成（已达预算）"}
@@ -57,7 +67,7 @@ class DayNews:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class DeliveryResult:
     """One channel's result: ``ok`` or the one-line reason it failed."""
 
     channel: str  # email | webhook
@@ -148,7 +158,7 @@ def _short(exc: BaseException) -> str:
 
 # -- webhook ---------------------------------------------------------------------------------------
 
-def webhook_payload(kind: str, news: DayNews, *, telegram_chat_id: str | None = None) -> dict[str, Any]:
+def webhook_payload(kind: str, news: DayNews, *, telegram_chat_id: str | None = None) -> dict[str, object]:
     """The JSON body for a webhook of the given kind (json, slack, feishu, telegram)."""
     subject, body = message(news)
     if kind == "slack":
@@ -208,10 +218,6 @@ def _check_chat_answer(kind: str, response: httpx.Response) -> None:
 # -- all channels ----------------------------------------------------------------------------------
 
 def _register_secrets(settings: NotifySettings) -> None:
-    try:
-        from ..base.redaction import register_secret_env
-    except ImportError:  # pragma: no cover - redaction module absent
-        return
     for name in (settings.smtp_password_env, settings.webhook_url_env):
         register_secret_env(name)
 
@@ -227,68 +233,61 @@ def channels(settings: NotifySettings, env: Mapping[str, str]) -> list[str]:
 
 
 def send_all(settings: NotifySettings, news: DayNews, *, env: Mapping[str, str],
-             report: Callable[[str], None] | None = None) -> list[Outcome]:
+             report: Callable[[str], None] | None = None) -> list[DeliveryResult]:
     """Send ``news`` on every configured channel, once each, if ``news.event`` is among ``notify.events``.
 
-    Never raises: each failure becomes an ``Outcome`` and one line through ``report`` (stderr by default)."""
+    Never raises: each failure becomes an ``DeliveryResult`` and one line through ``report`` (stderr by default)."""
     if news.event not in settings.events:
         return []
     _register_secrets(settings)
     say = report or (lambda line: print(f"digest: warning: {line}", file=sys.stderr))
-    outcomes: list[Outcome] = []
+    outcomes: list[DeliveryResult] = []
     senders = {"email": send_email, "webhook": send_webhook}
     for channel in channels(settings, env):
         try:
             senders[channel](settings, news, env)
-            outcomes.append(Outcome(channel, True))
+            outcomes.append(DeliveryResult(channel, True))
         except NotifyError as exc:
-            outcomes.append(Outcome(channel, False, exc.message))
+            outcomes.append(DeliveryResult(channel, False, exc.message))
             say(outcomes[-1].line())
         except Exception as exc:  # noqa: BLE001 - a notification must never break what it reports
-            outcomes.append(Outcome(channel, False, redact(exc.__class__.__name__)))
+            outcomes.append(DeliveryResult(channel, False, redact(exc.__class__.__name__)))
             say(outcomes[-1].line())
     return outcomes
 
 
-def news_for_day(cfg: Any, event: str, *, detail: str = "", day: Any = None) -> DayNews:
-    """The numbers of ``cfg.date`` from the store (and ``day``, a DayDigest, when the caller has it)."""
-    from ..day import interests
-    from ..base.models import ResultStatus
-
+def news_for_day(cfg: Config, event: str, *, detail: str = "", day: DayDigest | None = None) -> DayNews:
+    """The numbers of ``cfg.date`` from the store (and ``day`` when the caller has it). The one place this
+    module opens the store: a notification also follows a run that failed before it had one."""
     link = post_link(cfg.notify, cfg.date)
-    if day is None:
-        try:
-            from ..day.selection import build_digest, stored_selection
-            from ..store.store import Store
-
-            if not cfg.store_path.is_file():
-                return DayNews(cfg.date, event, link=link, detail=detail)
+    cost = None
+    try:
+        if cfg.store_path.is_file():
             with Store(cfg.store_path) as store:
-                day = build_digest(cfg, store, stored_selection(cfg, store))
-        except Exception:  # noqa: BLE001 - nothing stored yet (a failed run): say what we know
-            return DayNews(cfg.date, event, link=link, detail=detail)
+                if day is None:
+                    day = build_digest(cfg, store, stored_selection(cfg, store))
+                cost = _day_cost(cfg, store)
+    except Exception:  # noqa: BLE001 - nothing stored yet (a failed run): say what we know
+        pass
+    if day is None:
+        return DayNews(cfg.date, event, link=link, detail=detail)
     for_you = tuple(" ".join(e.paper.title.split()) for e in day.entries
                     if e.interest_terms or interests.score_paper(e.paper, cfg.interests).marked)
     pending = sum(1 for e in day.entries if e.interpretation_status is ResultStatus.PENDING)
     return DayNews(cfg.date, event, fetched=day.fetched_count, shown=day.shown_count, for_you=for_you,
-                   pending=pending, cost=_day_cost(cfg), link=link, detail=detail)
+                   pending=pending, cost=cost, link=link, detail=detail)
 
 
-def _day_cost(cfg: Any) -> float | None:
+def _day_cost(cfg: Config, store: Store) -> float | None:
     try:
-        from ..post.report import cost_summary
-        from ..store.store import Store
-
-        with Store(cfg.store_path) as store:
-            rows = store.usage_rows(cfg.date.isoformat())
-        return cost_summary(rows, cfg.llm.prices).get("cost_usd")
+        return report.cost_summary(store.usage_rows(cfg.date.isoformat()), cfg.llm.prices).get("cost_usd")
     except Exception:  # noqa: BLE001 - the cost is a nicety in a notification
         return None
 
 
 
-def notify_day(cfg: Any, event: str, *, detail: str = "", day: Any = None,
-               env: Mapping[str, str] | None = None) -> list[Outcome]:
+def notify_day(cfg: Config, event: str, *, detail: str = "", day: DayDigest | None = None,
+               env: Mapping[str, str] | None = None) -> list[DeliveryResult]:
     """The CLI's hook (after publish, a failed or an incomplete run): send if ``notify.events`` asks for
     ``event``. Never raises; a failure is one line on stderr. ``env`` defaults to ``cfg.environ`` (the
     snapshot config.py took: this module never reads the environment itself)."""

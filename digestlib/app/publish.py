@@ -5,60 +5,28 @@ await a decision (``publish.require_review``, true by default; false publishes e
 applies the edits, leaves rejected papers out (the header's counts stay true: shown = what is shown),
 writes the post into ``<out>/<date>/`` (replacing the run's draft) and into ``<site>/_posts/`` when a site
 is given (with the day's .bib and its ``_data/digest/<date>.json`` that the site's indexes are built from), and refreshes ``report.html`` with the decisions. It returns the path of the published post.
+The day as reviewed (counts, gate, entries) is ``reviewed.py``'s; ``post.report`` (pandas) is loaded
+lazily with ``lazy_loader``, so that reading a finished day stays light.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+
+import lazy_loader as lazy
 
 from ..post import bibtex, render
 from ..base.atomic import atomic_write_text
 from ..base.config import Config
-from ..base.errors import DigestError, ReviewPendingError, UsageError
-from ..base.models import DayDigest, ReviewStatus
-from ..day.selection import build_digest, stored_selection
+from ..base.errors import UsageError
+from ..base.locks import run_lock
 from ..store.store import Store
+from .reviewed import check_gate, require_store, reviewed_digest
+from .site import require_jekyll_site, write_post
+from .site_pages import write_day_files
 
-
-def _require_store(cfg: Config) -> None:
-    if not cfg.store_path.is_file():  # opening the store would create it (and the output folder)
-        raise DigestError(f"nothing is stored for {cfg.date} in {cfg.out_dir}: "
-                          f"run `digest run --date {cfg.date}` first")
-
-
-def review_counts(cfg: Config) -> dict[str, int]:
-    """How many of the day's papers are pending / approved / rejected."""
-    _require_store(cfg)
-    with Store(cfg.store_path) as store:
-        papers = stored_selection(cfg, store).new
-        reviews = store.reviews(cfg.date)
-    counts = {s.value: 0 for s in ReviewStatus}
-    for paper in papers:
-        counts[(reviews[paper.arxiv_id].status if paper.arxiv_id in reviews else ReviewStatus.PENDING).value] += 1
-    return counts
-
-
-def reviewed_digest(cfg: Config) -> DayDigest:
-    """The day as the reviewer left it: rejected papers dropped, edited text in place (no network)."""
-    _require_store(cfg)
-    with Store(cfg.store_path) as store:
-        selection = stored_selection(cfg, store)
-        reviews = store.reviews(cfg.date)
-        kept = tuple(p for p in selection.new
-                     if not (p.arxiv_id in reviews and reviews[p.arxiv_id].status is ReviewStatus.REJECTED))
-        return build_digest(cfg, store, replace(selection, new=kept))
-
-
-def check_gate(cfg: Config) -> dict[str, int]:
-    """Refuse (exit 5, one line) while papers are pending and the parameters require a review."""
-    counts = review_counts(cfg)
-    if cfg.publish.require_review and counts["pending"]:
-        n = counts["pending"]
-        raise ReviewPendingError(
-            f"{n} paper{'s' if n != 1 else ''} of {cfg.date} still await review "
-            f"(`digest review --date {cfg.date}`); nothing published", pending=n)
-    return counts
+report = lazy.load("digestlib.post.report", suppress_warning=True)  # pandas
 
 
 @dataclass(frozen=True)
@@ -84,26 +52,22 @@ def publish(cfg: Config, site: Path | None = None, *, push: bool = False, wait_s
     """Check the gate under the run lock, then write the post, the report and the site's copy (committed
     when the site is a git repository, pushed when asked: ``site.write_post``).
     Returns the site's post when a site is given, else the post in ``<out>/<date>/``, and whether it changed."""
-    from ..base.locks import run_lock
-    from ..post.report import write_report
-    from .site import require_jekyll_site, write_post
-    from .site_pages import write_day_files
-
     if site is not None:
         require_jekyll_site(site)
     if push and site is None:
         raise UsageError("--push needs --site")
-    _require_store(cfg)
+    require_store(cfg)
     with run_lock(cfg.out_dir, wait_seconds):
-        counts = check_gate(cfg)
-        day = reviewed_digest(cfg)
+        with Store(cfg.store_path) as store:
+            counts = check_gate(cfg, store)
+            day = reviewed_digest(cfg, store)
         text = render.render_post(day)
         cfg.day_dir.mkdir(parents=True, exist_ok=True)
         local = cfg.day_dir / cfg.post_name
         local_changed = not local.is_file() or local.read_text(encoding="utf-8") != text
         if local_changed:
             atomic_write_text(local, text)
-        write_report(cfg, cfg.day_dir / "report.html")
+        report.write_report(cfg, cfg.day_dir / "report.html")
         bibtex.write_day_bib(cfg.day_dir / bibtex.bib_name(cfg.date), bibtex.digest_papers(day))  # reviewed papers
         if site is None:
             return Published(local, local_changed)

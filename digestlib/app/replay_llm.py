@@ -28,6 +28,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from .demo import sample_papers
+
 ANSWERS_FILE = Path(__file__).with_name("sample") / "answers.yaml"
 REPLAY_MODEL = "recorded-sample-answers"
 _TITLE_RE = re.compile(r"<title>(.*?)</title>", re.S)
@@ -66,8 +68,6 @@ class RecordedAnswers:
 @functools.lru_cache(maxsize=1)
 def sample_answers() -> RecordedAnswers:
     """The recorded answers of the bundled sample day."""
-    from .demo import sample_papers
-
     data = yaml.safe_load(ANSWERS_FILE.read_text(encoding="utf-8"))
     answers = {str(k): v for k, v in (data.get("answers") or {}).items()}
     titles = {_flat(p.title): p.arxiv_id for p in sample_papers() if p.arxiv_id in answers}
@@ -76,10 +76,10 @@ def sample_answers() -> RecordedAnswers:
 
 def _handler(recorded: RecordedAnswers, served: list[str]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:  # quiet: the demo prints its own lines
+        def log_message(self, *args: object) -> None:  # quiet: the demo prints its own lines
             pass
 
-        def _json(self, status: int, body: Any) -> None:
+        def _json(self, status: int, body: object) -> None:
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -90,8 +90,6 @@ def head_commit(site: Path) -> str | None:
 def require_jekyll_site(site: Path) -> None:
     """Refuse a folder that is not a Jekyll site (no ``_config.yml``): the post would land where no site
     is built from it. One line with the way to make one."""
-    from ..base.errors import UsageError
-
     if not site.is_dir():
         raise UsageError(f"Jekyll site folder not found: {site}")
     if not (site / "_config.yml").is_file():

@@ -21,15 +21,20 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+import os
+import shutil
+import subprocess
+from typing import Iterable, Sequence
 
 from ..base.atomic import atomic_write_text
+from ..base.config import Config
 from ..base.errors import UsageError
 from ..base.models import DayDigest, ResultStatus
+from ..post import render
+from ..post.bibtex import publish_bib
 from ..source.ids import paper_anchor
-
-if TYPE_CHECKING:
-    from ..base.config import Config
+from ..store.store import Store
+from .reviewed import reviewed_digest
 
 TEMPLATE_DIR = Path(__file__).with_name("site_template")
 DATA_DIR = Path("_data") / "digest"
@@ -136,8 +141,6 @@ def write_day_files(site: Path, day: DayDigest, post_name: str, categories: Sequ
                     with_for_you: bool = False) -> list[Path]:
     """Everything a published day puts into the site besides its post: the .bib next to the post, the day's
     data file and any category / for-you page still missing. Returns them (the commit's companions)."""
-    from ..post.bibtex import publish_bib
-
     bib = publish_bib(site, day)  # where the post's relative link finds it on the site
     data = write_day_data(site, day, post_name)
     return [bib, data, *ensure_pages(site, categories, with_for_you=with_for_you)]
@@ -155,10 +158,6 @@ def write_day_data(site: Path, day: DayDigest, post_name: str) -> Path:
 
 def jekyll_build(site: Path, destination: Path, *, timeout: float = 300.0) -> tuple[bool, str]:
     """``jekyll build`` the site when Jekyll is installed: (built, the log's last lines or why not)."""
-    import os
-    import shutil
-    import subprocess
-
     jekyll = shutil.which("jekyll")
     if jekyll is None:
         return False, "Jekyll is not installed (Debian: apt-get install jekyll; see the README)"
@@ -173,15 +172,12 @@ def jekyll_build(site: Path, destination: Path, *, timeout: float = 300.0) -> tu
     return done.returncode == 0, "\n".join(log[-5:])
 
 
-def preview_day(cfg: "Config", site: Path) -> Path:
+def preview_day(cfg: Config, store: Store, site: Path) -> Path:
     """A local preview site of ``cfg``'s day as it stands (every paper not rejected, reviewed or not): the
     demo's way to show the site. Not ``digest publish``: nothing here passes or skips the review gate of
     a real site, and the preview is a folder of the output, never the user's site."""
-    from ..post import render
-    from .publish import reviewed_digest
-
     init_site(site, cfg.categories, with_for_you=cfg.interests.configured)
-    day = reviewed_digest(cfg)
+    day = reviewed_digest(cfg, store)
     write_day_files(site, day, cfg.post_name, cfg.categories, with_for_you=cfg.interests.configured)
     (site / "_posts").mkdir(exist_ok=True)
     atomic_write_text(site / "_posts" / cfg.post_name, render.render_post(day))

@@ -18,6 +18,9 @@ overwrite each other's week. It is written to ``<out>/weekly/`` and, with ``--si
 
 Owns: the week's selection from the store, the weekly layout and the post URLs. Must not: fetch, call the
 LLM, or change a daily post.
+
+It imports the LLM client (openai) for the overview at module level: the CLI loads this module only
+when a week is written (``cli.py``'s one lazy place).
 """
 
 from __future__ import annotations
@@ -29,8 +32,12 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..base import calendar
+from ..base.atomic import atomic_write_text
 from ..base.config import Config
-from ..base.errors import DigestError, UsageError
+from ..base.errors import DigestError, LLMError, UsageError
+from ..llm.client import Completion, LLMClient
+from ..post.markup import clean_answer_markdown
+from ..tasks.prompts import PROMPT_VERSION, language_values, render_prompt
 from ..post.labels import labels_for, weekly_labels_for
 from ..post.markup import escape_markdown, escape_text, restrict_links
 from ..base.models import PaperEntry
@@ -38,6 +45,7 @@ from ..base.safe_yaml import YAMLRefused, load_yaml_file
 from ..day.selection import build_digest, stored_selection
 from ..source.ids import paper_anchor
 from ..store.store import Store
+from .site import write_post
 
 __all__ = ["WeekDay", "WeekDigest", "WeeklyResult", "week_overview", "first_sentence", "jekyll_post_url", "parse_week", "read_week",
            "render_weekly", "site_url_settings", "week_label", "weekly_post_name", "write_weekly"]
@@ -140,22 +148,20 @@ class WeekDigest:
         return sum(len(d.entries) for d in self.days)
 
 
-def read_week(week: str, load: Callable[[dt.date], Config], url_for: Callable[[Config], str]) -> WeekDigest:
+def read_week(week: str, store: Store, load: Callable[[dt.date], Config],
+              url_for: Callable[[Config], str]) -> WeekDigest:
     """The week's days as the store holds them (rejected papers left out, edits in place), oldest first.
     ``url_for(cfg)`` gives a day's post address. Nothing stored for the week is a ``DigestError``."""
     monday, sunday = parse_week(week)
     cfg = load(monday)
-    if not cfg.store_path.is_file():
-        raise DigestError(f"nothing is stored in {cfg.out_dir}: run `digest run` for the days of {week} first")
     days: list[WeekDay] = []
-    with Store(cfg.store_path) as store:
-        for date in calendar.mailing_dates(monday, sunday):
-            day_cfg = load(date)
-            if store.announcement(date) is None:
-                continue
-            digest = build_digest(day_cfg, store, stored_selection(day_cfg, store))
-            if digest.entries:
-                days.append(WeekDay(date, url_for(day_cfg), digest.entries))
+    for date in calendar.mailing_dates(monday, sunday):
+        day_cfg = load(date)
+        if store.announcement(date) is None:
+            continue
+        digest = build_digest(day_cfg, store, stored_selection(day_cfg, store))
+        if digest.entries:
+            days.append(WeekDay(date, url_for(day_cfg), digest.entries))
     if not days:
         raise DigestError(f"nothing is stored for {week} ({monday} — {sunday}) in {cfg.out_dir}: "
                           f"run `digest run --date D` for its days first")
@@ -272,8 +278,6 @@ _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 def overview_messages(week: WeekDigest) -> list[dict[str, str]]:
     """The one request of the 本周概览: each paper's title and first English sentence (untrusted text: no
     tag of theirs can close ``<papers>``)."""
-    from ..tasks.prompts import language_values, render_prompt
-
     lines = "\n".join(f"- {' '.join(e.paper.title.split())} — {first_sentence(e.paper.abstract)}".replace("<", "＜")
                       for d in week.days for e in d.entries)
     values = {**language_values(week.language), "week": week_label(week.monday), "count": str(week.paper_count),
@@ -284,29 +288,22 @@ def overview_messages(week: WeekDigest) -> list[dict[str, str]]:
 
 def clean_overview(text: str) -> str:
     """One plain paragraph: the model's Markdown structure removed, white space collapsed."""
-    from ..post.markup import clean_answer_markdown
-
     flat = " ".join(clean_answer_markdown(text or "").split())
     return re.sub(r"^(?:[-*+]\s+|\*\*|#+\s*)", "", flat).replace("**", "").strip()
 
 
-def week_overview(cfg: Config, week: WeekDigest) -> tuple[str, str]:
+def week_overview(cfg: Config, store: Store, week: WeekDigest) -> tuple[str, str]:
     """(the 本周概览, "") from one LLM call (cached in the store, so asking again costs nothing), or
     ("", why it is missing): no endpoint, the call failed, or an answer not in the output language."""
-    from ..base.errors import LLMError
-    from ..llm.client import LLMClient
-    from ..tasks.prompts import PROMPT_VERSION
-
     if not cfg.llm.configured:
         return "", "no LLM endpoint configured (OPENAI_BASE_URL / OPENAI_API_KEY)"
 
-    def usable(completion) -> bool:
+    def usable(completion: Completion) -> bool:
         text = clean_overview(completion.content)
         return bool(text) and (week.language == "en" or bool(_CJK.search(text)))
 
     try:
-        with Store(cfg.store_path) as store, LLMClient(cfg.llm, store, env=cfg.environ,
-                                                      day=week_label(week.monday)) as client:
+        with LLMClient(cfg.llm, store, env=cfg.environ, day=week_label(week.monday)) as client:
             answer = client.complete("weekly", overview_messages(week), max_tokens=800,
                                      prompt_version=PROMPT_VERSION["weekly"], accept=usable)
     except LLMError as exc:
@@ -330,20 +327,22 @@ def write_weekly(week: str, load: Callable[[dt.date], Config], site: Path | None
                  push: bool = False) -> WeeklyResult:
     """Write the week's post into ``<out>/weekly/`` and, with ``site``, into ``SITE/_posts/`` (committed
     when the site is a git repository); with ``weekly.overview`` first ask for its 本周概览."""
-    from ..base.atomic import atomic_write_text
-    from .site import write_post
-
     if site is not None and not site.is_dir():
         raise UsageError(f"Jekyll site folder not found: {site}")
     if push and site is None:
         raise UsageError("--push needs --site")
     permalink, baseurl = site_url_settings(site)
-    digest = read_week(week, load, lambda cfg: jekyll_post_url(cfg.date, cfg.post_slug, permalink, baseurl))
-    cfg = load(digest.monday)
-    problem = ""
-    if cfg.weekly.overview:
-        overview, problem = week_overview(cfg, digest)
-        digest = replace(digest, overview=overview)
+    cfg = load(parse_week(week)[0])
+    if not cfg.store_path.is_file():
+        raise DigestError(f"nothing is stored in {cfg.out_dir}: run `digest run` for the days of {week} first")
+    with Store(cfg.store_path) as store:
+        digest = read_week(week, store, load,
+                           lambda day: jekyll_post_url(day.date, day.post_slug, permalink, baseurl))
+        cfg = load(digest.monday)
+        problem = ""
+        if cfg.weekly.overview:
+            overview, problem = week_overview(cfg, store, digest)
+            digest = replace(digest, overview=overview)
     name = weekly_post_name(cfg, digest.monday)
     text = render_weekly(digest)
     local = cfg.out_dir / "weekly" / name

@@ -7,7 +7,8 @@ the endpoint and models (never the key), the stored results, edits and review de
 and the library's own code and notebook. After each successful export the fingerprint is written to
 ``<out>/.fingerprints/<post name>.sha256``; a later run whose fingerprint matches, with the files in place, has nothing to fetch, ask or write.
 
-Owns: the fingerprint and its file. Must not: run anything or decide exit statuses (run.py does).
+Owns: the fingerprint and its file. Must not: run anything, open the store (the command passes it) or
+decide exit statuses (``app/one_date.py`` does).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Mapping
 
 from ..base.atomic import atomic_write_text
 from ..base.config import Config
@@ -41,25 +42,22 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def day_fingerprint(cfg: Config, params: dict[str, Any]) -> str | None:
+def day_fingerprint(cfg: Config, store: Store, params: Mapping[str, object]) -> str | None:
     """The finished day's fingerprint, or None when the day is not finished (a run has work to do)."""
-    if not cfg.store_path.is_file():
+    papers = store.claimed_papers(cfg.date)
+    if not papers or store.pending_fulltexts():
         return None
-    with Store(cfg.store_path) as store:
-        papers = store.claimed_papers(cfg.date)
-        if not papers or store.pending_fulltexts():
-            return None
-        state: list[Any] = []
-        for arxiv_id, version in papers:
-            for task in _TASKS:
-                record = store.get_result(arxiv_id, version, task)
-                if record is None or record.status not in _FINISHED:
-                    return None
-                state.append([arxiv_id, version, task, record.status.value, record.content])
-            edits = store.edit_records(arxiv_id, version)
-            state.append(sorted([name, edit.value, edit.base] for name, edit in edits.items()))
-        reviews = sorted([r.arxiv_id, r.version, r.status.value] for r in store.reviews(cfg.date).values())
-        source = store.announcement_source(cfg.date)
+    state: list[object] = []
+    for arxiv_id, version in papers:
+        for task in _TASKS:
+            record = store.get_result(arxiv_id, version, task)
+            if record is None or record.status not in _FINISHED:
+                return None
+            state.append([arxiv_id, version, task, record.status.value, record.content])
+        edits = store.edit_records(arxiv_id, version)
+        state.append(sorted([name, edit.value, edit.base] for name, edit in edits.items()))
+    reviews = sorted([r.arxiv_id, r.version, r.status.value] for r in store.reviews(cfg.date).values())
+    source = store.announcement_source(cfg.date)
     payload = {
         "params": params, "replay": str(cfg.replay_dir or ""), "language": cfg.language,
         "llm": [cfg.llm.configured, cfg.llm.base_url, cfg.llm.model_for("translate"), cfg.llm.model_for("interpret")],
@@ -85,9 +83,9 @@ def is_up_to_date(cfg: Config, fingerprint: str | None) -> bool:
     return stored.is_file() and stored.read_text(encoding="utf-8").strip() == fingerprint
 
 
-def remember(cfg: Config, params: dict[str, Any]) -> None:
+def remember(cfg: Config, store: Store, params: Mapping[str, object]) -> None:
     """After a successful export: record the state the files were made from (nothing when not finished)."""
-    fingerprint = day_fingerprint(cfg, params)
+    fingerprint = day_fingerprint(cfg, store, params)
     stored = _fingerprint_path(cfg)
     if fingerprint is None:
         stored.unlink(missing_ok=True)

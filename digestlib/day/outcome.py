@@ -2,20 +2,33 @@
 
 Computed from the store alone (the papers the day claimed in the ledger, their task results, the LLM
 calls recorded since the run started), so the notebook shows it at the end of a run and the CLI reads
-the same numbers back after papermill, whether the notebook finished or stopped on the breaker.
+the same numbers back after papermill, whether the notebook finished or stopped on the breaker. The one
+number the store does not hold, answers cut at the token cap whose retries the run's bound refused (the
+LLM client counts them in the kernel), the kernel passes in and the CLI reads back from the outcome the
+notebook displayed (:func:`notebook_outcome`).
+
+IPython (for the notebook's display) is loaded lazily with ``lazy_loader``: the CLI reads an outcome
+without it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import sys
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Mapping
+
+import lazy_loader as lazy
 
 from .spend import estimate_cost
 from ..base.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_TASKS_FAILED
 from ..base.models import INTERPRET, TRANSLATE, PendingReason, ResultStatus
+from ..store.store import Store, timestamp
+
+IPython = lazy.load("IPython")
 
 if "ipykernel" in sys.modules:
     # In the notebook's kernel: when papermill shuts the kernel down right after an error (the breaker),
@@ -43,6 +56,7 @@ class RunOutcome:
     tokens: int
     cost: float | None
     seconds: float
+    cut_answers: int = 0  # answers cut at the token cap (finish_reason "length") not asked again: retries bounded
 
     @property
     def exit_code(self) -> int:
@@ -58,22 +72,23 @@ class RunOutcome:
                 f"{self.pending_pdf} pending PDF, {self.failed} failed, {self.calls} calls, {self.tokens} tokens, "
                 f"cost {cost}, {self.seconds:.1f} s"
                 + (f"; incomplete: the LLM budget left {self.budget_pending} paper(s) pending"
-                   if self.budget_pending else ""))
+                   if self.budget_pending else "")
+                + (f"; {self.cut_answers} answer(s) cut at the token cap (retries bounded)"
+                   if self.cut_answers else ""))
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, str | int | float | None]:
         return asdict(self)
 
 
 def run_started() -> str:
     """The timestamp to pass as ``since``: the store's own clock format, so the comparison is exact."""
-    from ..store.store import timestamp
-
     return timestamp()
 
 
-def compute_outcome(store: Any, date: dt.date, *, since: str, prices: Mapping[str, Mapping[str, float]],
-                    seconds: float) -> RunOutcome:
-    """The outcome of the run that started at ``since`` for the papers ``date``'s post owns."""
+def compute_outcome(store: Store, date: dt.date, *, since: str, prices: Mapping[str, Mapping[str, float]],
+                    seconds: float, cut_answers: int = 0) -> RunOutcome:
+    """The outcome of the run that started at ``since`` for the papers ``date``'s post owns;
+    ``cut_answers``: the LLM client's count of cut answers it did not ask again (not in the store)."""
     day = date.isoformat()
     papers = store.claimed_papers(day)
     translated = interpreted = pending_pdf = pending = budget_pending = failed = offline = 0
@@ -106,12 +121,25 @@ def compute_outcome(store: Any, date: dt.date, *, since: str, prices: Mapping[st
         elif cost is not None:
             cost += priced
     return RunOutcome(day, len(papers), translated, interpreted, pending_pdf, pending, budget_pending, failed, offline, n_calls,
-                      tokens, cost, round(seconds, 1))
+                      tokens, cost, round(seconds, 1), cut_answers)
 
 
 def display_outcome(outcome: RunOutcome) -> None:
     """Show the summary line in the notebook (and the report), with the numbers as metadata."""
-    from IPython.display import Markdown, display
-
-    display(Markdown(f"**Summary:** {outcome.summary()}"),
+    IPython.display.display(IPython.display.Markdown(f"**Summary:** {outcome.summary()}"),
             metadata={"digest": {"role": OUTCOME_ROLE, "outcome": outcome.as_dict()}})
+
+
+def notebook_outcome(executed: Path) -> Mapping[str, object] | None:
+    """The outcome the kernel displayed in an executed notebook (its numbers, as :meth:`RunOutcome.as_dict`),
+    or None when the notebook stopped before showing one (the breaker). Read as JSON: no nbformat needed."""
+    try:
+        nb = json.loads(Path(executed).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
+        for output in cell.get("outputs", []):
+            meta = output.get("metadata", {}).get("digest", {})
+            if isinstance(meta, dict) and meta.get("role") == OUTCOME_ROLE and isinstance(meta.get("outcome"), dict):
+                return meta["outcome"]
+    return None

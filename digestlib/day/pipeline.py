@@ -483,9 +483,9 @@ def run_day(cfg: Config) -> DayResult:
                                       base_url=fatal.base_url, fix=fatal.fix)
         digest = build_digest(cfg, store, selection)
         budget_stop = worker.budget.stopped_reason if worker.budget is not None else None
+        refused = worker.client.stats.get("truncation_retries_refused", 0) if worker.client is not None else 0
         outcome = compute_outcome(store, cfg.date, since=since, prices=cfg.llm.prices,
-                                  seconds=time.monotonic() - started)
-    refused = worker.client.stats.get("truncation_retries_refused", 0) if worker.client is not None else 0
+                                  seconds=time.monotonic() - started, cut_answers=refused)
     if refused:  # finish_reason "length" on answer after answer: the retries' tokens were capped
         notes.add(f"{refused} answer(s) cut at the token limit were not asked again: this run's retries for cut "
                   f"answers had billed {worker.client.stats['truncated_tokens']} tokens (at most "

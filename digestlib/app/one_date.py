@@ -1,12 +1,16 @@
-"""What ``digest run`` / ``backfill`` / ``demo`` / ``daily`` do for one date, outside the notebook: check the
-calendar on the run's clock, take the output folder's lock, execute the notebook (``notebook.py``), then
-read the run's outcome back from the store: the lines to show, the summary and the exit status.
+"""One date's notebook under the output folder's lock: what ``digest run`` / ``backfill`` / ``demo`` /
+``daily`` do for a date, outside the notebook. Check the calendar on the run's clock, take the lock, open
+the store (once, passed down), execute the notebook (``notebook.py``), then read the run's outcome back
+from the store: the lines to show, the summary and the exit status.
 
-Owns: validating a run's input before anything is written (:func:`load_run`), the calendar gate (no
+Owns: validating a run's input before anything is written (:func:`load_date`), the calendar gate (no
 mailing, not yet announced, a date too far ahead), the summary line and the exit status of a date, the
 notification of a failed or incomplete run, and the backfill loop. Must not: parse arguments or write to
 stdout/stderr itself (lines go through the ``say`` / ``warn`` callables the CLI passes), or do what the
 notebook does (the pipeline runs inside the kernel).
+
+``post.report`` (pandas) is loaded lazily with ``lazy_loader``: a weekend date, ``digest --help`` and
+the other commands start without it.
 """
 
 from __future__ import annotations
@@ -17,14 +21,22 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import lazy_loader as lazy
+
 from ..base import calendar, errors
 from ..day import freshness
 from ..base.atomic import atomic_write_text
 from ..base.config import Config, build_config, check_api_key, parse_date, read_params_file
 from ..base.errors import DigestError, UsageError
 from ..base.locks import run_lock
+from ..post.labels import labels_for
+from ..post.render import render_no_announcement
+from ..store.store import Store
 from .notebook import execute_day
-from ..day.outcome import RunOutcome, compute_outcome, run_started
+from .notify import notify_day
+from ..day.outcome import RunOutcome, compute_outcome, notebook_outcome, run_started
+
+report = lazy.load("digestlib.post.report", suppress_warning=True)  # pandas
 
 Say = Callable[[str], None]
 Loader = Callable[[dt.date], "tuple[Config, dict]"]
@@ -40,7 +52,7 @@ def params_dir_of(params_file: str | os.PathLike[str]) -> Path:
     return Path(params_file).resolve().parent
 
 
-def load_run(params_file: str | os.PathLike[str], out_dir: str | os.PathLike[str], date: dt.date | str,
+def load_date(params_file: str | os.PathLike[str], out_dir: str | os.PathLike[str], date: dt.date | str,
              replay_dir: str | os.PathLike[str] | None = None) -> tuple[Config, dict]:
     """Validate everything the user gave before anything is written: the parameter file, the date, the
     snapshot folder, the API key's characters. Returns the config and the file's raw parameters."""
@@ -74,7 +86,7 @@ def require_endpoint(cfg: Config, offline: bool) -> None:
                          f"{cfg.llm.api_key_env} and OPENAI_BASE_URL")
 
 
-def run_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float = 0.0, quiet: bool = False,
+def digest_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float = 0.0, quiet: bool = False,
              say: Say = print, offline: bool | None = None) -> int:
     """One date, as ``digest run`` does it; returns its exit status (0 complete or legitimately pending,
     3 some task failed, 4 the day's budget was reached); raises ``DigestError`` for the others."""
@@ -82,9 +94,6 @@ def run_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float
     if status == "none":
         say(f"No arXiv announcement is dated {cfg.date} (weekend or arXiv holiday): no post written.")
         if cfg.no_announcement_post:
-            from ..post.labels import labels_for
-            from ..post.render import render_no_announcement
-
             path = cfg.day_dir / cfg.post_name
             words = labels_for(cfg.language)
             reason = words.weekend if cfg.date.weekday() >= 5 else words.holiday
@@ -102,25 +111,22 @@ def run_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float
     if offline is not None:  # the command line's choice (library callers decide for themselves)
         require_endpoint(cfg, offline)
     started, since = time.monotonic(), run_started()
-    with run_lock(cfg.out_dir, wait_seconds):
-        if freshness.is_up_to_date(cfg, freshness.day_fingerprint(cfg, params)):
+    with run_lock(cfg.out_dir, wait_seconds), Store(cfg.store_path) as store:
+        if freshness.is_up_to_date(cfg, freshness.day_fingerprint(cfg, store, params)):
             # a finished day whose files were written from this very state: nothing to fetch, ask or write
             say(f"Up to date: {cfg.day_dir / cfg.post_name}, {cfg.day_dir / 'report.html'} and "
                 f"{cfg.day_dir / 'digest.ipynb'} (nothing changed since they were written)")
-            return _summary(cfg, since, started, say).exit_code
+            return _summary(cfg, store, since, started, say).exit_code
         try:
-            day_dir = execute_day(cfg, params, params_dir, quiet=quiet)
+            day_dir, notes = execute_day(cfg, params, params_dir, quiet=quiet)
         except errors.LLMFatalError:
-            _summary(cfg, since, started, say)  # the breaker: no post, but the run's numbers still
+            _summary(cfg, store, since, started, say)  # the breaker: no post, but the run's numbers still
             raise
-        from ..post.exporters import collect_notes
-        from ..post.report import keep_outcome, write_report
-
-        notes = collect_notes(day_dir / "digest.ipynb")
-        outcome = _summary(cfg, since, started, None)
-        keep_outcome(cfg, outcome, notes)  # publish's and review's reports open with this same summary
-        write_report(cfg, day_dir / "report.html", outcome=outcome, notes=notes)
-        freshness.remember(cfg, params)
+        shown = notebook_outcome(day_dir / "digest.ipynb") or {}  # what only the kernel knew: the cut answers
+        outcome = _summary(cfg, store, since, started, None, cut_answers=int(shown.get("cut_answers") or 0))
+        report.keep_outcome(cfg, outcome, notes)  # publish's and review's reports open with this same summary
+        report.write_report(cfg, day_dir / "report.html", outcome=outcome, notes=notes)
+        freshness.remember(cfg, store, params)
     say(f"Wrote {day_dir / cfg.post_name}, {day_dir / 'report.html'} and {day_dir / 'digest.ipynb'}")
     for note in notes:  # what a scheduler's log should show too
         say(f"Note: {note}")
@@ -129,33 +135,27 @@ def run_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float
         line = (f"Incomplete: the day's LLM budget was reached; {outcome.budget_pending} paper(s) left pending "
                 "(run the date again with a larger llm.max_cost_per_day / llm.max_tokens_per_day)")
         say(line)
-        from .notify import notify_day
-
         notify_day(cfg, "incomplete", detail=line)
     return outcome.exit_code
 
 
-def _summary(cfg: Config, since: str, started: float, say: Say | None) -> RunOutcome:
+def _summary(cfg: Config, store: Store, since: str, started: float, say: Say | None, *,
+             cut_answers: int = 0) -> RunOutcome:
     """The run's one-line summary, read back from the store (the same numbers the notebook shows)."""
-    from ..store.store import Store
-
-    with Store(cfg.store_path) as store:
-        outcome = compute_outcome(store, cfg.date, since=since, prices=cfg.llm.prices,
-                                  seconds=time.monotonic() - started)
+    outcome = compute_outcome(store, cfg.date, since=since, prices=cfg.llm.prices,
+                              seconds=time.monotonic() - started, cut_answers=cut_answers)
     if say is not None:
         say(f"Summary: {outcome.summary()}")
     return outcome
 
 
-def run_and_notify(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float = 0.0,
-                   quiet: bool = False, say: Say = print, offline: bool | None = None) -> int:
-    """``digest run``: :func:`run_date`; a failure (but "not announced yet") is notified, then raised."""
+def digest_date_notifying(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float = 0.0,
+                          quiet: bool = False, say: Say = print, offline: bool | None = None) -> int:
+    """``digest run``: :func:`digest_date`; a failure (but "not announced yet") is notified, then raised."""
     try:
-        return run_date(cfg, params, params_dir, wait_seconds=wait_seconds, quiet=quiet, say=say, offline=offline)
+        return digest_date(cfg, params, params_dir, wait_seconds=wait_seconds, quiet=quiet, say=say, offline=offline)
     except DigestError as exc:
         if exc.exit_code != errors.EXIT_TEMPFAIL:  # "not announced yet" is not a failure to report
-            from .notify import notify_day
-
             notify_day(cfg, "failed", detail=f"digest run failed: {exc}")
         raise
 
