@@ -138,7 +138,8 @@ def test_for_you_markdown_lists_the_marked_papers() -> None:
                        out_dir="/nonexistent-for-test")
     day = small_day()
     marked = replace(day.entries[0], interest_terms=("speech",), relevance_score=1.0)
-    text = for_you_markdown(cfg, replace(day, entries=(marked, *day.entries[1:]), bib_href="2026-01-22.bib"))
+    text = for_you_markdown(replace(day, entries=(marked, *day.entries[1:]), bib_href="2026-01-22.bib"),
+                            cfg.interests)
     assert "为你推荐（1 篇）" in text and marked.paper.abs_url in text and "2026-01-22.bib" in text
 
 

@@ -107,8 +107,13 @@ def quiet_day(tmp_path: Path):
     return cfg
 
 
+def _view(cfg) -> report.DayView:
+    with Store(cfg.store_path) as store:
+        return report.read_day(cfg, store)
+
+
 def test_no_call_no_token_chart_and_cost_zero(quiet_day, tmp_path: Path) -> None:
-    report.write_report(quiet_day, tmp_path / "report.html")
+    report.write_report(_view(quiet_day), tmp_path / "report.html")
     soup = _check_page((tmp_path / "report.html").read_text(encoding="utf-8"))
     alts = [i["alt"] for i in soup.find_all("img")]
     assert len(alts) == 2 and not any(REPORT_ZH.chart_titles["tokens"] in a for a in alts)
@@ -124,7 +129,7 @@ def test_report_in_english(quiet_day, tmp_path: Path) -> None:
     from dataclasses import replace
 
     cfg = replace(quiet_day, language="en")
-    report.write_report(cfg, tmp_path / "report.html")
+    report.write_report(_view(cfg), tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     _check_page(page, REPORT_EN)
     assert '<html lang="en">' in page and _sections(page)[0] == REPORT_EN.title.format(date="2026-01-22")

@@ -102,6 +102,8 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
     from papermill.exceptions import PapermillException, PapermillExecutionError
 
     from ..post.bibtex import bib_name, write_run_bib
+    from ..post.view import read_day
+    from ..store.store import Store
     from ..post.render import draft_post
 
     # nbconvert's exporters are needed once the kernel is done; this process only waits on it meanwhile
@@ -132,7 +134,9 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
         atomic_write_text(staging / cfg.post_name, post)
         # report.html: written by run.py with report.write_report once the run's outcome is known (issue 24:
         # one report for run, publish and review, opening with the summary line the command prints)
-        write_run_bib(cfg, staging)  # <date>.bib: one BibTeX entry per paper shown, linked from the post
+        with Store(cfg.store_path) as store:
+            day = read_day(cfg, store).day
+        write_run_bib(day, staging)  # <date>.bib: one BibTeX entry per paper shown, linked from the post
         day_dir = cfg.day_dir
         if not day_dir.exists():  # the first time, the folder appears with its files at once
             os.chmod(staging, 0o777 & ~umask())  # mkdtemp made it 0700

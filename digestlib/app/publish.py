@@ -85,7 +85,7 @@ def publish(cfg: Config, site: Path | None = None, *, push: bool = False, wait_s
     when the site is a git repository, pushed when asked: ``site.write_post``).
     Returns the site's post when a site is given, else the post in ``<out>/<date>/``, and whether it changed."""
     from ..base.locks import run_lock
-    from ..post.report import write_report
+    from ..post.report import read_day, write_report
     from .site import require_jekyll_site, write_post
     from .site_pages import write_day_files
 
@@ -103,7 +103,8 @@ def publish(cfg: Config, site: Path | None = None, *, push: bool = False, wait_s
         local_changed = not local.is_file() or local.read_text(encoding="utf-8") != text
         if local_changed:
             atomic_write_text(local, text)
-        write_report(cfg, cfg.day_dir / "report.html")
+        with Store(cfg.store_path) as store:
+            write_report(read_day(cfg, store), cfg.day_dir / "report.html")
         bibtex.write_day_bib(cfg.day_dir / bibtex.bib_name(cfg.date), bibtex.digest_papers(day))  # reviewed papers
         if site is None:
             return Published(local, local_changed)

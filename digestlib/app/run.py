@@ -114,12 +114,14 @@ def run_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: float
             _summary(cfg, since, started, say)  # the breaker: no post, but the run's numbers still
             raise
         from ..post.exporters import collect_notes
-        from ..post.report import keep_outcome, write_report
+        from ..post.report import keep_outcome, read_day, write_report
+        from ..store.store import Store
 
         notes = collect_notes(day_dir / "digest.ipynb")
         outcome = _summary(cfg, since, started, None)
         keep_outcome(cfg, outcome, notes)  # publish's and review's reports open with this same summary
-        write_report(cfg, day_dir / "report.html", outcome=outcome, notes=notes)
+        with Store(cfg.store_path) as store:
+            write_report(read_day(cfg, store), day_dir / "report.html", outcome=outcome, notes=notes)
         freshness.remember(cfg, params)
     say(f"Wrote {day_dir / cfg.post_name}, {day_dir / 'report.html'} and {day_dir / 'digest.ipynb'}")
     for note in notes:  # what a scheduler's log should show too
