@@ -23,8 +23,8 @@ from .interests import by_relevance, score_paper
 from ..base.models import INTERPRET, TRANSLATE, DayDigest, Paper, PaperEntry, ReviewStatus, TextStatus
 from ..store.store import Store
 
-__all__ = ["Selection", "arxiv_id_key", "bib_name", "build_digest", "first_page", "first_page_text", "select_papers",
-           "stored_selection"]
+__all__ = ["Selection", "arxiv_id_key", "bib_name", "build_digest", "first_page", "first_page_text", "in_post_order",
+           "select_papers", "stored_selection", "with_interests"]
 
 # The first page of a full text: the abstract and the start of the introduction (footnotes with links land there).
 FIRST_PAGE_CHARS = 6000
@@ -119,7 +119,7 @@ def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
     rejected = {k for k, r in store.reviews(cfg.date).items() if r.status is ReviewStatus.REJECTED}
 
     def entry(paper: Paper) -> PaperEntry:
-        return _with_interests(cfg, render.entry_from_results(
+        return with_interests(cfg, render.entry_from_results(
             paper,
             translation=store.get_result(paper.arxiv_id, paper.version, TRANSLATE),
             interpretation=store.get_result(paper.arxiv_id, paper.version, INTERPRET),
@@ -134,7 +134,7 @@ def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
         categories=cfg.categories,
         window=window,
         fetched_count=selection.fetched_count,
-        entries=tuple(entry(p) for p in _in_post_order(cfg, selection.new) if p.arxiv_id not in rejected),
+        entries=tuple(entry(p) for p in in_post_order(cfg, selection.new) if p.arxiv_id not in rejected),
         updates=tuple(entry(p) for p in selection.updates),
         title=cfg.title,
         tags=cfg.tags,
@@ -167,12 +167,12 @@ def first_page(store: Store, paper: Paper) -> str:
     return first_page_text(record.fulltext.sections)
 
 
-def _in_post_order(cfg: Config, papers: tuple[Paper, ...]) -> tuple[Paper, ...]:
+def in_post_order(cfg: Config, papers: tuple[Paper, ...]) -> tuple[Paper, ...]:
     """arXiv's listing order (the seed's), or the most relevant first with ``order: relevance``."""
     return tuple(by_relevance(papers, cfg.interests)) if cfg.order == "relevance" else papers
 
 
-def _with_interests(cfg: Config, entry: PaperEntry) -> PaperEntry:
+def with_interests(cfg: Config, entry: PaperEntry) -> PaperEntry:
     """The ★ mark (matched terms) and the score; an entry is unchanged when no interests are configured."""
     interests = cfg.interests
     if not (interests.keywords or interests.authors or interests.negative_keywords):

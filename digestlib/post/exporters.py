@@ -11,6 +11,10 @@ The post contract (written by :func:`digestlib.post.render.display_post`): the p
 "count": n, ...}}``, in notebook order, ``i`` running 0..n-1; output 0 also carries ``"front_matter"``.
 The post file is that front matter followed by the ``text/markdown`` of those outputs, concatenated.
 Nothing else (code, streams, parameters, tables) reaches the post.
+
+A run's ``report.html`` is not exported from its executed notebook: every path (run, publish, review)
+writes it with :func:`digestlib.post.report.write_report`, which feeds :class:`ReportExporter` the
+report's own notebook (``report.report_notebook``). ``--to digest_report`` stays for a notebook run by hand.
 """
 
 from __future__ import annotations
@@ -272,12 +276,6 @@ class ReportExporter(HTMLExporter):
 def export_post(executed: Path) -> str:
     """The Jekyll post from an executed notebook (what ``jupyter nbconvert --to jekyll`` writes)."""
     body, _ = JekyllExporter().from_filename(str(executed))
-    return body
-
-
-def export_report(executed: Path) -> str:
-    """The HTML report from an executed notebook (what ``--to digest_report`` writes)."""
-    body, _ = ReportExporter().from_filename(str(executed))
     return body
 
 
