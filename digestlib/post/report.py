@@ -212,7 +212,8 @@ def report_sections(view: DayView, *, outcome: Outcome | None = None, notes: Ite
     numbers = day_numbers(view)
     if outcome is None and view.outcome is not None:
         outcome = view.outcome
-        notes = notes or view.outcome.get("notes", ())  # type: ignore[assignment]
+        kept = view.outcome.get("notes")
+        notes = notes or ([str(n) for n in kept] if isinstance(kept, list) else [])
     sections = [Section("summary", words.summary, (_html(str(_parts().summary(summary_lines(numbers, outcome,
                                                                                              words)))),))]
     notes = [n for n in notes if n]
