@@ -20,14 +20,6 @@ from digestlib.base.models import (AnnounceType, DayDigest, Paper, PaperEntry, P
                               VenueStatus, Window)
 from digestlib.source.ids import split_versioned_id
 from digestlib.post.render import (
-    EMPTY_DAY_NOTE,
-    EXTRACTIVE_LABEL,
-    UNKNOWN_AUTHORS,
-    TRANSLATION_FAILED_LABELS,
-    TRANSLATION_PENDING_LABEL,
-    UNTRANSLATED_LABEL,
-    UPDATES_HEADING,
-    UPDATES_INTRO,
     failed_note,
     offline_note,
     pending_note,
@@ -216,9 +208,9 @@ def parse_post(text: str) -> ParsedPost:
     if pos < len(text):
         expect_sep()
     while pos < len(text):
-        if text.startswith(EMPTY_DAY_NOTE + "\n", pos) and not papers:
-            pos += len(EMPTY_DAY_NOTE) + 1
-        elif text.startswith(UPDATES_HEADING + "\n", pos):
+        if text.startswith(ZH.empty_day + "\n", pos) and not papers:
+            pos += len(ZH.empty_day) + 1
+        elif text.startswith(ZH.updates_heading + "\n", pos):
             pos = _parse_updates(text, pos, updates)
         else:
             m = _PAPER.match(text, pos)
@@ -230,7 +222,7 @@ def parse_post(text: str) -> ParsedPost:
             papers.append(
                 ParsedPaper(
                     title=unescape_text(m.group("title")),
-                    authors=() if authors == UNKNOWN_AUTHORS else tuple(unescape_text(a) for a in authors.split(", ")),
+                    authors=() if authors == ZH.unknown_authors else tuple(unescape_text(a) for a in authors.split(", ")),
                     categories=tuple(unescape_text(c) for c in m.group("cats").split(", ")) if m.group("cats") else (),
                     versioned_id=m.group("vid"),
                     arxiv_id=arxiv_id,
@@ -277,7 +269,7 @@ def published_form(post: str) -> str:
 
 
 def _parse_updates(text: str, pos: int, updates: list[ParsedUpdate]) -> int:
-    head = f"{UPDATES_HEADING}\n\n{UPDATES_INTRO}\n\n"
+    head = f"{ZH.updates_heading}\n\n{ZH.updates_intro}\n\n"
     if not text.startswith(head, pos):
         raise RenderError(f"line {_line_of(text, pos)}: updates section not in the digest layout")
     pos += len(head)
@@ -298,7 +290,7 @@ def _parse_updates(text: str, pos: int, updates: list[ParsedUpdate]) -> int:
 def _status_of_details(details: str) -> ResultStatus:
     if details.startswith(tuple(pending_note(reason) for reason in PendingReason)):
         return ResultStatus.PENDING
-    if details.startswith((offline_note("interpretation"), EXTRACTIVE_LABEL)):
+    if details.startswith((offline_note("interpretation"), ZH.extractive)):
         return ResultStatus.OFFLINE
     if details.startswith(failed_note()[:8]):
         return ResultStatus.FAILED
@@ -307,11 +299,11 @@ def _status_of_details(details: str) -> ResultStatus:
 
 def _status_of_abstract(abstract: str) -> ResultStatus:
     """The labelled English fallbacks (offline, failed, pending) are not translations (the header says so)."""
-    if abstract.startswith(UNTRANSLATED_LABEL):
+    if abstract.startswith(ZH.untranslated):
         return ResultStatus.OFFLINE
-    if abstract.startswith(tuple(TRANSLATION_FAILED_LABELS.values())):
+    if abstract.startswith(tuple(ZH.translation_failed.values())):
         return ResultStatus.FAILED
-    if abstract.startswith(TRANSLATION_PENDING_LABEL):
+    if abstract.startswith(ZH.translation_pending):
         return ResultStatus.PENDING
     return ResultStatus.DONE
 

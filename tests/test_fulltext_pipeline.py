@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 
 from digestlib.day import pipeline
-from digestlib.post import render
 from digestlib.base.config import build_config
 from digestlib.fulltext import DETAIL, DownloadResult
 from digestlib.base.models import FullText, ResultStatus, TextStatus
-from digestlib.post.render import ABSTRACT_ONLY_LABEL, pending_note
+from digestlib.post.labels import ZH
+from digestlib.post.render import pending_note
 from digestlib.app.demo import sample_papers, sample_sections
 from digestlib.store.store import Store
 from tests.fakes.fake_arxiv import start_fake_arxiv
@@ -116,7 +116,7 @@ def test_late_full_text_through_digest_run(tmp_path: Path) -> None:
         for paper_id in (A, C, D):
             assert details[paper_id] == pending
         for paper_id in (B, E):
-            assert details[paper_id].startswith(render.EXTRACTIVE_LABEL) and ABSTRACT_ONLY_LABEL not in details[paper_id]
+            assert details[paper_id].startswith(ZH.extractive) and ZH.abstract_only not in details[paper_id]
         shown = "\n".join(details.values())
         for leak in ("404", "Error", "Traceback", "http", "HTTP", "arXiv 返回"):
             assert leak not in shown
@@ -140,7 +140,7 @@ def test_late_full_text_through_digest_run(tmp_path: Path) -> None:
         # Run 3: A's PDF is there: its interpretation is filled in and the post refreshed.
         run(DAY1, 20)
         details = _details(_post(out, DAY1))
-        assert details[A].startswith(render.EXTRACTIVE_LABEL) and ABSTRACT_ONLY_LABEL not in details[A]
+        assert details[A].startswith(ZH.extractive) and ZH.abstract_only not in details[A]
         assert details[C] == pending and details[D] == pending
         with Store(out / "digest.sqlite") as store:
             assert sorted(i for i, _ in store.pending_fulltexts()) == sorted([C, D])
@@ -162,9 +162,9 @@ def test_late_full_text_through_digest_run(tmp_path: Path) -> None:
         # interpretation from the abstract alone, labelled.
         run(DAY1, 120)
         details = _details(_post(out, DAY1))
-        assert details[D].startswith(render.EXTRACTIVE_LABEL) and ABSTRACT_ONLY_LABEL not in details[D]
+        assert details[D].startswith(ZH.extractive) and ZH.abstract_only not in details[D]
         assert _pdf_requests(fake, D) == d_downloads
-        assert ABSTRACT_ONLY_LABEL in details[C] and "全文尚未发布" not in details[C]
+        assert ZH.abstract_only in details[C] and "全文尚未发布" not in details[C]
         assert all(pending not in d for d in details.values())
         with Store(out / "digest.sqlite") as store:
             assert store.pending_fulltexts() == []
@@ -216,7 +216,7 @@ def test_stalled_download_is_retried_by_the_next_run(tmp_path: Path, monkeypatch
         second = pipeline.run_day(cfg)
         entries = {e.paper.arxiv_id: e for e in second.digest.entries}
         assert entries[A].interpretation_status is ResultStatus.OFFLINE
-        assert ABSTRACT_ONLY_LABEL not in entries[A].details_md
+        assert ZH.abstract_only not in entries[A].details_md
         with Store(cfg.store_path) as store:
             assert store.get_fulltext(A, 1).fulltext.source == "pdf" and store.pending_fulltexts() == []
     finally:

@@ -16,7 +16,7 @@ from digestlib.base.errors import ConfigError
 from digestlib.post.foryou import for_you_markdown
 from digestlib.day.interests import by_relevance, most_relevant, score_paper
 from digestlib.base.models import Paper
-from digestlib.day.selection import _in_post_order, _with_interests
+from digestlib.day.selection import in_post_order, with_interests
 from digestlib.app.demo import sample_papers
 from tests import postparse
 from tests.jekyll_site import seed_path, small_day, with_paper_anchors
@@ -66,7 +66,7 @@ def test_a_negative_keyword_can_take_a_paper_below_the_mark() -> None:
 def test_sample_day_ranked_and_marked_from_a_parameter_file() -> None:
     cfg = build_config(date="2026-02-05", params={"interests": SAMPLE_INTERESTS, "order": "relevance"}, env={})
     papers = tuple(_listing(sample_papers()))
-    ordered = [p.arxiv_id for p in _in_post_order(cfg, papers)]
+    ordered = [p.arxiv_id for p in in_post_order(cfg, papers)]
     # 3 (keyword) and 3 (followed author) tie and keep the listing order; 2 (streaming); the unmatched
     # keep the listing order; the paper with only a negative keyword goes last.
     assert ordered == ["2602.04021", "2602.03568", "2602.03117", "2602.04277", "2602.04152", "2602.03905",
@@ -75,7 +75,7 @@ def test_sample_day_ranked_and_marked_from_a_parameter_file() -> None:
     assert marks == {"2602.04021": ("target speaker extraction",), "2602.03568": ("Kenji Watanabe",),
                      "2602.03117": ("streaming",)}
     listing = build_config(date="2026-02-05", params={"interests": SAMPLE_INTERESTS}, env={})
-    assert _in_post_order(listing, papers) == papers  # order: listing (the default) keeps arXiv's order
+    assert in_post_order(listing, papers) == papers  # order: listing (the default) keeps arXiv's order
 
 
 def test_top_n_picks_the_most_relevant_and_all_when_zero() -> None:
@@ -117,7 +117,7 @@ def test_mark_line_only_for_matching_papers_and_round_trips() -> None:
 def test_without_interests_entries_are_untouched_and_the_seed_renders_byte_for_byte() -> None:
     cfg = build_config(date="2026-01-22", params={}, env={})
     day = small_day()
-    assert all(_with_interests(cfg, e) is e for e in day.entries)
+    assert all(with_interests(cfg, e) is e for e in day.entries)
     seed = seed_path()
     if seed is None:
         pytest.skip("seed post not found")
@@ -138,7 +138,8 @@ def test_for_you_markdown_lists_the_marked_papers() -> None:
                        out_dir="/nonexistent-for-test")
     day = small_day()
     marked = replace(day.entries[0], interest_terms=("speech",), relevance_score=1.0)
-    text = for_you_markdown(cfg, replace(day, entries=(marked, *day.entries[1:]), bib_href="2026-01-22.bib"))
+    text = for_you_markdown(replace(day, entries=(marked, *day.entries[1:]), bib_href="2026-01-22.bib"),
+                            cfg.interests)
     assert "为你推荐（1 篇）" in text and marked.paper.abs_url in text and "2026-01-22.bib" in text
 
 

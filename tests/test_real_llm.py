@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from digestlib.post import render
+from digestlib.post.labels import ZH
 from tests.postparse import parse_post
 from digestlib.app.demo import SAMPLE_DATE, write_sample_snapshot
 from tests.test_real_providers import _summary
@@ -166,7 +167,7 @@ def test_the_sample_day_on_a_real_llamacpp_server_ends_honestly(llama_server: st
 
     post = parse_post((out / DATE / f"{DATE}-arxiv-daily.md").read_text(encoding="utf-8"))
     assert len(post.papers) == counts["papers"]
-    truthful_translation = tuple(render.TRANSLATION_FAILED_LABELS.values())
+    truthful_translation = tuple(ZH.translation_failed.values())
     with sqlite3.connect(out / "digest.sqlite") as db:
         rows = {(a, t): (s, json.loads(c)) for a, t, s, c in
                 db.execute("SELECT arxiv_id, task, status, content FROM results")}
@@ -176,13 +177,13 @@ def test_the_sample_day_on_a_real_llamacpp_server_ends_honestly(llama_server: st
         status, content = rows[(paper.arxiv_id, "translate")]
         assert "</think>" not in paper.abstract_zh and "JSON Schema" not in paper.abstract_zh
         if status == "done":
-            assert not paper.abstract_zh.startswith(truthful_translation + (render.TRANSLATION_PENDING_LABEL,))
+            assert not paper.abstract_zh.startswith(truthful_translation + (ZH.translation_pending,))
         else:
             assert status == "failed" and paper.abstract_zh.startswith(truthful_translation), paper.abstract_zh[:80]
             assert content.get("cause") in ("validation", "provider", "unreachable")
         status, content = rows[(paper.arxiv_id, "interpret")]
         if status == "failed":
             assert paper.details_md.startswith("（详细解读生成失败：")
-            assert render.FAILURE_CAUSES_ZH[content["cause"]] in paper.details_md
+            assert ZH.failure_causes[content["cause"]] in paper.details_md
         elif status == "pending":
             assert content.get("reason") == "fulltext" and paper.details_md == render.pending_note("fulltext")

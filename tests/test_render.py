@@ -10,7 +10,8 @@ import pytest
 
 from digestlib.post import markup, render
 from digestlib.base.errors import RenderError
-from digestlib.base.models import DayDigest, Interpretation, Paper, PaperEntry, ResultStatus
+from digestlib.base.models import DayDigest, FailureCause, Interpretation, Paper, PaperEntry, ResultStatus
+from digestlib.post.labels import ZH
 from tests import postparse
 from tests import jekyll_site
 from tests.jekyll_site import PAYLOADS, payload_day, seed_path, small_day
@@ -114,7 +115,7 @@ def test_header_says_what_the_post_holds():
                                                  translation_status=ResultStatus.OFFLINE) for e in day.entries))
     assert first(offline) == "以下为 2026-01-23（CST，北京时间）窗口内更新的论文（摘要未翻译，为英文原文）："
     failed = replace(day, entries=(replace(day.entries[0], translation_status=ResultStatus.FAILED,
-                                           abstract_zh=render.TRANSLATION_FAILED_LABEL + "\nText."), day.entries[1]))
+                                           abstract_zh=ZH.translation_failed[FailureCause.VALIDATION] + "\nText."), day.entries[1]))
     assert first(failed) == "以下为 2026-01-23（CST，北京时间）窗口内更新的论文中文译文（其中 1 篇摘要未翻译，为英文原文）："
     assert "中文译文" not in first(offline)
     for variant in (offline, failed):
@@ -231,12 +232,12 @@ def test_interpretation_markdown_seed_style():
     interp = Interpretation("背景\n\n", "\n- 方法", "结果  ")
     assert render.interpretation_markdown(interp) == "1)  \n背景\n\n2)  \n- 方法\n\n3)  \n结果  "
     labelled = render.interpretation_markdown(interp, abstract_only=True)
-    assert labelled.startswith(render.ABSTRACT_ONLY_LABEL + "\n\n1)  \n")
+    assert labelled.startswith(ZH.abstract_only + "\n\n1)  \n")
 
 
 def test_notes_are_clean_and_labelled():
     assert render.pending_note() == "（全文尚未发布，解读将在 PDF 可用后补全。）"
-    assert render.offline_note("translation") == render.UNTRANSLATED_LABEL
+    assert render.offline_note("translation") == "（未翻译：未配置 LLM 端点，以下为英文原文）"
     assert "LLM" in render.offline_note()
     assert render.failed_note("404 Client Error: Not Found for url: https://arxiv.org/pdf/1") == render.failed_note()
     assert render.failed_note("Traceback (most recent call last)") == render.failed_note()

@@ -107,8 +107,13 @@ def quiet_day(tmp_path: Path):
     return cfg
 
 
+def _view(cfg) -> report.DayView:
+    with Store(cfg.store_path) as store:
+        return report.read_day(cfg, store)
+
+
 def test_no_call_no_token_chart_and_cost_zero(quiet_day, tmp_path: Path) -> None:
-    report.write_report(quiet_day, tmp_path / "report.html")
+    report.write_report(_view(quiet_day), tmp_path / "report.html")
     soup = _check_page((tmp_path / "report.html").read_text(encoding="utf-8"))
     alts = [i["alt"] for i in soup.find_all("img")]
     assert len(alts) == 2 and not any(REPORT_ZH.chart_titles["tokens"] in a for a in alts)
@@ -124,7 +129,7 @@ def test_report_in_english(quiet_day, tmp_path: Path) -> None:
     from dataclasses import replace
 
     cfg = replace(quiet_day, language="en")
-    report.write_report(cfg, tmp_path / "report.html")
+    report.write_report(_view(cfg), tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     _check_page(page, REPORT_EN)
     assert '<html lang="en">' in page and _sections(page)[0] == REPORT_EN.title.format(date="2026-01-22")
@@ -141,3 +146,33 @@ def test_cost_unknown_only_when_tokens_have_no_price() -> None:
     assert report.cost_summary([], {})["cost_usd"] == 0.0
     unpriced = [{"task": "translate", "model": "x", "calls": 1, "prompt_tokens": 10, "completion_tokens": 5}]
     assert report.cost_summary(unpriced, {})["cost_usd"] is None
+
+
+def _without_cell_ids(page: str) -> str:
+    return re.sub(r"cell-id=[0-9a-f]+", "", page)  # nbformat gives each new cell a random id
+
+
+def test_the_page_is_built_from_the_view_alone(quiet_day, tmp_path: Path) -> None:
+    """The store is read once, by read_day: with the store gone, the page is still the same page."""
+    view = _view(quiet_day)
+    before = report.build_report(view)
+    for path in quiet_day.store_path.parent.glob(quiet_day.store_path.name + "*"):
+        path.unlink()
+    after = report.build_report(view)
+    assert not quiet_day.store_path.exists(), "a display opened the store again"
+    assert _without_cell_ids(after) == _without_cell_ids(before)
+    _check_page(after)
+
+
+def test_html_pieces_escape_what_they_show() -> None:
+    hostile = "<script>alert('x')</script> & \"q\""
+    failed = [{"task": "translate", "model": hostile, "status": "HTTP 500", "calls": 1, "cause": hostile}]
+    html = report.failed_calls_html(failed)
+    assert "<script>" not in html and html.count("&lt;script&gt;") == 2
+    numbers = {"summary": report.cost_summary([]), "announced": 1, "selected": 1, "shown": 1, "approved": 0,
+               "rejected": 0, "pending": 1, "failures": [("2601.00001v1", "translate", hostile)], "seconds": {},
+               "failed_calls": failed}
+    html = report.numbers_html(numbers)
+    assert "<script>" not in html and html.count("&lt;script&gt;") == 3
+    assert BeautifulSoup(html, "html.parser").find("table", class_="digest-failures").get_text(" ").count(
+        "<script>alert('x')</script>") == 1  # escaped once: the reader sees the text as it was

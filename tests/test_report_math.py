@@ -20,7 +20,7 @@ HOSTILE = r"$<script>alert(1)</script>$ 与 $\href{javascript:alert(2)}{x}$ 与 
 
 @pytest.fixture
 def math_day(tmp_path: Path):
-    """A stored day: one paper untranslated (its English abstract holds $x^2$), one translated with hostile
+    """The view of a stored day: one paper untranslated (its English abstract holds $x^2$), one translated with hostile
     and malformed spans and an interpretation with display math."""
     cfg = build_config(date=dt.date(2026, 1, 22), out_dir=tmp_path / "out", params={}, env={})
     with Store(cfg.store_path) as store:
@@ -36,7 +36,7 @@ def math_day(tmp_path: Path):
         store.save_result(hostile.arxiv_id, 1, "interpret", ResultStatus.DONE,
                           content={"background": r"背景 $$\frac{a}{b}$$。", "method": r"方法 $\alpha$。",
                                    "results": "结果。", "source": "fulltext"})
-    return cfg
+        return report.read_day(cfg, store)
 
 
 def _post(page: str) -> BeautifulSoup:

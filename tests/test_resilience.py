@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from digestlib.post import render
+from digestlib.post.labels import ZH
 from tests.conftest import find_shared_data
 from tests.postparse import parse_post
 from digestlib.tasks import neutralize_tags
@@ -455,7 +456,7 @@ def test_pdf_faults_end_as_a_status_and_the_next_run_fills_in(day_factory, tmp_p
     assert len(entries) == 25
     for paper in (corrupt, oversized):  # unreadable: interpreted from the abstract, labelled
         entry = entries[paper["id"]]
-        assert entry.details_md.startswith(render.ABSTRACT_ONLY_LABEL + "\n\n1)  \n"), entry.details_md[:200]
+        assert entry.details_md.startswith(ZH.abstract_only + "\n\n1)  \n"), entry.details_md[:200]
     for paper in (missing, broken, truncated):  # not there (yet), or cut short in transfer: asked again later
         assert entries[paper["id"]].details_md == render.pending_note("fulltext")
     affected = (truncated, corrupt, oversized, missing, broken)
@@ -516,7 +517,7 @@ def test_llm_faults_end_as_a_status_and_the_next_run_fills_in(day_factory, tmp_p
         if arxiv_id in translation_failed:
             label, english = entry.abstract_zh.split("\n", 1)
             cause = "provider" if arxiv_id == p[8]["id"] else "validation"  # the label names the real cause
-            assert label == render.TRANSLATION_FAILED_LABELS[cause] and english, entry.abstract_zh[:200]
+            assert label == ZH.translation_failed[cause] and english, entry.abstract_zh[:200]
         else:
             assert entry.abstract_zh.startswith(TRANSLATION_MARK), (arxiv_id, entry.abstract_zh[:200])
         if arxiv_id in interpretation_failed:

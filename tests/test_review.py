@@ -181,16 +181,18 @@ def test_failed_llm_calls_are_in_the_usage_table_and_the_report(cfg, tmp_path: P
             store.record_failed_call(day=str(DATE), task="interpret", model="m", status="timeout",
                                      cause=f"no answer within 5 s, key {KEY_SHAPED}", seconds=5.0)
         assert sum(r["calls"] - r["cached_calls"] for r in store.usage_rows()) == 1  # the answers: the failures are counted apart
-    table = report.usage_display(report.store_usage(cfg)).set_index("task")
+    with Store(cfg.store_path) as store:
+        view = report.read_day(cfg, store)
+    table = report.usage_display(view.usage).set_index("task")
     assert table.loc["translate", "calls"] == 1 and table.loc["translate", "failed_calls"] == 1
     assert table.loc["interpret", "calls"] == 0 and table.loc["interpret", "failed_calls"] == 2
     assert table.loc["total", "failed_calls"] == 3
-    failed = report.failed_calls_table(report.store_failed_calls(cfg))
+    failed = report.failed_calls_table(view.failed_calls)
     assert failed.to_dict("records") == [
         {"task": "interpret", "model": "m", "status": "timeout", "calls": 2, "cause": failed.loc[0, "cause"]},
         {"task": "translate", "model": "m", "status": "HTTP 429", "calls": 1, "cause": "Rate limit reached"}]
     assert KEY_SHAPED not in failed.loc[0, "cause"]
-    report.write_report(cfg, tmp_path / "report.html")
+    report.write_report(view, tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "digest-failed-calls" in page and "Rate limit reached" in page
     assert "LLM 调用失败（无可用回答）" in page  # the report speaks the output language

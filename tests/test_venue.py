@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from digestlib.post import render
-from digestlib.post.links import find_urls, first_page_text, paper_links
+from digestlib.day.selection import first_page_text
+from digestlib.post.links import find_urls, paper_links
 from digestlib.post.markup import restrict_links
 from digestlib.base.models import Paper, ResultStatus, VenueStatus
 from digestlib.post.venue import read_venues

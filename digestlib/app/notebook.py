@@ -30,6 +30,8 @@ from ..base.errors import DigestError
 from ..base.redaction import redact_file
 from ..post.bibtex import bib_name, write_run_bib
 from ..post.render import draft_post
+from ..post.view import read_day
+from ..store.store import Store
 
 pm = lazy.load("papermill")
 EXPORTERS = "digestlib.post.exporters"  # nbconvert: loaded in a thread while the kernel runs
@@ -106,9 +108,11 @@ def sweep_stale(out_dir: Path, day_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = False) -> tuple[Path, list[str]]:
+def execute_day(cfg: Config, store: Store, params: dict, params_dir: Path, *,
+                quiet: bool = False) -> tuple[Path, list[str]]:
     """papermill + exporters into a temporary folder, then move the files into ``<out>/<date>/``
-    (the folder itself the first time, so that its files appear together). Called under the run lock.
+    (the folder itself the first time, so that its files appear together). Called under the run lock, with
+    the command's open store (the .bib is made from the day it holds once the kernel has written it).
     Returns the day's folder and the run's notes (from the executed notebook)."""
     run_notebook = pm.execute_notebook  # papermill loads here, before the thread below imports jupyter_client too
     # nbconvert's exporters are needed once the kernel is done; this process only waits on it meanwhile
@@ -139,7 +143,7 @@ def execute_day(cfg: Config, params: dict, params_dir: Path, *, quiet: bool = Fa
         atomic_write_text(staging / cfg.post_name, post)
         # report.html: written by one_date.py with report.write_report once the run's outcome is known (issue 24:
         # one report for run, publish and review, opening with the summary line the command prints)
-        write_run_bib(cfg, staging)  # <date>.bib: one BibTeX entry per paper shown, linked from the post
+        write_run_bib(read_day(cfg, store).day, staging)  # <date>.bib: one entry per paper shown, linked from the post
         notes = exporters.collect_notes(executed)
         day_dir = cfg.day_dir
         if not day_dir.exists():  # the first time, the folder appears with its files at once

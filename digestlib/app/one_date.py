@@ -31,6 +31,7 @@ from ..base.errors import DigestError, UsageError
 from ..base.locks import run_lock
 from ..post.labels import labels_for
 from ..post.render import render_no_announcement
+from ..post.view import keep_outcome, read_day
 from ..store.store import Store
 from .notebook import execute_day
 from .notify import notify_day
@@ -118,14 +119,14 @@ def digest_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: fl
                 f"{cfg.day_dir / 'digest.ipynb'} (nothing changed since they were written)")
             return _summary(cfg, store, since, started, say).exit_code
         try:
-            day_dir, notes = execute_day(cfg, params, params_dir, quiet=quiet)
+            day_dir, notes = execute_day(cfg, store, params, params_dir, quiet=quiet)
         except errors.LLMFatalError:
             _summary(cfg, store, since, started, say)  # the breaker: no post, but the run's numbers still
             raise
         shown = notebook_outcome(day_dir / "digest.ipynb") or {}  # what only the kernel knew: the cut answers
         outcome = _summary(cfg, store, since, started, None, cut_answers=int(shown.get("cut_answers") or 0))
-        report.keep_outcome(cfg, outcome, notes)  # publish's and review's reports open with this same summary
-        report.write_report(cfg, day_dir / "report.html", outcome=outcome, notes=notes)
+        keep_outcome(cfg, outcome, notes)  # publish's and review's reports open with this same summary
+        report.write_report(read_day(cfg, store), day_dir / "report.html", outcome=outcome, notes=notes)
         freshness.remember(cfg, store, params)
     say(f"Wrote {day_dir / cfg.post_name}, {day_dir / 'report.html'} and {day_dir / 'digest.ipynb'}")
     for note in notes:  # what a scheduler's log should show too

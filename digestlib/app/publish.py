@@ -21,6 +21,7 @@ from ..base.atomic import atomic_write_text
 from ..base.config import Config
 from ..base.errors import UsageError
 from ..base.locks import run_lock
+from ..post.view import read_day
 from ..store.store import Store
 from .reviewed import check_gate, require_store, reviewed_digest
 from .site import require_jekyll_site, write_post
@@ -61,13 +62,14 @@ def publish(cfg: Config, site: Path | None = None, *, push: bool = False, wait_s
         with Store(cfg.store_path) as store:
             counts = check_gate(cfg, store)
             day = reviewed_digest(cfg, store)
+            view = read_day(cfg, store)  # the report's one read of the day, decisions included
         text = render.render_post(day)
         cfg.day_dir.mkdir(parents=True, exist_ok=True)
         local = cfg.day_dir / cfg.post_name
         local_changed = not local.is_file() or local.read_text(encoding="utf-8") != text
         if local_changed:
             atomic_write_text(local, text)
-        report.write_report(cfg, cfg.day_dir / "report.html")
+        report.write_report(view, cfg.day_dir / "report.html")
         bibtex.write_day_bib(cfg.day_dir / bibtex.bib_name(cfg.date), bibtex.digest_papers(day))  # reviewed papers
         if site is None:
             return Published(local, local_changed)

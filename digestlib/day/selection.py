@@ -11,20 +11,23 @@ papers left out). Must not: fetch, call the LLM, or format text (render.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, replace
 
 from ..base import calendar
 from ..post import render
-from ..post.bibtex import bib_name
 from ..base.config import Config
 from ..base.errors import DigestError
 from .interests import by_relevance, score_paper
-from ..post.links import first_page_text
 from ..base.models import INTERPRET, TRANSLATE, DayDigest, Paper, PaperEntry, ReviewStatus, TextStatus
 from ..store.store import Store
 
-__all__ = ["Selection", "arxiv_id_key", "build_digest", "first_page", "select_papers", "stored_selection"]
+__all__ = ["Selection", "arxiv_id_key", "bib_name", "build_digest", "first_page", "first_page_text", "in_post_order",
+           "select_papers", "stored_selection", "with_interests"]
+
+# The first page of a full text: the abstract and the start of the introduction (footnotes with links land there).
+FIRST_PAGE_CHARS = 6000
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
     rejected = {k for k, r in store.reviews(cfg.date).items() if r.status is ReviewStatus.REJECTED}
 
     def entry(paper: Paper) -> PaperEntry:
-        return _with_interests(cfg, render.entry_from_results(
+        return with_interests(cfg, render.entry_from_results(
             paper,
             translation=store.get_result(paper.arxiv_id, paper.version, TRANSLATE),
             interpretation=store.get_result(paper.arxiv_id, paper.version, INTERPRET),
@@ -131,7 +134,7 @@ def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
         categories=cfg.categories,
         window=window,
         fetched_count=selection.fetched_count,
-        entries=tuple(entry(p) for p in _in_post_order(cfg, selection.new) if p.arxiv_id not in rejected),
+        entries=tuple(entry(p) for p in in_post_order(cfg, selection.new) if p.arxiv_id not in rejected),
         updates=tuple(entry(p) for p in selection.updates),
         title=cfg.title,
         tags=cfg.tags,
@@ -140,21 +143,36 @@ def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
     )
 
 
+def bib_name(date: dt.date) -> str:
+    """``2026-01-22.bib``: the file next to the post, linked from its header and the report (here, below
+    its users: the digest's ``bib_href`` and ``post/bibtex``)."""
+    return f"{date.isoformat()}.bib"
+
+
+def first_page_text(sections: dict[str, str] | None) -> str:
+    """What the first page of a stored full text holds, near enough: the abstract, then the first
+    :data:`FIRST_PAGE_CHARS` characters of the introduction (or of the body without one)."""
+    if not sections:
+        return ""
+    start = sections.get("introduction") or sections.get("body") or ""
+    return "\n\n".join(t for t in (sections.get("abstract", ""), start[:FIRST_PAGE_CHARS]) if t)
+
+
 def first_page(store: Store, paper: Paper) -> str:
     """The first page of the paper's stored full text, where the authors' code and demo links are
-    (links.first_page_text); empty while there is none."""
+    (:func:`first_page_text`); empty while there is none."""
     record = store.get_fulltext(paper.arxiv_id, paper.version)
     if record is None or record.fulltext.status is not TextStatus.OK:
         return ""
     return first_page_text(record.fulltext.sections)
 
 
-def _in_post_order(cfg: Config, papers: tuple[Paper, ...]) -> tuple[Paper, ...]:
+def in_post_order(cfg: Config, papers: tuple[Paper, ...]) -> tuple[Paper, ...]:
     """arXiv's listing order (the seed's), or the most relevant first with ``order: relevance``."""
     return tuple(by_relevance(papers, cfg.interests)) if cfg.order == "relevance" else papers
 
 
-def _with_interests(cfg: Config, entry: PaperEntry) -> PaperEntry:
+def with_interests(cfg: Config, entry: PaperEntry) -> PaperEntry:
     """The ★ mark (matched terms) and the score; an entry is unchanged when no interests are configured."""
     interests = cfg.interests
     if not (interests.keywords or interests.authors or interests.negative_keywords):

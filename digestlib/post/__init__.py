@@ -1,5 +1,8 @@
-"""Floor 5, what readers get: the post in the seed's layout, its words per language, sanitising, BibTeX,
-the nbconvert exporters, the report's tables, the for-you block, and the venue, links and math shown.
+"""Floor 5, what readers get: the post in the seed's layout (render, labels, markup, venue, links, mathml),
+BibTeX, the nbconvert exporters, and the report: one per-day ``view`` read from the store once, its
+``tables`` (pandas) and ``charts`` (matplotlib), the page (``report``) and the for-you block (``foryou``);
+``show`` is the one door to the notebook's displays.
 
-Must not: fetch or call anything (every function here is over data the store already holds).
+Must not: fetch or call anything (every function here is over data the store already holds; only
+``view.read_day`` reads it, from a store the caller opened).
 """

@@ -13,13 +13,15 @@ import datetime as dt
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from ..base.atomic import atomic_write_text
 from ..base.models import DayDigest, Paper
+from ..day.selection import bib_name  # defined below its users (the digest's bib_href, here, the CLI)
 from ..source.ids import yymm_year
 
-__all__ = ["bib_name", "citation_key", "entry_for", "bib_for", "write_day_bib", "publish_bib"]
+__all__ = ["bib_name", "citation_key", "digest_papers", "entry_for", "bib_for", "write_day_bib", "write_run_bib",
+           "publish_bib"]
 
 _SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -35,11 +37,6 @@ _SPECIAL = {
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _PROTECT = re.compile(r"(?<![\w\\{])([A-Za-z0-9]*[a-z0-9][A-Z][A-Za-z0-9]*|[A-Z]{2,}[A-Za-z0-9]*)(?![\w}])")
-
-
-def bib_name(date: dt.date) -> str:
-    """``2026-01-22.bib``: the file next to the post, linked from its header and the report."""
-    return f"{date.isoformat()}.bib"
 
 
 def escape(text: str) -> str:
@@ -130,15 +127,10 @@ def digest_papers(day: DayDigest) -> list[Paper]:
     return [entry.paper for entry in day.entries]
 
 
-def write_run_bib(cfg: Any, folder: Path) -> Path:
-    """``folder/<date>.bib`` for the papers the run's post shows, read back from the store (the same
-    selection and order as the post). Called by the CLI next to the post and the report."""
-    from ..day.selection import build_digest, stored_selection
-    from ..store.store import Store
-
-    with Store(cfg.store_path) as store:
-        day = build_digest(cfg, store, stored_selection(cfg, store))
-    return write_day_bib(folder / bib_name(cfg.date), digest_papers(day))
+def write_run_bib(day: DayDigest, folder: Path) -> Path:
+    """``folder/<date>.bib`` for the papers the run's post shows (the same selection and order as the post,
+    the day as the store holds it: ``view.read_day``). Called by the CLI next to the post and the report."""
+    return write_day_bib(folder / bib_name(day.date), digest_papers(day))
 
 
 def publish_bib(site: Path, day: DayDigest) -> Path:

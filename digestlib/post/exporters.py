@@ -11,6 +11,10 @@ The post contract (written by :func:`digestlib.post.render.display_post`): the p
 "count": n, ...}}``, in notebook order, ``i`` running 0..n-1; output 0 also carries ``"front_matter"``.
 The post file is that front matter followed by the ``text/markdown`` of those outputs, concatenated.
 Nothing else (code, streams, parameters, tables) reaches the post.
+
+A run's ``report.html`` is not exported from its executed notebook: every path (run, publish, review)
+writes it with :func:`digestlib.post.report.write_report`, which feeds :class:`ReportExporter` the
+report's own notebook (``report.report_notebook``). ``--to digest_report`` stays for a notebook run by hand.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ import copy
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any
 
+import nbformat
 import nh3
 from nbconvert.exporters import Exporter, HTMLExporter
 from nbconvert.preprocessors import Preprocessor
@@ -50,14 +54,14 @@ ACTIVE_MIMETYPES = (
 _NUMBERED_PARAGRAPH = re.compile(r"^(\d{1,2})\)(?=[ \t]|$)", re.MULTILINE)
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     """nbformat may keep a multi-line string as a list of lines."""
     if isinstance(value, list):
         return "".join(value)
     return str(value)
 
 
-def _post_meta(output: Any) -> dict[str, Any] | None:
+def _post_meta(output: nbformat.NotebookNode) -> dict[str, object] | None:
     if output.get("output_type") not in ("display_data", "execute_result"):
         return None
     meta = (output.get("metadata") or {}).get("digest")
@@ -66,13 +70,13 @@ def _post_meta(output: Any) -> dict[str, Any] | None:
     return None
 
 
-def collect_post(nb: Any) -> str:
+def collect_post(nb: nbformat.NotebookNode) -> str:
     """The post text held by an executed notebook's outputs (see the module docstring).
 
     Raises ``RenderError`` when there is no post output (notebook not executed, or the cell calling
     ``display_post`` failed), when the chunks are incomplete or out of order, or when the notebook
     displays more than one post."""
-    posts: list[list[tuple[dict[str, Any], str]]] = []
+    posts: list[list[tuple[dict[str, object], str]]] = []
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
             continue
@@ -108,7 +112,7 @@ def collect_post(nb: Any) -> str:
     return front_matter + "".join(text for _, text in chunks)
 
 
-def _post_date(nb: Any, post: str) -> dt.date:
+def _post_date(nb: nbformat.NotebookNode, post: str) -> dt.date:
     """The post's date: the first post output's metadata (``digest.date``), else the post's title."""
     for cell in nb.get("cells", []):
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
@@ -158,7 +162,7 @@ REPORT_ATTRIBUTES: dict[str, set[str]] = {
 REPORT_URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def clean_report_html(html: Any) -> str:
+def clean_report_html(html: str | bytes) -> str:
     """Sanitise HTML for the report with nh3: no script/style elements, no event handlers, no
     ``javascript:`` or ``data:`` links; keeps tables, headings, lists, ``<details>``."""
     text = html.decode() if isinstance(html, bytes) else str(html)
@@ -275,16 +279,8 @@ def export_post(executed: Path) -> str:
     return body
 
 
-def export_report(executed: Path) -> str:
-    """The HTML report from an executed notebook (what ``--to digest_report`` writes)."""
-    body, _ = ReportExporter().from_filename(str(executed))
-    return body
-
-
 def collect_notes(executed: Path) -> list[str]:
     """The run's notes (pending papers, a stopped LLM) as plain text, from an executed notebook."""
-    import nbformat
-
     nb = nbformat.read(str(executed), as_version=4)
     notes = []
     for cell in nb.cells:

@@ -1,47 +1,63 @@
 """The top of the report: the papers marked for the reader, the day's BibTeX file, spend against the budget.
 
 Plain data first (:func:`for_you_rows`, :func:`budget_status`), then one Markdown block
-(:func:`for_you_markdown`) the notebook displays right after the run, so it heads the HTML report. Report
-code (``report.py``) can call the same functions for its own tables.
+(:func:`for_you_markdown`) the notebook displays right after the run (:func:`display_for_you`, over the
+day's :class:`~digestlib.post.view.DayView`), so it heads the HTML report.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
+from ..base.config import InterestSettings, LLMSettings
 from ..base.models import DayDigest
+from ..day.spend import Spend
+from . import show
 from .render import MARK, escape_text
+from .view import DayView
 
-__all__ = ["for_you_rows", "budget_status", "for_you_markdown", "display_for_you"]
+__all__ = ["BudgetStatus", "ForYouRow", "budget_status", "display_for_you", "for_you_markdown", "for_you_rows"]
 
 
-def for_you_rows(day: DayDigest) -> list[dict[str, Any]]:
+class ForYouRow(TypedDict):
+    """A paper marked for the reader."""
+
+    id: str
+    title: str
+    score: float | None
+    terms: list[str]
+    url: str
+
+
+class BudgetStatus(TypedDict):
+    """The day's spend against its budget (a limit of None is not set)."""
+
+    cost: float | None
+    max_cost: float | None
+    tokens: int
+    max_tokens: int | None
+
+
+def for_you_rows(day: DayDigest) -> list[ForYouRow]:
     """One row per marked paper, in post order: id, title, score, matched terms."""
     return [
-        {"id": e.paper.versioned_id, "title": " ".join(e.paper.title.split()), "score": e.relevance_score,
-         "terms": list(e.interest_terms), "url": e.paper.abs_url}
+        ForYouRow(id=e.paper.versioned_id, title=" ".join(e.paper.title.split()), score=e.relevance_score,
+                  terms=list(e.interest_terms), url=e.paper.abs_url)
         for e in day.entries if e.interest_terms
     ]
 
 
-def budget_status(cfg: Any) -> dict[str, Any] | None:
+def budget_status(llm: LLMSettings, spent: Spend | None) -> BudgetStatus | None:
     """Spend of the day against ``llm.max_cost_per_day`` / ``max_tokens_per_day`` (None without a budget)."""
-    llm = cfg.llm
-    if not (llm.max_cost_per_day or llm.max_tokens_per_day) or not cfg.store_path.is_file():
+    if not (llm.max_cost_per_day or llm.max_tokens_per_day) or spent is None:
         return None
-    from ..day.spend import Budget
-    from ..store.store import Store
-
-    with Store(cfg.store_path) as store:
-        spent = Budget(llm, store, cfg.date.isoformat()).spent()
-    return {"cost": spent.cost, "max_cost": llm.max_cost_per_day or None,
-            "tokens": spent.tokens, "max_tokens": llm.max_tokens_per_day or None}
+    return BudgetStatus(cost=spent.cost, max_cost=llm.max_cost_per_day or None,
+                        tokens=spent.tokens, max_tokens=llm.max_tokens_per_day or None)
 
 
-def for_you_markdown(cfg: Any, day: DayDigest) -> str:
+def for_you_markdown(day: DayDigest, interests: InterestSettings, budget: BudgetStatus | None = None) -> str:
     """The "为你推荐" list (or a line saying none matched), the .bib link and the budget line, in Markdown."""
     lines: list[str] = []
-    interests = cfg.interests
     if interests.keywords or interests.authors:
         rows = for_you_rows(day)
         lines.append(f"### {MARK} 为你推荐（{len(rows)} 篇）")
@@ -56,22 +72,19 @@ def for_you_markdown(cfg: Any, day: DayDigest) -> str:
     if day.bib_href:
         lines.append(f"BibTeX 引用：[{escape_text(day.bib_href)}]({day.bib_href})（本页 {day.shown_count} 篇）")
         lines.append("")
-    status = budget_status(cfg)
-    if status is not None:
+    if budget is not None:
         parts = []
-        if status["max_cost"]:
-            parts.append(f"费用 {status['cost'] or 0.0:.4f} / {status['max_cost']:g}")
-        if status["max_tokens"]:
-            parts.append(f"tokens {status['tokens']:,} / {status['max_tokens']:,}")
+        if budget["max_cost"]:
+            parts.append(f"费用 {budget['cost'] or 0.0:.4f} / {budget['max_cost']:g}")
+        if budget["max_tokens"]:
+            parts.append(f"tokens {budget['tokens']:,} / {budget['max_tokens']:,}")
         lines.append("LLM 预算：" + "，".join(parts))
         lines.append("")
     return "\n".join(lines).strip()
 
 
-def display_for_you(cfg: Any, day: DayDigest) -> None:
+def display_for_you(view: DayView) -> None:
     """Show :func:`for_you_markdown` in the notebook (and so at the top of the report); nothing when empty."""
-    from IPython.display import Markdown, display
-
-    text = for_you_markdown(cfg, day)
+    text = for_you_markdown(view.day, view.cfg.interests, budget_status(view.cfg.llm, view.spent))
     if text:
-        display(Markdown(text), metadata={"digest": {"role": "for_you"}})
+        show.display(show.markdown(text), metadata={"digest": {"role": "for_you"}})

@@ -15,7 +15,8 @@ These links are the authors', so the post shows them live: ``markup.restrict_lin
 addresses through (links the model writes stay inert). Only addresses made of the characters
 ``markup.escape_markdown`` keeps in a link are taken, so a link line can never break the post.
 
-Owns: finding and sorting the links. Must not: format them (render.py), fetch or check them.
+Owns: finding and sorting the links. Must not: format them (render.py), fetch or check them, or cut the
+first page out of a full text (``day.selection.first_page_text``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Iterable
 
 from ..base.models import Paper
 
-__all__ = ["PaperLinks", "find_urls", "first_page_text", "paper_links"]
+__all__ = ["PaperLinks", "find_urls", "paper_links"]
 
 # The characters markup keeps inside a link target, less ``! $ ' *`` and brackets (never needed in a
 # repository's or a demo page's address, and all of them end or wrap URLs in running text).
@@ -40,8 +41,6 @@ _TRAILING = ".,;:?"
 _CODE_HOSTS = ("github.com", "gitlab.com", "huggingface.co")
 _DEMO_WORDS = re.compile(r"\b(?:demos?|demonstrations?|samples?|audio\s+examples?|examples|project\s+(?:page|"
                          r"website|site)|web\s*page|website|listen|listening)\b", re.IGNORECASE)
-# first page of the full text: the abstract and the start of the introduction (footnotes with links land there)
-FIRST_PAGE_CHARS = 6000
 
 
 @dataclass(frozen=True)
@@ -113,15 +112,6 @@ def _sorted_links(texts: Iterable[str]) -> PaperLinks:
             seen.add(key)
             (code if kind == "code" else demo).append(url)
     return PaperLinks(tuple(code), tuple(demo))
-
-
-def first_page_text(sections: dict[str, str] | None) -> str:
-    """What the first page of a stored full text holds, near enough: the abstract, then the first
-    :data:`FIRST_PAGE_CHARS` characters of the introduction (or of the body without one)."""
-    if not sections:
-        return ""
-    start = sections.get("introduction") or sections.get("body") or ""
-    return "\n\n".join(t for t in (sections.get("abstract", ""), start[:FIRST_PAGE_CHARS]) if t)
 
 
 def paper_links(paper: Paper, first_page: str = "") -> PaperLinks:

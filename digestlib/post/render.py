@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from ..base.errors import RenderError
+from . import show
 from .labels import ZH, PostLabels, labels_for
 from .links import paper_links
 from .markup import escape_markdown, escape_text, restrict_links
@@ -53,11 +54,10 @@ from ..base.models import (
 )
 from ..base.taxonomy import is_post_tag
 
+if TYPE_CHECKING:  # the stored result's type only: render never reads the store
+    from ..store.store import ResultRecord
+
 __all__ = [
-    "ABSTRACT_ONLY_LABEL",
-    "EMPTY_DAY_NOTE",
-    "EXTRACTIVE_LABEL",
-    "UNTRANSLATED_LABEL",
     "display_post",
     "escape_text",
     "extractive_summary",
@@ -78,15 +78,7 @@ __all__ = [
 # --------------------------------------------------------------------------------------------------
 # Labels and notes (clean Chinese text; never an exception string)
 
-# The tables per output language live in labels.py (``language: zh | en | ja``); the names below are the
-# Chinese ones (the seed's), kept for importers.
-UNTRANSLATED_LABEL = ZH.untranslated
-EXTRACTIVE_LABEL = ZH.extractive
-ABSTRACT_ONLY_LABEL = ZH.abstract_only
-# fulltext.top_n: only the N most relevant papers are read in full; the others say so (never "not available")
-ABSTRACT_BY_CHOICE_LABEL = ZH.abstract_by_choice
-EMPTY_DAY_NOTE = ZH.empty_day
-UNKNOWN_AUTHORS = ZH.unknown_authors
+# The words per output language live in labels.py (``language: zh | en | ja``).
 
 # Text that looks like a raw exception / traceback / URL must never reach a post.
 _EXCEPTION_LIKE = re.compile(
@@ -151,7 +143,7 @@ def _strip_block(text: str) -> str:
 
 def interpretation_markdown(interp: Interpretation, *, abstract_only: bool = False, language: str = "zh") -> str:
     """The three-part 详细解读 in the seed's style: ``"1)  \\n"`` + background, blank line, ``"2)  \\n"``
-    + method, blank line, ``"3)  \\n"`` + results. ``abstract_only`` prefixes :data:`ABSTRACT_ONLY_LABEL`."""
+    + method, blank line, ``"3)  \\n"`` + results. ``abstract_only`` prefixes the label ``abstract_only``."""
     parts = [
         f"1)  \n{_strip_block(interp.background)}",
         f"2)  \n{_strip_block(interp.method)}",
@@ -226,9 +218,7 @@ def _header(day: DayDigest) -> str:
     )
 
 
-BIB_LABEL = ZH.bib
 MARK = "★"
-MARK_LABEL = f"{MARK} {ZH.mark}"
 _BIB_HREF = re.compile(r"^(?:https?://[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+|[A-Za-z0-9._/-]+\.bib)$")
 
 
@@ -318,10 +308,6 @@ def _paper_block(entry: PaperEntry, words: PostLabels = ZH) -> str:
     )
 
 
-UPDATES_HEADING = ZH.updates_heading
-UPDATES_INTRO = ZH.updates_intro
-
-
 def _updates_block(updates: Sequence[PaperEntry], words: PostLabels = ZH) -> str:
     lines = [words.updates_heading, "", words.updates_intro, ""]
     for entry in updates:
@@ -386,10 +372,8 @@ def post_outputs(day: DayDigest) -> list[tuple[dict[str, str], dict[str, object]
 
 
 def _display(bundles: Sequence[tuple[dict[str, str], dict[str, object]]]) -> None:
-    from IPython.display import display
-
     for data, metadata in bundles:
-        display(data, raw=True, metadata=metadata)
+        show.display(data, raw=True, metadata=metadata)
 
 
 def display_post(day: DayDigest) -> None:
@@ -426,13 +410,8 @@ def draft_post(post: str, date: dt.date) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# From stored task results to what the post shows (pipeline, review and publish all go through here)
-
-TRANSLATION_FAILED_LABEL = ZH.translation_failed[FailureCause.VALIDATION]
-TRANSLATION_PENDING_LABEL = ZH.translation_pending
+# From stored task results to what the post shows (pipeline, review and publish all go through here).
 # A failed task's label names its real cause (content["cause"], set by the pipeline from tasks.failure_cause).
-TRANSLATION_FAILED_LABELS = ZH.translation_failed
-FAILURE_CAUSES_ZH = ZH.failure_causes
 
 
 def _labelled_english(label: str, abstract: str) -> str:
@@ -440,7 +419,7 @@ def _labelled_english(label: str, abstract: str) -> str:
     return f"{label}\n{text}" if text else label
 
 
-def _abstract_zh(paper: Paper, translation: Any, words: PostLabels = ZH) -> tuple[str, ResultStatus]:
+def _abstract_zh(paper: Paper, translation: ResultRecord | None, words: PostLabels = ZH) -> tuple[str, ResultStatus]:
     if translation is None:
         return _labelled_english(words.translation_pending, paper.abstract), ResultStatus.PENDING
     status = translation.status
@@ -455,7 +434,7 @@ def _abstract_zh(paper: Paper, translation: Any, words: PostLabels = ZH) -> tupl
     return _labelled_english(words.translation_pending, paper.abstract), ResultStatus.PENDING
 
 
-def _details_md(interpretation: Any, language: str = "zh") -> tuple[str, ResultStatus]:
+def _details_md(interpretation: ResultRecord | None, language: str = "zh") -> tuple[str, ResultStatus]:
     words = labels_for(language)
     if interpretation is None:
         return pending_note(PendingReason.LLM, language), ResultStatus.PENDING
@@ -473,7 +452,7 @@ def _details_md(interpretation: Any, language: str = "zh") -> tuple[str, ResultS
     return failed_note(cause or interpretation.detail, language), ResultStatus.FAILED
 
 
-def entry_from_results(paper: Paper, *, translation: Any, interpretation: Any,
+def entry_from_results(paper: Paper, *, translation: ResultRecord | None, interpretation: ResultRecord | None,
                        edits: Mapping[str, str] | None = None, language: str = "zh",
                        first_page: str = "") -> PaperEntry:
     """A paper's post entry from its stored results (``store.ResultRecord`` or None); the reviewer's
@@ -503,7 +482,6 @@ def entry_from_results(paper: Paper, *, translation: Any, interpretation: Any,
 
 def display_notes(notes: Iterable[str]) -> None:
     """Show the run's notes (pending papers, a stopped LLM) as Markdown in the notebook and report."""
-    from IPython.display import Markdown, display
-
     for note in notes:
-        display(Markdown(f"**Note:** {escape_text(note)}"), metadata={"digest": {"role": NOTE_ROLE, "text": note}})
+        show.display(show.markdown(f"**Note:** {escape_text(note)}"),
+                     metadata={"digest": {"role": NOTE_ROLE, "text": note}})
