@@ -277,8 +277,8 @@ def test_the_run_overlaps_extraction_with_the_next_downloads(tmp_path: Path, mon
     assert elapsed < 2.4, elapsed
     downloads = sorted((e for e in events if e[0] == "download"), key=lambda e: e[3])
     extracts = sorted((e for e in events if e[0] == "extract"), key=lambda e: e[3])
-    # one connection: downloads in listing order, all in the one download thread, never two at once
-    assert [e[1] for e in downloads] == [p.arxiv_id for p in papers]
+    # one connection: downloads in listing order (newest id first), all in the one download thread, never two at once
+    assert [e[1] for e in downloads] == sorted((p.arxiv_id for p in papers), reverse=True)
     assert {e[2] for e in downloads} == {"download"}
     assert all(a[4] <= b[3] + 0.01 for a, b in zip(downloads, downloads[1:]))
     # extraction in other threads, overlapping the downloads, never more than the pool's two workers at once
