@@ -23,7 +23,7 @@ import psutil
 from ..base.config import Config
 from ..base.errors import DigestError, PortTakenError, UsageError
 from ..day.selection import stored_selection
-from ..store.store import Store
+from .state import open_review_store
 
 REVIEW_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "review.ipynb"
 HOST = "127.0.0.1"
@@ -39,10 +39,7 @@ def port_is_free(port: int) -> bool:
 
 
 def _require_day(cfg: Config) -> None:
-    if not cfg.store_path.is_file():  # opening the store would create it (and the output folder)
-        raise DigestError(f"nothing is stored for {cfg.date} in {cfg.out_dir}: "
-                          f"run `digest run --date {cfg.date}` first")
-    with Store(cfg.store_path) as store:
+    with open_review_store(cfg) as store:
         stored_selection(cfg, store)  # fails clearly when the date was never run
 
 

@@ -23,7 +23,8 @@ from ..base.models import ReviewStatus, VenueStatus
 from ..base.models import INTERPRET, TRANSLATE
 from ..base.errors import StaleReviewError
 from .editor import FieldEditor, FieldHistory
-from .state import FIELDS, PaperReview, ReviewSession
+from ..store.store import Store
+from .state import FIELDS, PaperReview, ReviewSession, open_review_store
 
 PAGE_SIZE = 10
 STATUS_LABELS = {ReviewStatus.PENDING: "待审", ReviewStatus.APPROVED: "已通过", ReviewStatus.REJECTED: "已拒绝"}
@@ -350,8 +351,11 @@ class PaperCard:
 class ReviewApp:
     """The whole review page for one day."""
 
-    def __init__(self, cfg: Config, *, reviewer: str | None = None, page_size: int = PAGE_SIZE) -> None:
-        self.session = ReviewSession(cfg, reviewer=reviewer)
+    def __init__(self, cfg: Config, *, store: Store | None = None, reviewer: str | None = None,
+                 page_size: int = PAGE_SIZE) -> None:
+        # the session's one store: the notebook's (given), else opened here for as long as the page lives
+        self.store = store if store is not None else open_review_store(cfg)
+        self.session = ReviewSession(cfg, self.store, reviewer=reviewer)
         self.cfg = cfg
         self.page_size = page_size
         self.page = 0

@@ -130,6 +130,9 @@ class LLMTasks:
         return self.llm.structured_mode_known(self.llm.model_for(INTERPRET))
 
     def text_budget_tokens(self) -> int:
+        """The paper-text budget, always after discovery: under ``auto`` it follows the window the endpoint
+        names, so a text read before the run's first call (a stored one) is cut as every later one is."""
+        self.discover()
         return self.client.text_budget_tokens()
 
     def settles(self, status: ResultStatus) -> bool:
