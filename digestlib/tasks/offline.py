@@ -4,13 +4,18 @@ Owns: :func:`offline_translation`, :func:`offline_interpretation` (sumy's LexRan
 picked per part from section titles, with the abstract split at "we propose" / "results show" cues) and
 the sentence filters (no table rows, captions or fragments). Must not: call the LLM or read the network
 (sumy's NLTK data is never needed: pysbd splits sentences).
+
+Loaded on first use, since most runs have an endpoint: pysbd (``lazy_loader``, module level) and sumy's
+LexRank (inside :func:`_summarize`: submodules that pull in numpy, which ``lazy_loader`` would import at once).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from typing import Any
+from typing import Protocol
+
+import lazy_loader
 
 from ..post.markup import clean_answer_markdown
 from ..base.models import Interpretation, Paper, ResultStatus
@@ -27,17 +32,22 @@ def offline_translation(paper: Paper, lang: str = "zh") -> TranslationResult:
                              "no LLM endpoint configured: the English abstract is shown")
 
 
+pysbd = lazy_loader.load("pysbd")  # the sentence splitter, loaded on the first offline summary
+
+
+class _Segmenter(Protocol):
+    def segment(self, text: str) -> list[str]: ...
+
+
 class PysbdTokenizer:
     """A sumy tokenizer on pysbd (sumy's default needs NLTK punkt data, which cannot be downloaded here)."""
 
     language = "english"
     _local = threading.local()
 
-    def _segmenter(self) -> Any:
+    def _segmenter(self) -> _Segmenter:
         seg = getattr(self._local, "segmenter", None)
         if seg is None:
-            import pysbd
-
             seg = self._local.segmenter = pysbd.Segmenter(language="en", clean=False)
         return seg
 
