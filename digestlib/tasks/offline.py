@@ -114,14 +114,15 @@ def _table_like(s: str) -> bool:
     return numbers >= 4 and function < 0.1 * len(tokens)
 
 
-def _good_sentence(s: str) -> bool:
+def quotable_sentence(s: str) -> bool:
+    """A sentence an extractive summary may quote: prose, not a caption, a table row or a fragment."""
     letters = len(re.findall(r"[A-Za-z]", s))
     return (30 <= len(s) <= 500 and letters >= 0.5 * len(s) and not re.match(r"^(?:Fig(?:ure)?|Table)\.?\s*\d", s)
             and not _table_like(s))
 
 
 def _summarize(sentences: list[str], count: int, tokenizer: PysbdTokenizer) -> list[str]:
-    sentences = list(dict.fromkeys(s for s in sentences if _good_sentence(s)))
+    sentences = list(dict.fromkeys(s for s in sentences if quotable_sentence(s)))
     if len(sentences) <= count:
         return sentences
     from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence

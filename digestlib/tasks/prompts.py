@@ -74,7 +74,8 @@ def _load_prompts() -> dict[str, str]:
 PROMPTS: dict[str, str] = _load_prompts()
 
 
-def _version(task: str) -> str:
+def prompt_version(task: str) -> str:
+    """The task's prompt version (part of every cache key): a hash of its templates and answer schema."""
     h = hashlib.sha256()
     for name in sorted(n for n in PROMPTS if n.startswith(task + ".")):
         # hashed with zh's language values filled in: making the language a variable kept zh's cache keys
@@ -84,7 +85,7 @@ def _version(task: str) -> str:
     return f"{task}-{h.hexdigest()[:12]}"
 
 
-PROMPT_VERSION: dict[str, str] = {task: _version(task) for task in ("translate", "interpret", "weekly")}
+PROMPT_VERSION: dict[str, str] = {task: prompt_version(task) for task in ("translate", "interpret", "weekly")}
 
 _PLACEHOLDER_RE = re.compile(r"\{\{(\w+)\}\}")
 
