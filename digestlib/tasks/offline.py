@@ -5,8 +5,9 @@ picked per part from section titles, with the abstract split at "we propose" / "
 the sentence filters (no table rows, captions or fragments). Must not: call the LLM or read the network
 (sumy's NLTK data is never needed: pysbd splits sentences).
 
-Loaded on first use, since most runs have an endpoint: pysbd (``lazy_loader``, module level) and sumy's
-LexRank (inside :func:`_summarize`: submodules that pull in numpy, which ``lazy_loader`` would import at once).
+Loaded on first use, since most runs have an endpoint: sumy's LexRank (inside :func:`_summarize`: submodules
+that pull in numpy, which ``lazy_loader`` would import at once, and whose lazy modules are not safe to
+load from the several threads that summarise at once).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import threading
 from typing import Protocol
 
-import lazy_loader
+import pysbd
 
 from ..post.markup import clean_answer_markdown
 from ..base.models import Interpretation, Paper, ResultStatus
@@ -30,9 +31,6 @@ def offline_translation(paper: Paper, lang: str = "zh") -> TranslationResult:
         return keep_original(paper)
     return TranslationResult(ResultStatus.OFFLINE, paper.abstract.strip(),
                              "no LLM endpoint configured: the English abstract is shown")
-
-
-pysbd = lazy_loader.load("pysbd")  # the sentence splitter, loaded on the first offline summary
 
 
 class _Segmenter(Protocol):
