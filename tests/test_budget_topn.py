@@ -4,6 +4,9 @@ larger budget finishes it without repeating a call."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 import pytest
 
 from digestlib.base.errors import EXIT_INCOMPLETE, EXIT_OK
@@ -21,9 +24,10 @@ def _with(world: World, extra: str) -> None:
 
 
 def _results(world: World, task: str) -> list:
+    with closing(sqlite3.connect(world.out / "digest.sqlite")) as db:
+        rows = db.execute("SELECT arxiv_id, version FROM results WHERE task=?", (task,)).fetchall()
     with Store(world.out / "digest.sqlite") as store:
-        rows = store._query("SELECT arxiv_id, version FROM results WHERE task=?", (task,))
-        return [store.get_result(r["arxiv_id"], r["version"], task) for r in rows]
+        return [store.get_result(arxiv_id, version, task) for arxiv_id, version in rows]
 
 
 def test_top_n_interprets_exactly_three_full_texts(world: World) -> None:

@@ -5,7 +5,7 @@
   runs later, the HTML fallback, a paper filled in by the retry queue of *another* date's run, and the
   abstract-only interpretation once ``fulltext.abstract_only_after_hours`` has passed.
 * in-process ``run_day``: a stalled download is pending (retried by the next run), not failed for good.
-* ``_DayWorker.process`` with a stub fetcher: downloads stay sequential in the one download thread while PDFs
+* ``run_day`` with a stub fetcher: downloads stay sequential in the one download thread while PDFs
   are extracted concurrently in other threads.
 """
 
@@ -255,30 +255,30 @@ class _StubFetcher:
                         sections={"abstract": paper.abstract, "method": body})
 
 
-def test_process_overlaps_extraction_with_the_next_downloads(tmp_path: Path, monkeypatch, offline) -> None:
+def test_the_run_overlaps_extraction_with_the_next_downloads(tmp_path: Path, monkeypatch, offline) -> None:
     monkeypatch.setattr(pipeline, "FulltextFetcher", _StubFetcher)
     _StubFetcher.events = []
     papers = sample_papers()[:6]  # six papers: the timing bound below is worked out for six
     cfg = _config(tmp_path, workers=2)
+    with Store(cfg.store_path) as store:  # the day's announcement stored: the run fetches no feed
+        store.save_announcement(cfg.date, papers, "rss")
+    pipeline.run_day(cfg)
+    events = list(_StubFetcher.events)
+    elapsed = max(e[4] for e in events) - min(e[3] for e in events)  # the stages, from first download to last extraction
     with Store(cfg.store_path) as store:
-        worker = pipeline._DayWorker(cfg, store, pipeline.RunNotes())
-        started = time.monotonic()
-        worker.process(papers, label="test")
-        elapsed = time.monotonic() - started
-        events = list(_StubFetcher.events)
         for paper in papers:  # every text stored, every interpretation made from it
             assert store.get_fulltext(paper.arxiv_id, 1).fulltext.status is TextStatus.OK
             assert store.get_result(paper.arxiv_id, 1, "interpret").content["source"] == "fulltext"
-        _StubFetcher.events = []
-        worker.process(papers, label="again")  # stored texts: no download, no extraction
-        assert _StubFetcher.events == []
+    _StubFetcher.events = []
+    pipeline.run_day(cfg)  # stored texts: no download, no extraction
+    assert _StubFetcher.events == []
 
     # Serially: 6 x (0.1 + 0.4) = 3.0 s; pipelined on two extraction threads: about 6 x 0.4 / 2 + 0.1 = 1.3 s.
     assert elapsed < 2.4, elapsed
     downloads = sorted((e for e in events if e[0] == "download"), key=lambda e: e[3])
     extracts = sorted((e for e in events if e[0] == "extract"), key=lambda e: e[3])
-    # one connection: downloads in listing order, all in the one download thread, never two at once
-    assert [e[1] for e in downloads] == [p.arxiv_id for p in papers]
+    # one connection: downloads in listing order (newest id first), all in the one download thread, never two at once
+    assert [e[1] for e in downloads] == sorted((p.arxiv_id for p in papers), reverse=True)
     assert {e[2] for e in downloads} == {"download"}
     assert all(a[4] <= b[3] + 0.01 for a, b in zip(downloads, downloads[1:]))
     # extraction in other threads, overlapping the downloads, never more than the pool's two workers at once

@@ -16,7 +16,8 @@ from digestlib.base.errors import ConfigError
 from digestlib.post.foryou import for_you_markdown
 from digestlib.day.interests import by_relevance, most_relevant, score_paper
 from digestlib.base.models import Paper
-from digestlib.day.selection import in_post_order, with_interests
+from digestlib.day.selection import build_digest, select_papers
+from digestlib.store.store import Store
 from digestlib.app.demo import sample_papers
 from tests import postparse
 from tests.jekyll_site import seed_path, small_day, with_paper_anchors
@@ -35,6 +36,18 @@ def _paper(title: str = "A title", abstract: str = "", authors: tuple[str, ...] 
 def _listing(papers: list[Paper]) -> list[Paper]:
     """The post's listing order: newest id first (selection.select_papers)."""
     return sorted((p for p in papers if p.announce_type.is_new), key=lambda p: p.arxiv_id, reverse=True)
+
+
+def _post_day(tmp_path: Path, params: dict, papers: tuple[Paper, ...]):
+    """The day's digest as the post shows it (order, marks, scores), built from a store holding ``papers``."""
+    cfg = build_config(date="2026-02-05", params=params, env={}, out_dir=tmp_path / f"out{len(list(tmp_path.iterdir()))}")
+    with Store(cfg.store_path) as store:
+        store.save_announcement(cfg.date, list(papers), "rss")
+        return build_digest(cfg, store, select_papers(cfg, store, list(papers)))
+
+
+def _post_order(tmp_path: Path, params: dict, papers: tuple[Paper, ...]) -> tuple[Paper, ...]:
+    return tuple(e.paper for e in _post_day(tmp_path, params, papers).entries)
 
 
 def test_score_sums_keywords_authors_and_penalties_with_reasons() -> None:
@@ -63,10 +76,10 @@ def test_a_negative_keyword_can_take_a_paper_below_the_mark() -> None:
     assert rel.score == 0 and not rel.marked
 
 
-def test_sample_day_ranked_and_marked_from_a_parameter_file() -> None:
+def test_sample_day_ranked_and_marked_from_a_parameter_file(tmp_path: Path) -> None:
     cfg = build_config(date="2026-02-05", params={"interests": SAMPLE_INTERESTS, "order": "relevance"}, env={})
     papers = tuple(_listing(sample_papers()))
-    ordered = [p.arxiv_id for p in in_post_order(cfg, papers)]
+    ordered = [p.arxiv_id for p in _post_order(tmp_path, {"interests": SAMPLE_INTERESTS, "order": "relevance"}, papers)]
     # 3 (keyword) and 3 (followed author) tie and keep the listing order; 2 (streaming); the unmatched
     # keep the listing order; the paper with only a negative keyword goes last.
     assert ordered == ["2602.04021", "2602.03568", "2602.03117", "2602.04277", "2602.04152", "2602.03905",
@@ -74,8 +87,7 @@ def test_sample_day_ranked_and_marked_from_a_parameter_file() -> None:
     marks = {p.arxiv_id: score_paper(p, cfg.interests).terms for p in papers if score_paper(p, cfg.interests).marked}
     assert marks == {"2602.04021": ("target speaker extraction",), "2602.03568": ("Kenji Watanabe",),
                      "2602.03117": ("streaming",)}
-    listing = build_config(date="2026-02-05", params={"interests": SAMPLE_INTERESTS}, env={})
-    assert in_post_order(listing, papers) == papers  # order: listing (the default) keeps arXiv's order
+    assert _post_order(tmp_path, {"interests": SAMPLE_INTERESTS}, papers) == papers  # order: listing (the default) keeps arXiv's order
 
 
 def test_top_n_picks_the_most_relevant_and_all_when_zero() -> None:
@@ -114,10 +126,9 @@ def test_mark_line_only_for_matching_papers_and_round_trips() -> None:
     assert render.render_post(postparse.digest_from_parsed(parsed)) == text
 
 
-def test_without_interests_entries_are_untouched_and_the_seed_renders_byte_for_byte() -> None:
-    cfg = build_config(date="2026-01-22", params={}, env={})
-    day = small_day()
-    assert all(with_interests(cfg, e) is e for e in day.entries)
+def test_without_interests_entries_are_untouched_and_the_seed_renders_byte_for_byte(tmp_path: Path) -> None:
+    plain = _post_day(tmp_path, {}, tuple(_listing(sample_papers()))).entries  # no interests: no mark, no score
+    assert plain and all(e.interest_terms == () and e.relevance_score is None for e in plain)
     seed = seed_path()
     if seed is None:
         pytest.skip("seed post not found")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -223,8 +224,10 @@ def test_migration_from_approvals_applies_once(tmp_path: Path) -> None:
     db.close()
     with Store(path) as store:
         assert store.reviews(DATE)["2601.00001"].status is ReviewStatus.REJECTED
-    with Store(path) as store:  # reopening applies nothing twice
-        names = [r[0] for r in store._query("SELECT name FROM schema_migrations")]
+    with Store(path):  # reopening applies nothing twice
+        pass
+    with closing(sqlite3.connect(path)) as db:
+        names = [r[0] for r in db.execute("SELECT name FROM schema_migrations")]
     assert sorted(names) == sorted(name for name, _ in MIGRATIONS)
 
 

@@ -186,8 +186,8 @@ def test_prompt_versions_follow_prompt_files(monkeypatch):
     assert tasks.PROMPT_VERSION["translate"].startswith("translate-")
     before = dict(tasks.PROMPT_VERSION)
     monkeypatch.setitem(tasks.PROMPTS, "interpret.system", tasks.PROMPTS["interpret.system"] + " ")
-    assert tasks.prompts._version("interpret") != before["interpret"]
-    assert tasks.prompts._version("translate") == before["translate"]
+    assert tasks.prompts.prompt_version("interpret") != before["interpret"]
+    assert tasks.prompts.prompt_version("translate") == before["translate"]
 
 
 # ---------------------------------------------------------------------------------------------- offline
@@ -222,14 +222,14 @@ def test_offline_summary_skips_flattened_table_rows():
     row = ("System Cue SI-SDRi (dB) WER (%) Mixture - 0.0 48.3 Beamforming baseline direction 9.8 26.1 "
            "Enrollment-only voice 10.9 24.6 SPEX-Meet (ours) voice + direction 12.7 17.9 Table 1: Results on "
            "simulated reverberant meetings (test set).")
-    assert not tasks.offline._good_sentence(row)
-    assert not tasks.offline._good_sentence("Model Params Acc F1 Base 110M 88.1 87.2 Large 340M 90.3 89.9 on the test set")
+    assert not tasks.offline.quotable_sentence(row)
+    assert not tasks.offline.quotable_sentence("Model Params Acc F1 Base 110M 88.1 87.2 Large 340M 90.3 89.9 on the test set")
     for sentence in (  # sentences that carry numbers stay
         "SPEX-Meet improves SI-SDRi from 10.9 dB to 12.7 dB and reduces the WER from 24.6% to 17.9%.",
         "The results show gains of 1.2, 0.8, 0.5 and 0.3 points on the four benchmarks respectively.",
         "We train for 100 epochs with a batch size of 32 and a learning rate of 0.001 on 8 GPUs.",
     ):
-        assert tasks.offline._good_sentence(sentence), sentence
+        assert tasks.offline.quotable_sentence(sentence), sentence
     text = ("## Experiments\nThe proposed model clearly outperforms the baseline on every test condition. " + row
             + " Results show that the spatial prompt matters most in reverberant rooms.")
     result = offline_interpretation(PAPER, FULLTEXT + "\n\n" + text)

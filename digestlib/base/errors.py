@@ -203,16 +203,6 @@ class LLMUnavailableError(LLMFatalError):
     """A run stopped by the breaker: one line naming the cause and the fix (exit 69, no post)."""
 
 
-class TasksFailedError(DigestError):
-    """The day was written, but ``failed`` tasks failed (their labels in the post name the cause)."""
-
-    exit_code = EXIT_TASKS_FAILED
-
-    def __init__(self, message: str, *, failed: int = 0) -> None:
-        super().__init__(message)
-        self.failed = failed
-
-
 class StoreError(DigestError):
     """The SQLite store at ``path`` is unusable (corrupt, wrong schema, locked)."""
 
@@ -253,17 +243,6 @@ class RenderError(DigestError):
     def __init__(self, message: str, *, paper_id: str | None = None) -> None:
         super().__init__(message)
         self.paper_id = paper_id
-
-
-class BudgetExhaustedError(DigestError):
-    """The run stopped calling the LLM on purpose: the next call would pass ``llm.max_cost_per_day`` or
-    ``llm.max_tokens_per_day``. The day was written; ``pending`` tasks wait for a run with more budget."""
-
-    exit_code = EXIT_INCOMPLETE
-
-    def __init__(self, message: str, *, pending: int = 0) -> None:
-        super().__init__(message)
-        self.pending = pending
 
 
 class NotifyError(DigestError):

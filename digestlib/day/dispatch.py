@@ -20,7 +20,7 @@ import itertools
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 __all__ = ["PriorityDispatcher"]
 
@@ -29,7 +29,7 @@ __all__ = ["PriorityDispatcher"]
 class _Task:
     priority: int
     seq: int
-    fn: Callable[..., Any] = field(compare=False)
+    fn: Callable[..., object] = field(compare=False)
     args: tuple = field(compare=False)
     future: Future = field(compare=False)
     probe: Callable[[], bool] | None = field(compare=False, default=None)
@@ -49,7 +49,7 @@ class PriorityDispatcher:
         self._seq = itertools.count()
         self._probing = False  # a task submitted with ``probe`` is running while nothing is known yet
 
-    def submit(self, priority: int, fn: Callable[..., Any], *args: Any,
+    def submit(self, priority: int, fn: Callable[..., object], *args: object,
                probe: Callable[[], bool] | None = None) -> Future:
         future: Future = Future()
         with self._cond:

@@ -30,6 +30,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+import httpx
 from tqdm import tqdm  # text bars: relayed to the terminal by papermill, dropped from the report
 
 from ..base import calendar
@@ -39,23 +40,16 @@ from ..base.config import Config
 from .dispatch import PriorityDispatcher
 from ..base.redaction import install_log_redaction
 from ..base.errors import LLMRateLimitedError, LLMUnavailableError, UsageError
-from ..fulltext import DownloadResult, FulltextFetcher, budgeted_text, count_tokens
+from ..fulltext import DownloadResult, FulltextFetcher, count_tokens
 from ..llm.intents import interrupted_note
-from ..llm.client import LLMClient
 from ..base.models import INTERPRET, TRANSLATE, DayDigest, FullText, Paper, PendingReason, ResultStatus, TextStatus
 from .outcome import RunOutcome, compute_outcome, run_started
 from ..source import ArxivSource, intake, make_transport
 from .selection import build_digest, select_papers
 from ..store.store import Store
-from ..tasks import (
-    interpret_paper,
-    load_glossary,
-    offline_interpretation,
-    failure_cause,
-    offline_translation,
-    translate_abstract,
-    translation_needed,
-)
+from ..tasks import DayTasks, open_tasks, translation_needed
+from .records import (interpretation_record, over_budget_record, paper_text, save_record, stored_text,
+                      translation_record, waiting_record)
 
 log = logging.getLogger("digestlib.day.pipeline")
 
@@ -109,24 +103,22 @@ def load_announcement(cfg: Config, store: Store, notes: RunNotes | None = None, 
 
 
 class _DayWorker:
-    """Runs the full-text and LLM stages for a set of papers, storing every result as it lands."""
+    """Runs the full-text and LLM stages for a set of papers, storing every result as it lands.
 
-    def __init__(self, cfg: Config, store: Store, notes: RunNotes) -> None:
-        self.cfg, self.store, self.notes = cfg, store, notes
-        self.glossary = load_glossary(cfg.glossary_file) if cfg.glossary_file else {}
-        self.client = LLMClient(cfg.llm, store, env=cfg.environ, day=cfg.date.isoformat()) if cfg.llm.configured else None
-        # llm.max_cost_per_day / max_tokens_per_day: consulted before each LLM task (budget.py)
-        self.budget = Budget(cfg.llm, store, cfg.date.isoformat()) if self.client is not None else None
+    ``tasks`` answers them (the endpoint, or offline: ``tasks.engines``), chosen once where the day starts."""
+
+    def __init__(self, cfg: Config, store: Store, notes: RunNotes, tasks: DayTasks) -> None:
+        self.cfg, self.store, self.notes, self.tasks = cfg, store, notes, tasks
+        # llm.max_cost_per_day / max_tokens_per_day: consulted before each LLM task (spend.py)
+        self.budget = Budget(cfg.llm, store, cfg.date.isoformat()) if tasks.paid else None
         self.abstract_only: set[tuple[str, int]] = set()  # fulltext.top_n: papers interpreted from the abstract
         self._top_n_planned = False
-        self._discovered = False
-        self._discover_lock = threading.Lock()
 
     # -- full text ---------------------------------------------------------------------------------
     def stored_fulltext(self, paper: Paper) -> FullText | None:
         """The paper's full text when the store holds a final one (anything but PENDING), else None."""
-        record = self.store.get_fulltext(paper.arxiv_id, paper.version)
-        return record.fulltext if record and record.fulltext.status is not TextStatus.PENDING else None
+        text = stored_text(self.store, paper)
+        return text if text is not None and text.status is not TextStatus.PENDING else None
 
     def fulltext(self, fetcher: FulltextFetcher, paper: Paper, download: DownloadResult | None = None) -> FullText:
         """The paper's full text: the stored one when final; else ``download`` (made now when not given)
@@ -147,118 +139,80 @@ class _DayWorker:
         return text
 
     # -- LLM tasks ---------------------------------------------------------------------------------
-    def structured_mode_known(self) -> bool:
-        """Whether the endpoint has answered a structured (interpretation) request yet, in this run or an
-        earlier one: until then interpretations go one at a time (``dispatch.py``)."""
-        return self.client is None or self.client.structured_mode_known(self.client.model_for(INTERPRET))
-
     def _settled(self, paper: Paper, task: str) -> bool:
-        """Pay once: a done result is final (only an explicit regenerate replaces it); with the breaker
+        """Pay once: a final result stays (only an explicit regenerate replaces it); with the breaker
         tripped nothing more is tried, and what is left stays untouched for the next run."""
         done = self.store.get_result(paper.arxiv_id, paper.version, task)
-        if done is not None and (done.status is ResultStatus.DONE
-                                 or (done.status is ResultStatus.OFFLINE and self.client is None)):
+        if done is not None and self.tasks.settles(done.status):
             return True
-        return self.client is not None and self.client.fatal_error is not None
-
-    def _failure(self, status: ResultStatus, detail: str) -> dict[str, str]:
-        """A failed task's real cause (validation, provider unreachable, provider error) for its label."""
-        return {"cause": failure_cause(detail)} if status is ResultStatus.FAILED else {}
+        return self.tasks.fatal_error is not None
 
     def translate(self, paper: Paper) -> None:
         if self._settled(paper, TRANSLATE):
             return
-        lang = self.cfg.language
-        result = (translate_abstract(paper, self.client, self.glossary, lang=lang) if self.client
-                  else offline_translation(paper, lang))
-        if result.status is ResultStatus.PENDING and self.client is not None and self.client.fatal_error:
+        result = self.tasks.translate(paper)
+        if result.status is ResultStatus.PENDING and self.tasks.fatal_error:
             return  # the breaker tripped during this call: untouched, the next run does it
-        self.store.save_result(paper.arxiv_id, paper.version, TRANSLATE, result.status,
-                               content={"text": result.text, **self._pending_reason(result.status),
-                                        **self._failure(result.status, result.detail)},
-                               detail=result.detail, model=result.model)
+        save_record(self.store, paper, translation_record(result, pending_reason=self._pending_reason(result.status)))
 
     def interpret(self, paper: Paper, text: FullText) -> None:
         if text.status is TextStatus.PENDING:
-            self.store.save_result(paper.arxiv_id, paper.version, INTERPRET, ResultStatus.PENDING,
-                                   content={"reason": PendingReason.FULLTEXT}, detail=text.detail)
+            save_record(self.store, paper, waiting_record(text))
             return
-        if text.status is TextStatus.OK:
-            paper_text = budgeted_text(text, self.client.text_budget_tokens() if self.client
-                                       else self.cfg.llm.text_budget_tokens)
-        else:  # abstract only: waited too long, or the file is unreadable
-            paper_text = paper.abstract
+        asked_from = paper_text(paper, text, self.tasks.text_budget_tokens())
         if self._settled(paper, INTERPRET):
             return
-        if self.client:
-            result = interpret_paper(paper, paper_text, self.client, self.glossary, lang=self.cfg.language)
-            if result.status is ResultStatus.PENDING and self.client.fatal_error:
-                return  # the breaker tripped during this call: untouched, the next run does it
-        else:
-            result = offline_interpretation(paper, paper_text)
-        content = {"source": result.source, "fulltext_status": text.status.value, "fulltext_detail": text.detail,
-                   **self._pending_reason(result.status), **self._failure(result.status, result.detail),
-                   **({"abstract_reason": "top_n"} if (paper.arxiv_id, paper.version) in self.abstract_only else {})}
-        if result.interpretation is not None:
-            parts = result.interpretation
-            content.update(background=parts.background, method=parts.method, results=parts.results)
-        self.store.save_result(paper.arxiv_id, paper.version, INTERPRET, result.status, content=content,
-                               detail=result.detail, unverified=result.unverified_numbers, model=result.model)
+        result = self.tasks.interpret(paper, asked_from)
+        if result.status is ResultStatus.PENDING and self.tasks.fatal_error:
+            return  # the breaker tripped during this call: untouched, the next run does it
+        top_n = (paper.arxiv_id, paper.version) in self.abstract_only
+        save_record(self.store, paper, interpretation_record(
+            result, text, pending_reason=self._pending_reason(result.status), abstract_reason="top_n" if top_n else None))
 
-    def within_budget(self, task_fn, paper: Paper, *args) -> None:
-        """Run ``self.translate`` / ``self.interpret`` for ``paper`` if the day's budget allows the call.
+    def run_task(self, task: str, paper: Paper, text: FullText | None = None) -> None:
+        """Run the translation, or the interpretation of ``paper`` from ``text``, if the day's budget allows.
 
         With a budget set, a result already done is kept as is (no call, not even a cached one); a task the
         budget refuses is stored PENDING (reason ``budget``) and the run goes on without calling."""
+        def run() -> None:
+            if text is None:
+                self.translate(paper)
+            else:
+                self.interpret(paper, text)
+
         budget = self.budget
         if budget is None or not budget.active:
-            return task_fn(paper, *args)
-        task = TRANSLATE if task_fn == self.translate else INTERPRET
+            return run()
         if task == TRANSLATE and not translation_needed(self.cfg.language):
-            return task_fn(paper, *args)  # English output: the abstract is kept, nothing is asked or paid
-        if task == INTERPRET and args and args[0].status is TextStatus.PENDING:
-            return task_fn(paper, *args)  # waits for its PDF: no call
+            return run()  # English output: the abstract is kept, nothing is asked or paid
+        if text is not None and text.status is TextStatus.PENDING:
+            return run()  # waits for its PDF: no call
         done = self.store.get_result(paper.arxiv_id, paper.version, task)
         if done is not None and done.status is ResultStatus.DONE:
             return None
-        if task == TRANSLATE:
-            text = paper.abstract
-        elif args[0].status is TextStatus.OK and (paper.arxiv_id, paper.version) not in self.abstract_only:
-            text = budgeted_text(args[0], self.client.text_budget_tokens() if self.client
-                                 else self.cfg.llm.text_budget_tokens)
-        else:
-            text = paper.abstract
-        ticket = budget.reserve(task, count_tokens(text))
+        asked_from = paper.abstract if text is None else paper_text(paper, text, self.tasks.text_budget_tokens())
+        ticket = budget.reserve(task, count_tokens(asked_from))
         if ticket is None:
-            self.store.save_result(paper.arxiv_id, paper.version, task, ResultStatus.PENDING,
-                                   content={"reason": PendingReason.BUDGET, **({"text": paper.abstract} if task == TRANSLATE else {})},
-                                   detail=f"not called: {budget.stopped_reason}")
+            save_record(self.store, paper, over_budget_record(task, paper, budget.stopped_reason))
             self.notes.add(f"stopped calling the LLM: {budget.stopped_reason}; the rest stays pending "
                            "(run the date again with a larger budget)")
             return None
         try:
-            return task_fn(paper, *args)
+            return run()
         finally:
             budget.release(ticket)
 
-    def _pending_reason(self, status: ResultStatus) -> dict[str, str]:
+    def _pending_reason(self, status: ResultStatus) -> PendingReason | None:
         """After authentication or quota failures the client stops calling: the rest stays pending."""
         if status is not ResultStatus.PENDING:
-            return {}
-        fatal = self.client.fatal_error if self.client else None
+            return None
+        fatal = self.tasks.fatal_error
         if fatal is not None:
             self.notes.add(f"stopped calling the LLM ({fatal}); the remaining papers stay pending for the next run")
-            return {"reason": PendingReason.QUOTA}
-        return {"reason": PendingReason.LLM}
+            return PendingReason.QUOTA
+        return PendingReason.LLM
 
     # -- every stage at once -----------------------------------------------------------------------
-    def discover_once(self) -> None:
-        """Ask the LLM endpoint what it is (window, slots, remembered modes) once, before the first call."""
-        with self._discover_lock:
-            if self.client is not None and not self._discovered:
-                self._discovered = True
-                self.client.discover()
-
     def plan_top_n(self, papers: tuple[Paper, ...] | list[Paper]) -> None:
         """``fulltext.top_n``: only the N most relevant papers are read in full (decided once per run)."""
         if self.cfg.fulltext.top_n and not self._top_n_planned:
@@ -269,14 +223,6 @@ class _DayWorker:
     def run(self, label: str) -> "_DayRun":
         """The pipeline of one run (a context manager): ``add`` papers as they become known, then ``finish``."""
         return _DayRun(self, label)
-
-    def process(self, papers: list[Paper], *, label: str) -> None:
-        """Every stage for ``papers``, pipelined (see :class:`_DayRun`), until all is stored."""
-        if not papers:
-            return
-        with self.run(label) as day_run:
-            day_run.add(papers)
-            day_run.finish()
 
 
 class _DayRun:
@@ -352,9 +298,9 @@ class _DayRun:
             self._downloader.start()
         for paper in fresh:
             self._queue.put(paper)
-        self.worker.discover_once()  # overlaps the first downloads
+        self.worker.tasks.discover()  # once per run; overlaps the first downloads
         for paper in fresh:
-            self._submit(self.worker.translate, paper)
+            self._submit(TRANSLATE, paper)
 
     def finish(self) -> None:
         """Wait until every paper added is downloaded, extracted, translated and interpreted (and stored)."""
@@ -377,19 +323,19 @@ class _DayRun:
                                       refresh=False)
             self._bar.update()
 
-    def _submit(self, fn, paper: Paper, *args) -> None:
-        translating = fn == self.worker.translate
+    def _submit(self, task: str, paper: Paper, text: FullText | None = None) -> None:
+        translating = task == TRANSLATE
         stage = "translated" if translating else "interpreted"
         future = self._pool.submit(_TRANSLATE_PRIORITY if translating else _INTERPRET_PRIORITY,
-                                   self.worker.within_budget, fn, paper, *args,
-                                   probe=None if translating else self.worker.structured_mode_known)
+                                   self.worker.run_task, task, paper, text,
+                                   probe=None if translating else self.worker.tasks.structured_mode_known)
         future.add_done_callback(lambda _: self._step(stage))
         with self._lock:
             self._futures.append(future)
 
     def _interpret(self, paper: Paper, text: FullText) -> None:
         self._step("full text")
-        self._submit(self.worker.interpret, paper, text)
+        self._submit(INTERPRET, paper, text)
 
     def _extract_then_interpret(self, paper: Paper, download: DownloadResult) -> None:
         self._interpret(paper, self.worker.fulltext(self._fetcher, paper, download))
@@ -444,18 +390,23 @@ class DayResult:
     outcome: RunOutcome | None = None  # the counts and the one-line summary (outcome.py)
 
 
-def run_day(cfg: Config) -> DayResult:
-    """Fetch, select, process and assemble one day; also retries other days' pending full texts."""
+def run_day(cfg: Config, *, llm_http_client: httpx.Client | None = None) -> DayResult:
+    """Fetch, select, process and assemble one day; also retries other days' pending full texts.
+
+    Who answers the LLM tasks (the endpoint, or offline) is chosen here, once (``tasks.engines``);
+    ``llm_http_client`` carries the LLM requests (a test's ``httpx.MockTransport``)."""
     if not calendar.is_mailing_date(cfg.date):
         raise UsageError(f"no arXiv announcement is dated {cfg.date} (weekend or arXiv holiday)")
     install_log_redaction()  # in the kernel too: what a library logs is redacted
     notes = RunNotes()
     started, since = time.monotonic(), run_started()
-    with Store(cfg.store_path) as store:
+    with Store(cfg.store_path) as store, ExitStack() as closing:
         interrupted = store.take_interrupted_intents()  # the intent log: what a killed run left in flight
         if interrupted:
             notes.add(interrupted_note(len(interrupted)))
-        worker = _DayWorker(cfg, store, notes)
+        tasks = open_tasks(cfg, store, http_client=llm_http_client)
+        closing.callback(tasks.close)
+        worker = _DayWorker(cfg, store, notes, tasks)
         with worker.run(cfg.date.isoformat()) as day_run:
 
             def start_from_feed(feed_papers: list[Paper]) -> None:
@@ -473,7 +424,7 @@ def run_day(cfg: Config) -> DayResult:
             todays = {(p.arxiv_id, p.version) for p in selection.new}
             day_run.add([p for p in queued if p and (p.arxiv_id, p.version) not in todays])
             day_run.finish()
-        fatal = worker.client.fatal_error if worker.client is not None else None
+        fatal = tasks.fatal_error
         if fatal is not None:  # the breaker tripped: no post; what is left stays untouched for the next run
             fix = f"; {fatal.fix}" if fatal.fix else ""
             if isinstance(fatal, LLMRateLimitedError):  # retry later (75), at the time the server named
@@ -483,13 +434,10 @@ def run_day(cfg: Config) -> DayResult:
                                       base_url=fatal.base_url, fix=fatal.fix)
         digest = build_digest(cfg, store, selection)
         budget_stop = worker.budget.stopped_reason if worker.budget is not None else None
-        refused = worker.client.stats.get("truncation_retries_refused", 0) if worker.client is not None else 0
         outcome = compute_outcome(store, cfg.date, since=since, prices=cfg.llm.prices,
-                                  seconds=time.monotonic() - started, cut_answers=refused)
-    if refused:  # finish_reason "length" on answer after answer: the retries' tokens were capped
-        notes.add(f"{refused} answer(s) cut at the token limit were not asked again: this run's retries for cut "
-                  f"answers had billed {worker.client.stats['truncated_tokens']} tokens (at most "
-                  f"{worker.client.truncation_retry_tokens})")
+                                  seconds=time.monotonic() - started, cut_answers=tasks.cut_answers())
+    for note in tasks.closing_notes():  # answers cut at the token limit: the retries' tokens were capped
+        notes.add(note)
     pending = sum(1 for e in digest.entries if e.interpretation_status is ResultStatus.PENDING)
     if pending:
         notes.add(f"{pending} interpretation(s) pending (full text not there yet); run the date again later")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Iterable, Mapping, Protocol
 
 from ..base.config import LLMSettings
 from ..base.errors import ConfigError
@@ -50,10 +50,19 @@ class Reservation:
     cost: float
 
 
+UsageRow = Mapping[str, int | float | str | None]  # model, prompt/completion tokens, calls, cached calls
+
+
+class UsageSource(Protocol):
+    """What the budget reads of the store (``store.Store.usage_rows``)."""
+
+    def usage_rows(self, day: str) -> Iterable[UsageRow]: ...
+
+
 class Budget:
     """Thread-safe gate over the day's spend. ``store`` needs ``usage_rows(day)`` (see ``store.Store``)."""
 
-    def __init__(self, settings: LLMSettings, store: Any, day: str) -> None:
+    def __init__(self, settings: LLMSettings, store: UsageSource, day: str) -> None:
         self.settings, self.store, self.day = settings, store, day
         self.max_cost = float(settings.max_cost_per_day or 0.0)
         self.max_tokens = int(settings.max_tokens_per_day or 0)
@@ -77,7 +86,7 @@ class Budget:
         return self.stopped_reason is not None
 
     # -- the store's accounting ----------------------------------------------------------------------
-    def _rows(self) -> list[Mapping[str, Any]]:
+    def _rows(self) -> list[UsageRow]:
         return list(self.store.usage_rows(self.day))
 
     def spent(self) -> Spend:

@@ -5,10 +5,15 @@ JupyterLab runs in its own process group; SIGTERM, SIGINT and SIGHUP to ``digest
 every kernel it started (kernels sit in their own sessions, so they are found as JupyterLab's
 descendants with psutil), and nothing is left holding the port. Its settings and workspace (the layout
 it saves) live under ``<out>/.jupyterlab/``, never in the user's ``~/.jupyter``.
+
+Heavy imports load on first use: papermill and nbformat (``lazy_loader``, module level), and jupyterlab's
+``commands`` and jupyter_client's ``kernelspec`` inside the two functions that need them (submodules, which
+``lazy_loader`` would import with their packages at once).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -18,15 +23,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lazy_loader
 import psutil
 
 from ..base.config import Config
 from ..base.errors import DigestError, PortTakenError, UsageError
 from ..day.selection import stored_selection
-from ..store.store import Store
+from .state import open_review_store
 
 REVIEW_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "review.ipynb"
 HOST = "127.0.0.1"
+pm = lazy_loader.load("papermill")
+nbformat = lazy_loader.load("nbformat")
 
 
 def port_is_free(port: int) -> bool:
@@ -39,19 +47,13 @@ def port_is_free(port: int) -> bool:
 
 
 def _require_day(cfg: Config) -> None:
-    if not cfg.store_path.is_file():  # opening the store would create it (and the output folder)
-        raise DigestError(f"nothing is stored for {cfg.date} in {cfg.out_dir}: "
-                          f"run `digest run --date {cfg.date}` first")
-    with Store(cfg.store_path) as store:
+    with open_review_store(cfg) as store:
         stored_selection(cfg, store)  # fails clearly when the date was never run
 
 
 def prepare_review(cfg: Config, params_file: str | None = None) -> Path:
     """Execute ``notebooks/review.ipynb`` for the date into ``<out>/<date>/review.ipynb`` (widget state
     saved, so it opens showing the day); fails clearly when the date was never run."""
-    import papermill as pm
-    from papermill.exceptions import PapermillException
-
     _require_day(cfg)
     target = cfg.day_dir / "review.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +64,7 @@ def prepare_review(cfg: Config, params_file: str | None = None) -> Path:
         pm.execute_notebook(str(REVIEW_NOTEBOOK), str(target), parameters=parameters, kernel_name="python3",
                             progress_bar=False, cwd=str(Path.cwd()),
                             extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
-    except PapermillException as exc:
+    except pm.PapermillException as exc:
         raise DigestError(f"the review notebook failed: {getattr(exc, 'evalue', exc)}") from None
     merge_parameters_cell(target)
     return target
@@ -71,8 +73,6 @@ def prepare_review(cfg: Config, params_file: str | None = None) -> Path:
 def merge_parameters_cell(notebook: Path) -> None:
     """One parameters cell holding the day's values: papermill keeps the notebook's defaults (a stale
     ``date = "2026-01-22"``) above the cell it injects; the injected values replace the defaults' cell."""
-    import nbformat
-
     nb = nbformat.read(notebook, as_version=4)
     tags = [set(c.get("metadata", {}).get("tags") or []) for c in nb.cells]
     injected = next((i for i, t in enumerate(tags) if "injected-parameters" in t), None)
@@ -109,8 +109,6 @@ def lab_workspaces_dir(cfg: Config) -> Path:
 def write_lab_settings(cfg: Config) -> Path:
     """Fill :func:`lab_settings_dir`: what the environment's own app settings folder holds (if anything),
     with :data:`LAB_OVERRIDES` merged into its ``overrides.json``. The user's own settings are untouched."""
-    import json
-
     from jupyterlab.commands import get_app_dir
 
     target = lab_settings_dir(cfg)
@@ -130,7 +128,6 @@ def stamp_kernelspec(notebook: Path) -> None:
     """Name in the notebook's metadata exactly the kernel JupyterLab will find (name, display name,
     language of the installed ``python3`` kernelspec), so that it opens with its kernel; JupyterLab
     asks "Select Kernel" when the named kernel is not among the server's kernelspecs."""
-    import nbformat
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:

@@ -2,23 +2,25 @@
 
 Every change goes to the store at once (an edit as it is typed, an undo too; a decision with who and
 when), so nothing depends on a Save button, a kernel that stays alive, or the notebook file. The widgets
-(``review.widgets``) and the tests drive this class; ``digest publish`` reads the same store.
+(``review.widgets``) and the tests drive this class; ``digest publish`` reads the same store. The session
+works on one open store (:func:`open_review_store`, opened once by whoever starts the review: SQLite in
+WAL mode lets the command line use the same file meanwhile).
 """
 
 from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 from ..base.config import Config, read_environment
 from ..base.errors import DigestError, StaleReviewError
-from ..fulltext import budgeted_text
 from ..base.models import Paper, PaperEntry, PendingReason, ResultStatus, ReviewStatus, TextStatus
 from ..base.models import INTERPRET, TRANSLATE
 from ..day.selection import first_page, stored_selection
 from ..post.render import entry_from_results
-from ..store.store import EditVersion, StaleSave, Store
+from ..store.store import EditVersion, ResultRecord, ReviewRecord, StaleSave, Store
+from .regenerate import regenerate_task
 
 FIELDS = ("abstract_zh", "details_md")
 _TASK_OF_FIELD = {"abstract_zh": TRANSLATE, "details_md": INTERPRET}
@@ -66,7 +68,8 @@ class PaperReview:
         return bool(self.flags)
 
 
-def _flags(entry: PaperEntry, translation: Any, interpretation: Any, fulltext_status: TextStatus | None) -> list[str]:
+def _flags(entry: PaperEntry, translation: ResultRecord | None, interpretation: ResultRecord | None,
+           fulltext_status: TextStatus | None) -> list[str]:
     flags = []
     if entry.unverified_numbers:
         flags.append("numbers not found in the paper: " + ", ".join(entry.unverified_numbers))
@@ -85,18 +88,21 @@ def _flags(entry: PaperEntry, translation: Any, interpretation: Any, fulltext_st
     return flags
 
 
-class ReviewSession:
-    """One day's review over the store at ``cfg.store_path`` (opened per operation: the kernel and the
-    command line may use the store at the same time)."""
+def open_review_store(cfg: Config) -> Store:
+    """The day's store, opened for a review session; refused when no run has written it yet."""
+    if not cfg.store_path.is_file():  # opening the store would create it (and the output folder)
+        raise DigestError(f"nothing is stored for {cfg.date} in {cfg.out_dir}: "
+                          f"run `digest run --date {cfg.date}` first")
+    return Store(cfg.store_path)
 
-    def __init__(self, cfg: Config, *, reviewer: str | None = None) -> None:
-        self.cfg = cfg
+
+class ReviewSession:
+    """One day's review over ``store`` (:func:`open_review_store`; the caller closes it)."""
+
+    def __init__(self, cfg: Config, store: Store, *, reviewer: str | None = None) -> None:
+        self.cfg, self.store = cfg, store
         self.reviewer = reviewer or reviewer_name(cfg.environ)
-        if not cfg.store_path.is_file():  # opening the store would create it (and the output folder)
-            raise DigestError(f"nothing is stored for {cfg.date} in {cfg.out_dir}: "
-                              f"run `digest run --date {cfg.date}` first")
-        with Store(cfg.store_path) as store:
-            self.papers = [p for p in stored_selection(cfg, store).new]
+        self.papers = [p for p in stored_selection(cfg, store).new]
         self.items: dict[str, PaperReview] = {}
         self.reload()
 
@@ -104,16 +110,16 @@ class ReviewSession:
     def reload(self, arxiv_ids: Iterable[str] | None = None) -> None:
         """Read (some of) the papers again from the store."""
         wanted = set(arxiv_ids) if arxiv_ids is not None else None
-        with Store(self.cfg.store_path) as store:
-            reviews = store.reviews(self.cfg.date)
-            for paper in self.papers:
-                if wanted is not None and paper.arxiv_id not in wanted:
-                    continue
-                conflicts = self.items[paper.arxiv_id].conflicts if paper.arxiv_id in self.items else {}
-                self.items[paper.arxiv_id] = self._load(store, paper, reviews.get(paper.arxiv_id))
-                self.items[paper.arxiv_id].conflicts.update(conflicts)  # a refused save stays to resolve
+        reviews = self.store.reviews(self.cfg.date)
+        for paper in self.papers:
+            if wanted is not None and paper.arxiv_id not in wanted:
+                continue
+            conflicts = self.items[paper.arxiv_id].conflicts if paper.arxiv_id in self.items else {}
+            self.items[paper.arxiv_id] = self._load(paper, reviews.get(paper.arxiv_id))
+            self.items[paper.arxiv_id].conflicts.update(conflicts)  # a refused save stays to resolve
 
-    def _load(self, store: Store, paper: Paper, review: Any) -> PaperReview:
+    def _load(self, paper: Paper, review: ReviewRecord | None) -> PaperReview:
+        store = self.store
         translation = store.get_result(paper.arxiv_id, paper.version, TRANSLATE)
         interpretation = store.get_result(paper.arxiv_id, paper.version, INTERPRET)
         entry = entry_from_results(paper, translation=translation, interpretation=interpretation,
@@ -133,7 +139,7 @@ class ReviewSession:
             entry=entry,
         )
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[PaperReview]:
         return iter(self.items[p.arxiv_id] for p in self.papers)
 
     def __len__(self) -> int:
@@ -171,10 +177,9 @@ class ReviewSession:
         item = self.items[arxiv_id]
         if item.text(field_name) == value and field_name in item.edits and field_name not in item.conflicts:
             return None
-        with Store(self.cfg.store_path) as store:
-            saved = store.save_edit_revision(item.paper.arxiv_id, item.paper.version, field_name, value,
-                                             made_on=item.revisions.get(field_name, 0),
-                                             base=item.generated[field_name], editor=self.reviewer)
+        saved = self.store.save_edit_revision(item.paper.arxiv_id, item.paper.version, field_name, value,
+                                              made_on=item.revisions.get(field_name, 0),
+                                              base=item.generated[field_name], editor=self.reviewer)
         if isinstance(saved, StaleSave):
             item.conflicts[field_name] = saved
             return saved
@@ -199,23 +204,20 @@ class ReviewSession:
     def versions(self, arxiv_id: str, field_name: str) -> list[EditVersion]:
         """Every stored text of the field, oldest first: any of them can be restored from the card."""
         item = self.items[arxiv_id]
-        with Store(self.cfg.store_path) as store:
-            return store.edit_versions(item.paper.arxiv_id, item.paper.version, field_name)
+        return self.store.edit_versions(item.paper.arxiv_id, item.paper.version, field_name)
 
     def take_generated(self, arxiv_id: str, field_name: str) -> None:
         """Drop the edit of a field: the (new) generated text is what the post shows (kept as a revision)."""
         item = self.items[arxiv_id]
-        with Store(self.cfg.store_path) as store:
-            store.drop_edit(item.paper.arxiv_id, item.paper.version, field_name,
-                            generated=item.generated[field_name], editor=self.reviewer)
-            item.revisions[field_name] = store.current_revision(item.paper.arxiv_id, item.paper.version, field_name)
+        self.store.drop_edit(item.paper.arxiv_id, item.paper.version, field_name,
+                             generated=item.generated[field_name], editor=self.reviewer)
+        item.revisions[field_name] = self.store.current_revision(item.paper.arxiv_id, item.paper.version, field_name)
         item.edits.pop(field_name, None)
         item.bases.pop(field_name, None)
         self._reload_decision(item)
 
     def _reload_decision(self, item: PaperReview) -> None:
-        with Store(self.cfg.store_path) as store:
-            record = store.reviews(self.cfg.date).get(item.paper.arxiv_id)
+        record = self.store.reviews(self.cfg.date).get(item.paper.arxiv_id)
         if record is not None:
             item.status, item.reviewer, item.decided_at = record.status, record.reviewer, record.decided_at
 
@@ -224,10 +226,9 @@ class ReviewSession:
         (:class:`StaleReviewError`) when another session changed one of them since."""
         status = ReviewStatus(status)
         item = self.items[arxiv_id]
-        with Store(self.cfg.store_path) as store:
-            store.set_review(self.cfg.date, item.paper.arxiv_id, item.paper.version, status, self.reviewer,
-                             revisions={f: item.revisions.get(f, 0) for f in FIELDS})
-            record = store.reviews(self.cfg.date)[item.paper.arxiv_id]
+        self.store.set_review(self.cfg.date, item.paper.arxiv_id, item.paper.version, status, self.reviewer,
+                              revisions={f: item.revisions.get(f, 0) for f in FIELDS})
+        record = self.store.reviews(self.cfg.date)[item.paper.arxiv_id]
         item.status, item.reviewer, item.decided_at = status, record.reviewer, record.decided_at
 
     def approve_unflagged(self) -> int:
@@ -247,32 +248,13 @@ class ReviewSession:
         """Ask the model again for one paper's translation or interpretation (bypassing the response
         cache), with the reviewer's optional extra instruction; the result replaces the stored one.
         An edit of the field stays: the new output is shown beside it to take or leave."""
-        from .regenerate import regenerate_task
-
         item = self.items[arxiv_id]
         field_name = next(f for f, t in _TASK_OF_FIELD.items() if t == task)
         before = item.text(field_name)
-        with Store(self.cfg.store_path) as store:
-            status = regenerate_task(self.cfg, store, item.paper, task, instruction)
+        status = regenerate_task(self.cfg, self.store, item.paper, task, instruction)
         self.reload([arxiv_id])
         if self.items[arxiv_id].text(field_name) != before:  # the post's text changed: approve it again
-            with Store(self.cfg.store_path) as store:
-                store.withdraw_approval(item.paper.arxiv_id, item.paper.version)
+            self.store.withdraw_approval(item.paper.arxiv_id, item.paper.version)
             self.reload([arxiv_id])
         return status
 
-
-def budget_for(cfg: Config, store: Store, paper: Paper) -> tuple[str, TextStatus | None, str]:
-    """The paper text an interpretation is asked from (the stored full text, else the abstract)."""
-    record = store.get_fulltext(paper.arxiv_id, paper.version)
-    if record and record.fulltext.status is TextStatus.OK:
-        return budgeted_text(record.fulltext, cfg.llm.text_budget_tokens), TextStatus.OK, record.fulltext.detail
-    status = record.fulltext.status if record else None
-    return paper.abstract, status, record.fulltext.detail if record else ""
-
-
-def decisions(store: Store, cfg: Config, papers: Iterable[Paper]) -> Mapping[str, ReviewStatus]:
-    """Each paper's decision (pending when none is stored)."""
-    reviews = store.reviews(cfg.date)
-    return {p.arxiv_id: reviews[p.arxiv_id].status if p.arxiv_id in reviews else ReviewStatus.PENDING
-            for p in papers}

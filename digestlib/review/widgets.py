@@ -17,13 +17,19 @@ from pathlib import Path
 from typing import Callable
 
 import ipywidgets as widgets
+from IPython.display import display
+from nbconvert.filters.markdown import markdown2html
 
 from ..base.config import Config
 from ..base.models import ReviewStatus, VenueStatus
 from ..base.models import INTERPRET, TRANSLATE
 from ..base.errors import StaleReviewError
+from ..post.bibtex import entry_for
+from ..post.exporters import _NUMBERED_PARAGRAPH, clean_report_html
+from ..post.markup import escape_markdown
 from .editor import FieldEditor, FieldHistory
-from .state import FIELDS, PaperReview, ReviewSession
+from ..store.store import Store
+from .state import FIELDS, PaperReview, ReviewSession, open_review_store
 
 PAGE_SIZE = 10
 STATUS_LABELS = {ReviewStatus.PENDING: "待审", ReviewStatus.APPROVED: "已通过", ReviewStatus.REJECTED: "已拒绝"}
@@ -39,11 +45,6 @@ def css_id(arxiv_id: str) -> str:
 
 def markdown_preview(text: str) -> str:
     """The field as the post will render it (sanitised like the post, then like the report)."""
-    from nbconvert.filters.markdown import markdown2html
-
-    from ..post.exporters import _NUMBERED_PARAGRAPH, clean_report_html
-    from ..post.markup import escape_markdown
-
     # "1)  " is text in kramdown (the post), an empty list item in CommonMark (this preview): escape it
     return clean_report_html(markdown2html(_NUMBERED_PARAGRAPH.sub(r"\1\\)", escape_markdown(text))))
 
@@ -187,8 +188,6 @@ class PaperCard:
 
     def toggle_bibtex(self) -> None:
         """Show (or hide again) the paper's BibTeX entry, as the day's .bib file holds it."""
-        from ..post.bibtex import entry_for
-
         if self.bibtex_entry.layout.display == "none":
             self.bibtex_entry.value = (
                 "<pre style='user-select:all;white-space:pre-wrap;font-size:0.85em;margin:0.3em 0;padding:0.4em;"
@@ -350,8 +349,12 @@ class PaperCard:
 class ReviewApp:
     """The whole review page for one day."""
 
-    def __init__(self, cfg: Config, *, reviewer: str | None = None, page_size: int = PAGE_SIZE) -> None:
-        self.session = ReviewSession(cfg, reviewer=reviewer)
+    def __init__(self, cfg: Config, *, store: Store | None = None, reviewer: str | None = None,
+                 page_size: int = PAGE_SIZE) -> None:
+        # the session's one store: the notebook's (given), else opened here for as long as the page lives
+        self._own_store = store is None
+        self.store = store if store is not None else open_review_store(cfg)
+        self.session = ReviewSession(cfg, self.store, reviewer=reviewer)
         self.cfg = cfg
         self.page_size = page_size
         self.page = 0
@@ -457,10 +460,14 @@ class ReviewApp:
         for thread in list(self.jobs):
             thread.join(timeout)
 
+    def close(self) -> None:
+        """Close the store when this page opened it (the kernel's end does as much)."""
+        self.wait_for_jobs()
+        if self._own_store:
+            self.store.close()
+
     def widget(self) -> widgets.Widget:
         return widgets.VBox([self.header, self.cards_box, self.footer])
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
         display(self.widget())

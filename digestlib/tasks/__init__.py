@@ -19,6 +19,8 @@ Modules, in the order a task runs through them:
 ``evidence``       numbers and names of an answer looked up in the paper text
 ``offline``        no endpoint: the English abstract and an extractive LexRank summary
 ``results``        the result types, ``PARTS``, ``is_abstract_only``, ``failure_cause``
+``exchange``       the one ask -> validate -> repair-once conversation both tasks hold with the model
+``engines``        who answers a day's tasks (``LLMTasks`` or ``OfflineTasks``), chosen once
 =================  ==============================================================================
 
 Markdown cleaning of answers is :func:`digestlib.post.markup.clean_answer_markdown` (shared with render.py's
@@ -28,6 +30,7 @@ This ``__init__`` only re-exports what importers use.
 
 from __future__ import annotations
 
+from .engines import ENGINES, DayTasks, LLMTasks, OfflineTasks, open_tasks
 from .evidence import missing_numbers, unrelated_names, unverified_numbers
 from .interpret import interpret_paper, normalize_bullets, salvage_parts
 from .offline import offline_interpretation, offline_translation
@@ -39,6 +42,11 @@ from .validate import (answer_too_long, cjk_ratio, echo_share, injection_signals
                        language_share, mostly_language, translation_violations)
 
 __all__ = [
+    "ENGINES",
+    "DayTasks",
+    "LLMTasks",
+    "OfflineTasks",
+    "open_tasks",
     "INTERPRETATION_SCHEMA",
     "InterpretationResult",
     "PARTS",

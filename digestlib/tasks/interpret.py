@@ -1,4 +1,5 @@
-"""The three-part 详细解读: ask, salvage, validate, repair once, check the evidence, return a total result.
+"""The three-part 详细解读: ask, salvage, validate, repair once (``exchange.py``), check the evidence, return a
+total result.
 
 ``interpret_paper`` never raises for LLM trouble; its ``InterpretationResult`` is ``DONE`` (validated,
 with the numbers the paper does not hold listed in ``unverified_numbers``), ``FAILED`` or ``PENDING``
@@ -13,16 +14,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping
+from typing import Mapping
 
 from ..base.errors import LLMError, LLMFatalError
-from ..llm.client import (LLMClient, LLMContextOverflowError, LLMMalformedError, LLMRefusalError, LLMTruncatedError,
-                   extract_json)
+from ..llm.client import LLMRefusalError, extract_json
 from ..post.markup import clean_answer_markdown
 from ..base.models import Interpretation, Paper, ResultStatus
 from .evidence import unrelated_names, unverified_numbers
-from .prompts import (PROMPT_VERSION, interpretation_messages, interpretation_schema, language_values,
-                      render_prompt)
+from .exchange import Messages, Request, TaskClient, exchange
+from .prompts import PROMPT_VERSION, interpretation_messages, interpretation_schema
 from .results import PARTS, InterpretationResult, is_abstract_only
 from .validate import CJK_RE, interpretation_violations
 
@@ -62,7 +62,7 @@ _PART_KEYS = {
 }
 
 
-def _as_text(value: Any) -> str:
+def _as_text(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list):
@@ -72,7 +72,7 @@ def _as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _parts_from_mapping(data: Mapping[str, Any]) -> dict[str, str] | None:
+def _parts_from_mapping(data: Mapping[str, object]) -> dict[str, str] | None:
     parts: dict[str, str] = {}
     for key, names in _PART_KEYS.items():
         for name in names:
@@ -117,7 +117,7 @@ def _three_numbered_parts(content: str) -> dict[str, str] | None:
     return parts
 
 
-def salvage_parts(content: str, parsed: Mapping[str, Any] | None = None) -> dict[str, str] | None:
+def salvage_parts(content: str, parsed: Mapping[str, object] | None = None) -> dict[str, str] | None:
     """The three parts from a parsed object, JSON (possibly cut mid-way) or ``1) 2) 3)`` plain text."""
     if parsed:
         parts = _parts_from_mapping(parsed)
@@ -143,7 +143,7 @@ def _finish_parts(parts: Mapping[str, str]) -> Interpretation | None:
     return Interpretation(**cleaned)
 
 
-def interpret_paper(paper: Paper, paper_text: str, client: LLMClient,
+def interpret_paper(paper: Paper, paper_text: str, client: TaskClient,
                     glossary: Mapping[str, str] | None = None, *, lang: str = "zh") -> InterpretationResult:
     """The three-part 详细解读 from the paper's text (or its abstract, labelled ``source="abstract"``)."""
     version = PROMPT_VERSION["interpret"]
@@ -166,7 +166,7 @@ def interpret_paper(paper: Paper, paper_text: str, client: LLMClient,
     messages = interpretation_messages(paper, text, glossary, abstract_only=abstract_only, max_chars=budget_chars,
                                        lang=lang)
 
-    def parts_problems(content: str, parsed: Mapping[str, Any] | None) -> tuple[dict[str, str] | None, list[str]]:
+    def parts_problems(content: str, parsed: Mapping[str, object] | None) -> tuple[dict[str, str] | None, list[str]]:
         parts = salvage_parts(content, parsed)
         if parts is None:
             return None, ["回答不是包含 background、method、results 三个字段的 JSON 对象"]
@@ -175,43 +175,19 @@ def interpret_paper(paper: Paper, paper_text: str, client: LLMClient,
             problems = ["清理格式后某部分为空（不要使用标题、HTML 或代码块）"]
         return parts, problems
 
-    def accept(completion: Any) -> bool:
-        return not parts_problems(completion.content, completion.parsed)[1]
+    def smaller() -> Messages:
+        """The window is smaller than we assumed: send what it leaves (the client learnt its size), once."""
+        return interpretation_messages(paper, text, glossary, abstract_only=abstract_only, lang=lang,
+                                       max_chars=min(int(budget_chars * 0.6), max(2000, client.text_budget_tokens() * 3)))
 
-    first_key: list[str] = []  # the first request's cache key: a repaired answer is cached under it too
-
-    def ask(msgs: list[dict]) -> tuple[str, Mapping[str, Any] | None, str]:
-        try:
-            c = client.complete("interpret", msgs, model=model, schema=interpretation_schema(lang),
-                                schema_name="interpretation", prompt_version=version, accept=accept)
-            if not first_key:
-                first_key.append(c.key)
-            elif not c.cached:
-                client.cache_answer(first_key[0], "interpret", c)  # pay once: a re-run starts from the good answer
-            return c.content, c.parsed, ""
-        except LLMTruncatedError as exc:
-            return exc.content, None, "salvaged from an answer cut at the token limit"
-        except LLMMalformedError as exc:
-            return exc.content, None, "salvaged from a malformed answer"
-
+    request = Request("interpret", model, version, lang, schema=interpretation_schema(lang),
+                      schema_name="interpretation", salvage=True)
     try:
-        try:
-            content, parsed, note = ask(messages)
-        except LLMContextOverflowError:
-            # the window is smaller than we assumed: send what it leaves (the client learnt its size), once
-            smaller = min(int(budget_chars * 0.6), max(2000, client.text_budget_tokens() * 3))
-            messages = interpretation_messages(paper, text, glossary, abstract_only=abstract_only, max_chars=smaller,
-                                               lang=lang)
-            content, parsed, note = ask(messages)
-        parts, problems = parts_problems(content, parsed)
-        if problems:
-            repair = messages + [{"role": "assistant", "content": content or "(empty)"},
-                                 {"role": "user", "content": render_prompt("interpret.repair", **language_values(lang),
-                                                                           violation="；".join(problems))}]
-            content, parsed, note = ask(repair)
-            parts, again = parts_problems(content, parsed)
-            if again:
-                return result(ResultStatus.FAILED, detail="interpretation rejected after one retry: " + "; ".join(again))
+        answer = exchange(client, request, messages, lambda content, parsed: parts_problems(content, parsed)[1],
+                          smaller=smaller)
+        if answer.problems:
+            return result(ResultStatus.FAILED, detail="interpretation rejected after one retry: " + "; ".join(answer.problems))
+        parts, note = parts_problems(answer.content, answer.parsed)[0], answer.note
     except LLMFatalError as exc:
         return result(ResultStatus.PENDING, detail=f"not interpreted (LLM calls stopped): {exc.message}")
     except LLMRefusalError as exc:

@@ -4,13 +4,19 @@ Owns: :func:`offline_translation`, :func:`offline_interpretation` (sumy's LexRan
 picked per part from section titles, with the abstract split at "we propose" / "results show" cues) and
 the sentence filters (no table rows, captions or fragments). Must not: call the LLM or read the network
 (sumy's NLTK data is never needed: pysbd splits sentences).
+
+Loaded on first use, since most runs have an endpoint: sumy's LexRank (inside :func:`_summarize`: submodules
+that pull in numpy, which ``lazy_loader`` would import at once, and whose lazy modules are not safe to
+load from the several threads that summarise at once).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from typing import Any
+from typing import Protocol
+
+import pysbd
 
 from ..post.markup import clean_answer_markdown
 from ..base.models import Interpretation, Paper, ResultStatus
@@ -27,17 +33,19 @@ def offline_translation(paper: Paper, lang: str = "zh") -> TranslationResult:
                              "no LLM endpoint configured: the English abstract is shown")
 
 
+class _Segmenter(Protocol):
+    def segment(self, text: str) -> list[str]: ...
+
+
 class PysbdTokenizer:
     """A sumy tokenizer on pysbd (sumy's default needs NLTK punkt data, which cannot be downloaded here)."""
 
     language = "english"
     _local = threading.local()
 
-    def _segmenter(self) -> Any:
+    def _segmenter(self) -> _Segmenter:
         seg = getattr(self._local, "segmenter", None)
         if seg is None:
-            import pysbd
-
             seg = self._local.segmenter = pysbd.Segmenter(language="en", clean=False)
         return seg
 
@@ -104,14 +112,15 @@ def _table_like(s: str) -> bool:
     return numbers >= 4 and function < 0.1 * len(tokens)
 
 
-def _good_sentence(s: str) -> bool:
+def quotable_sentence(s: str) -> bool:
+    """A sentence an extractive summary may quote: prose, not a caption, a table row or a fragment."""
     letters = len(re.findall(r"[A-Za-z]", s))
     return (30 <= len(s) <= 500 and letters >= 0.5 * len(s) and not re.match(r"^(?:Fig(?:ure)?|Table)\.?\s*\d", s)
             and not _table_like(s))
 
 
 def _summarize(sentences: list[str], count: int, tokenizer: PysbdTokenizer) -> list[str]:
-    sentences = list(dict.fromkeys(s for s in sentences if _good_sentence(s)))
+    sentences = list(dict.fromkeys(s for s in sentences if quotable_sentence(s)))
     if len(sentences) <= count:
         return sentences
     from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence

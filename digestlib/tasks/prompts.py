@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 import yaml
 
@@ -25,7 +25,7 @@ from .results import PARTS
 PROMPTS_DIR = Path(__file__).with_name("prompt_templates")
 
 
-INTERPRETATION_SCHEMA: dict[str, Any] = {
+INTERPRETATION_SCHEMA: dict[str, object] = {  # a JSON schema
     "type": "object",
     "properties": {
         "background": {"type": "string", "description": "研究背景与既有方法的问题：简体中文 Markdown 无序列表"},
@@ -35,7 +35,7 @@ INTERPRETATION_SCHEMA: dict[str, Any] = {
     "required": list(PARTS),
     "additionalProperties": False,
 }
-_SCHEMAS: dict[str, Any] = {"translate": None, "interpret": INTERPRETATION_SCHEMA}
+_SCHEMAS: dict[str, dict[str, object] | None] = {"translate": None, "interpret": INTERPRETATION_SCHEMA}
 
 # The output language is a template variable: ONE set of (Chinese) prompts asks for zh, en or ja answers.
 # zh's values render the prompts exactly as they read before the language became a variable (cache keys).
@@ -57,7 +57,7 @@ def language_values(lang: str) -> dict[str, str]:
         raise ConfigError(f"no prompts for output language {lang!r} (one of: {', '.join(LANGUAGE_VALUES)})") from None
 
 
-def interpretation_schema(lang: str = "zh") -> dict[str, Any]:
+def interpretation_schema(lang: str = "zh") -> dict[str, object]:
     """The interpretation's JSON schema with its field descriptions in the output language's name."""
     if lang == "zh":
         return INTERPRETATION_SCHEMA
@@ -74,7 +74,8 @@ def _load_prompts() -> dict[str, str]:
 PROMPTS: dict[str, str] = _load_prompts()
 
 
-def _version(task: str) -> str:
+def prompt_version(task: str) -> str:
+    """The task's prompt version (part of every cache key): a hash of its templates and answer schema."""
     h = hashlib.sha256()
     for name in sorted(n for n in PROMPTS if n.startswith(task + ".")):
         # hashed with zh's language values filled in: making the language a variable kept zh's cache keys
@@ -84,7 +85,7 @@ def _version(task: str) -> str:
     return f"{task}-{h.hexdigest()[:12]}"
 
 
-PROMPT_VERSION: dict[str, str] = {task: _version(task) for task in ("translate", "interpret", "weekly")}
+PROMPT_VERSION: dict[str, str] = {task: prompt_version(task) for task in ("translate", "interpret", "weekly")}
 
 _PLACEHOLDER_RE = re.compile(r"\{\{(\w+)\}\}")
 

@@ -1,4 +1,4 @@
-"""The abstract translation: ask, clean, validate, repair once, and return a total result.
+"""The abstract translation: ask, clean, validate, repair once (``exchange.py``), and return a total result.
 
 ``translate_abstract`` never raises for LLM trouble; its ``TranslationResult`` is ``DONE`` (validated),
 ``FAILED`` (rejected after one repair, or the request failed after the client's retries) or ``PENDING``
@@ -12,13 +12,14 @@ Owns: the translate task and the cleaning of its answer (:func:`clean_translatio
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Mapping
 
 from ..base.errors import LLMError, LLMFatalError
-from ..llm.client import LLMClient, LLMRefusalError
+from ..llm.client import LLMRefusalError
 from ..post.markup import FENCE_LINE_RE, clean_answer_markdown, escape_text
 from ..base.models import Paper, ResultStatus
-from .prompts import PROMPT_VERSION, SOURCE_LANGUAGE, language_values, render_prompt, translation_messages
+from .exchange import Request, TaskClient, exchange
+from .prompts import PROMPT_VERSION, SOURCE_LANGUAGE, translation_messages
 from .results import TranslationResult
 from .validate import CJK_RE, translation_violations
 
@@ -68,7 +69,7 @@ def keep_original(paper: Paper) -> TranslationResult:
                              "output language en: the original abstract is kept (no translation call)")
 
 
-def translate_abstract(paper: Paper, client: LLMClient, glossary: Mapping[str, str] | None = None, *,
+def translate_abstract(paper: Paper, client: TaskClient, glossary: Mapping[str, str] | None = None, *,
                        lang: str = "zh") -> TranslationResult:
     """The abstract in faithful, complete ``lang`` (Chinese by default), validated; see the module docstring
     for statuses. With ``lang`` English (the abstract's own language) nothing is asked: :func:`keep_original`."""
@@ -84,31 +85,18 @@ def translate_abstract(paper: Paper, client: LLMClient, glossary: Mapping[str, s
     if not abstract:
         return result(ResultStatus.FAILED, "", "the paper has no abstract to translate")
     messages = translation_messages(paper, glossary, lang)
-    max_tokens = min(client.settings.max_output_tokens, max(1024, len(abstract)))
+    request = Request("translate", model, version, lang, max_tokens=min(client.settings.max_output_tokens,
+                                                                        max(1024, len(abstract))))
 
-    def accept(completion: Any) -> bool:
-        return not translation_violations(abstract, clean_translation(completion.content), lang)
+    def check(content: str, parsed: Mapping[str, object] | None) -> list[str]:
+        return translation_violations(abstract, clean_translation(content), lang)
 
     try:
-        first = client.complete("translate", messages, model=model, max_tokens=max_tokens, prompt_version=version,
-                                accept=accept)
-        text = clean_translation(first.content)
-        problems = translation_violations(abstract, text, lang)
-        if not problems:
-            return result(ResultStatus.DONE, text)
-        repair = messages + [{"role": "assistant", "content": first.content},
-                             {"role": "user", "content": render_prompt("translate.repair", **language_values(lang),
-                                                                       violation="；".join(problems))}]
-        second = client.complete("translate", repair, model=model, max_tokens=max_tokens, prompt_version=version,
-                                 accept=accept)
-        text = clean_translation(second.content)
-        again = translation_violations(abstract, text, lang)
-        if again:
+        answer = exchange(client, request, messages, check)
+        if answer.problems:
             return result(ResultStatus.FAILED, paper.abstract,
-                          "translation rejected after one retry: " + "; ".join(again))
-        if not second.cached:
-            client.cache_answer(first.key, "translate", second)  # pay once: a re-run starts from the good answer
-        return result(ResultStatus.DONE, text)
+                          "translation rejected after one retry: " + "; ".join(answer.problems))
+        return result(ResultStatus.DONE, clean_translation(answer.content))
     except LLMFatalError as exc:
         return result(ResultStatus.PENDING, paper.abstract, f"not translated (LLM calls stopped): {exc.message}")
     except LLMRefusalError as exc:
