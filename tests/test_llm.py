@@ -101,6 +101,7 @@ def test_key_never_exposed_and_placeholder_for_local_servers():
 # ---------------------------------------------------------------------------------------------- loopback
 
 
+@pytest.mark.integration
 def test_complete_records_usage(fake_openai):
     cache = MemoryCache()
     client = make_client(fake_openai.url, cache)
@@ -111,6 +112,7 @@ def test_complete_records_usage(fake_openai):
     assert client.stats["http_calls"] == 1
 
 
+@pytest.mark.integration
 def test_429_retry_after_is_honoured(fake_openai):
     fake_openai.control({"status": 429, "headers": {"Retry-After": "1"},
                          "body": {"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}})
@@ -125,6 +127,7 @@ def test_429_retry_after_is_honoured(fake_openai):
     assert log[1]["time"] - log[0]["time"] >= 1.0
 
 
+@pytest.mark.integration
 def test_retry_after_ms_on_503(fake_openai):
     fake_openai.control({"status": 503, "headers": {"retry-after-ms": "300"}})
     client = make_client(fake_openai.url)
@@ -134,6 +137,7 @@ def test_retry_after_ms_on_503(fake_openai):
     assert [e["status"] for e in fake_openai.log()] == [503, 200]
 
 
+@pytest.mark.integration
 def test_500_then_success(fake_openai):
     fake_openai.control({"status": 500}, {"status": 502})
     cache = MemoryCache()
@@ -148,6 +152,7 @@ def test_500_then_success(fake_openai):
     assert all(f["cause"] and f["seconds"] >= 0 for f in cache.failed_calls) and len(cache.calls) == 1
 
 
+@pytest.mark.integration
 def test_5xx_exhausts_retries(fake_openai):
     fake_openai.control(*[{"status": 500}] * 5)
     client = make_client(fake_openai.url, max_retries=2)
@@ -156,6 +161,7 @@ def test_5xx_exhausts_retries(fake_openai):
     assert len(fake_openai.log()) == 3  # 1 + max_retries
 
 
+@pytest.mark.integration
 def test_hung_request_times_out_and_is_retried(fake_openai):
     fake_openai.control({"hang": 3})
     client = make_client(fake_openai.url, timeout_seconds=0.5)
@@ -178,6 +184,7 @@ def test_connection_refused_is_retried_then_raised():
     assert [f["status"] for f in cache.failed_calls] == ["unreachable", "unreachable"] and not cache.calls
 
 
+@pytest.mark.integration
 def test_refusals_after_answers_say_the_server_stopped_not_the_url():
     """The endpoint answered in this run, then went away (crashed, restarted): the URL was right."""
     server = start_fake_openai()
@@ -193,6 +200,7 @@ def test_refusals_after_answers_say_the_server_stopped_not_the_url():
     assert stopped.value.fix == SERVER_STOPPED_FIX and stopped.value.cause == "unreachable"
 
 
+@pytest.mark.integration
 def test_malformed_json_is_retried(fake_openai):
     fake_openai.control({"malformed": True})
     client = make_client(fake_openai.url)
@@ -201,6 +209,7 @@ def test_malformed_json_is_retried(fake_openai):
     assert len(fake_openai.log()) == 2
 
 
+@pytest.mark.integration
 def test_malformed_json_bounded_then_raised_with_content(fake_openai):
     fake_openai.control(*[{"malformed": True}] * 6)
     client = make_client(fake_openai.url, max_retries=5)
@@ -210,6 +219,7 @@ def test_malformed_json_bounded_then_raised_with_content(fake_openai):
     assert len(fake_openai.log()) == 3  # shape_retries = 2
 
 
+@pytest.mark.integration
 def test_unreadable_http_body_is_retried(fake_openai):
     fake_openai.control({"bad_body": True})
     client = make_client(fake_openai.url)
@@ -217,6 +227,7 @@ def test_unreadable_http_body_is_retried(fake_openai):
     assert len(fake_openai.log()) == 2
 
 
+@pytest.mark.integration
 def test_truncated_answer_is_retried_with_a_larger_budget(fake_openai):
     fake_openai.control({"truncated": True})
     client = make_client(fake_openai.url, max_output_tokens=1000)
@@ -226,6 +237,7 @@ def test_truncated_answer_is_retried_with_a_larger_budget(fake_openai):
     assert len(log) == 2 and log[1]["max_tokens"] > log[0]["max_tokens"]
 
 
+@pytest.mark.integration
 def test_reasoning_model_parameters_are_adapted_and_remembered(fake_openai):
     fake_openai.control(
         {"status": 400, "body": {"error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this "
@@ -242,6 +254,7 @@ def test_reasoning_model_parameters_are_adapted_and_remembered(fake_openai):
     assert log[-1]["max_tokens"] is None and log[-1]["max_completion_tokens"] and log[-1]["temperature"] is None
 
 
+@pytest.mark.integration
 def test_content_filter_is_a_refusal_not_retried(fake_openai):
     fake_openai.control({"finish_reason": "content_filter"})
     client = make_client(fake_openai.url)
@@ -250,6 +263,7 @@ def test_content_filter_is_a_refusal_not_retried(fake_openai):
     assert len(fake_openai.log()) == 1
 
 
+@pytest.mark.integration
 def test_client_error_is_not_retried(fake_openai):
     fake_openai.control({"status": 404, "body": {"error": {"message": "The model does not exist"}}})
     client = make_client(fake_openai.url)
@@ -258,6 +272,7 @@ def test_client_error_is_not_retried(fake_openai):
     assert len(fake_openai.log()) == 1
 
 
+@pytest.mark.integration
 def test_json_schema_refused_falls_back_and_remembers(fake_openai_no_schema):
     server = fake_openai_no_schema
     client = make_client(server.url)
@@ -271,6 +286,7 @@ def test_json_schema_refused_falls_back_and_remembers(fake_openai_no_schema):
     assert second.parsed and len(server.log()) == 3 and server.log()[2]["response_format"] == "json_object"
 
 
+@pytest.mark.integration
 def test_falls_back_to_plain_text_when_json_object_refused_too(fake_openai_no_schema):
     server = fake_openai_no_schema
     server.control({"status": 400, "match_format": "json_object",
@@ -283,6 +299,7 @@ def test_falls_back_to_plain_text_when_json_object_refused_too(fake_openai_no_sc
     assert server.log()[-1]["response_format"] is None and len(server.log()) == 4
 
 
+@pytest.mark.integration
 def test_auth_errors_trip_the_breaker_and_stop_all_calls(fake_openai):
     secret = "sk-test-WRONG-abcdef123456"
     fake_openai.control(*[{"status": 401, "body": {"error": {"message": f"Incorrect API key provided: {secret}",
@@ -298,6 +315,7 @@ def test_auth_errors_trip_the_breaker_and_stop_all_calls(fake_openai):
     assert client.fatal_error is not None
 
 
+@pytest.mark.integration
 def test_quota_exhausted_is_fatal(fake_openai):
     fake_openai.control({"quota": True}, {"quota": True})
     client = make_client(fake_openai.url)
@@ -308,6 +326,7 @@ def test_quota_exhausted_is_fatal(fake_openai):
     assert len(fake_openai.log()) == 2
 
 
+@pytest.mark.integration
 def test_key_is_sent_only_as_bearer(fake_openai):
     secret = "sk-test-RIGHT-987654321"
     fake_openai.reset(api_key=secret)
@@ -317,6 +336,7 @@ def test_key_is_sent_only_as_bearer(fake_openai):
     assert entry["auth_ok"] is True and entry["key_in_body"] is False
 
 
+@pytest.mark.integration
 def test_custom_key_variable(fake_openai):
     fake_openai.reset(api_key="sk-other-var-123")
     client = make_client(fake_openai.url, env={"MY_KEY": "sk-other-var-123"}, api_key_env="MY_KEY")
@@ -324,6 +344,7 @@ def test_custom_key_variable(fake_openai):
     assert fake_openai.log()[0]["auth_ok"] is True
 
 
+@pytest.mark.integration
 def test_cache_hit_makes_no_http_call(fake_openai):
     cache = MemoryCache()
     make_client(fake_openai.url, cache).complete("interpret", INTERPRET, schema=SCHEMA, prompt_version="v1")
@@ -337,6 +358,7 @@ def test_cache_hit_makes_no_http_call(fake_openai):
     assert len(fake_openai.log()) == 3
 
 
+@pytest.mark.integration
 def test_rejected_answers_are_not_cached(fake_openai):
     cache = MemoryCache()
     client = make_client(fake_openai.url, cache)
@@ -345,6 +367,7 @@ def test_rejected_answers_are_not_cached(fake_openai):
     assert len(fake_openai.log()) == 2 and not cache.entries
 
 
+@pytest.mark.integration
 def test_concurrency_is_bounded_and_used(fake_openai):
     fake_openai.reset(delay=0.3)
     client = make_client(fake_openai.url, concurrency=3)
@@ -359,6 +382,7 @@ def test_concurrency_is_bounded_and_used(fake_openai):
     assert 0.85 <= elapsed < 1.6  # 3 rounds of 0.3 s: never more than 3 in flight, never serial
 
 
+@pytest.mark.integration
 def test_retries_after_truncated_answers_are_bounded_in_tokens(fake_openai):
     """Issue 23: ``finish_reason: length`` on every answer must not make the retries bill several days'
     tokens: past ``truncation_retry_tokens`` a cut answer is not asked again."""
