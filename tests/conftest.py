@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import _posixsubprocess
 import os
+import platform
 import socket
 import subprocess
+import sysconfig
 import threading
+import traceback
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -65,9 +68,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if id(item) not in chosen]
 
 
-class ProcessOrServerInUnitTest(BaseException):
-    """A unit test started a process or a server. A BaseException, so that the code under test's
-    ``except Exception`` cannot swallow it; the guard also fails the test when a thread hit it."""
+class ProcessOrServerInUnitTest(Exception):
+    """A unit test started a process or a server. Raised where it was asked for; the guard also fails the
+    test when the code under test swallowed it or a thread hit it (each violation is recorded)."""
 
 
 class UnitGuard:
@@ -80,8 +83,9 @@ class UnitGuard:
         self.saved: list[tuple[Any, str, Any]] = []
 
     def refuse(self, what: str) -> None:
-        message = (f"{self.nodeid} {what} in the unit loop (pytest {UNIT_OPTION}, make test-fast): mark the test "
-                   "@pytest.mark.integration, or use tests.fakes.mock_http and call the code in process")
+        message = (f"{self.nodeid} {what} in the unit loop (pytest {UNIT_OPTION}, make test-fast) from "
+                   f"{caller()}: mark the test @pytest.mark.integration, or use tests.fakes.mock_http and call "
+                   "the code in process")
         with self.lock:
             self.violations.append(message)
         raise ProcessOrServerInUnitTest(message)
@@ -116,6 +120,22 @@ class UnitGuard:
 
 
 MISSING = object()
+STDLIB = sysconfig.get_paths()["stdlib"]
+
+
+def caller() -> str:
+    """Where the process or server was asked for: the innermost frame outside the standard library."""
+    for frame in reversed(traceback.extract_stack()[:-3]):
+        if not frame.filename.startswith(STDLIB) and frame.filename != __file__:
+            return f"{frame.filename}:{frame.lineno}"
+    return "the standard library"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``--unit``, ask once for what the standard library learns from a process and then caches:
+    ``platform.platform()`` runs ``uname -p`` on its first call (the openai SDK asks, once per process)."""
+    if config.getoption(UNIT_OPTION):
+        platform.platform()
 
 
 def guarded(item: pytest.Item) -> Generator[None, Any, Any]:
