@@ -4,6 +4,8 @@ larger budget finishes it without repeating a call."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from digestlib.base.errors import EXIT_INCOMPLETE, EXIT_OK
@@ -21,9 +23,11 @@ def _with(world: World, extra: str) -> None:
 
 
 def _results(world: World, task: str) -> list:
+    """The day's stored results of ``task``: one per announced paper that has one (the world is one day)."""
     with Store(world.out / "digest.sqlite") as store:
-        rows = store._query("SELECT arxiv_id, version FROM results WHERE task=?", (task,))
-        return [store.get_result(r["arxiv_id"], r["version"], task) for r in rows]
+        papers = store.announcement(dt.date.fromisoformat(DATE)) or []
+        found = [store.get_result(p.arxiv_id, p.version, task) for p in papers]
+        return [r for r in found if r is not None]
 
 
 def test_top_n_interprets_exactly_three_full_texts(world: World) -> None:

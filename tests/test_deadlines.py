@@ -314,11 +314,18 @@ def test_a_failed_snapshot_leaves_nothing_and_quiet_is_quiet(tmp_path: Path, dig
 def test_one_tag_rule_for_config_and_render(tag: str) -> None:
     from digestlib.base.config import build_config
     from digestlib.base.errors import ConfigError, RenderError
-    from digestlib.post.render import _front_matter
+    from digestlib.base.models import DayDigest, Window
+    from digestlib.post.render import front_matter
+
+    def post_with(date: dt.date, categories: tuple[str, ...], tags: tuple[str, ...]) -> str:
+        start = dt.datetime(2026, 1, 21, 2, tzinfo=dt.timezone.utc)
+        window = Window(start, start + dt.timedelta(days=1), "10:00", "CST", "北京时间")
+        return front_matter(DayDigest(date=date, categories=categories, window=window, fetched_count=0, entries=(),
+                                      tags=tags))
 
     with pytest.raises(ConfigError):
         build_config(date="2026-01-22", params={"tags": [tag]}, env={})
     with pytest.raises(RenderError):
-        _front_matter(dt.date(2026, 1, 22), ["cs.SD"], None, [tag])
+        post_with(dt.date(2026, 1, 22), ("cs.SD",), (tag,))
     cfg = build_config(date="2026-01-22", params={"tags": ["text_to_speech", "cs.SD"]}, env={})
-    assert "text_to_speech" in _front_matter(cfg.date, cfg.categories, None, cfg.tags)  # passes both
+    assert "tags: [text_to_speech, cs.SD]" in post_with(cfg.date, tuple(cfg.categories), tuple(cfg.tags))  # passes both
