@@ -13,13 +13,15 @@ import pytest
 from digestlib.base import calendar
 from digestlib.base.config import FulltextSettings, LLMSettings
 from digestlib.base.errors import LLMError
+from digestlib.app.demo import make_pdf, sample_papers
 from digestlib.base.models import TextStatus
 from digestlib.fulltext.download import FulltextFetcher
 from digestlib.llm.client import LLMClient, MemoryCache
 from digestlib.source import ArxivSource
 from tests.fakes.fake_arxiv import paper_from_dict
 from tests.fakes.inline_pool import InlinePool
-from tests.fakes.mock_http import MockArxiv, MockOpenAI
+from tests.fakes.files_server import Reply
+from tests.fakes.mock_http import MockArxiv, MockFiles, MockOpenAI
 
 pytest_plugins = ["pytester"]
 
@@ -104,6 +106,21 @@ def test_the_mock_arxiv_files_are_downloaded_and_read_in_process(mock_arxiv: Moc
     assert (from_pdf.status, from_pdf.source) == (TextStatus.OK, "pdf") and pool.calls == 1
     assert from_pdf.sections and "introduction" in from_pdf.sections
     assert [r["status"] for r in mock_arxiv.log("pdf")] == [404, 200]
+
+
+def test_the_mock_files_server_replies_as_scripted_and_the_cache_holds(tmp_path: Path) -> None:
+    paper = sample_papers()[0]
+    route = f"/pdf/{paper.versioned_id}"
+    settings = FulltextSettings(requests_per_second=0, max_retries=2)
+    with MockFiles() as files, InlinePool() as pool:
+        files.add(route, Reply(404, b"nope", "text/plain"), Reply(body=make_pdf(paper), chunked=True))
+        with FulltextFetcher(settings, files.url, tmp_path, user_agent="test", transport=files.transport,
+                             backoff=0.0, pool=pool) as fetcher:
+            assert fetcher.fetch(paper).status is TextStatus.PENDING
+            text = fetcher.fetch(paper)
+            assert (text.status, text.source, text.title) == (TextStatus.OK, "pdf", paper.title)
+            assert fetcher.download(paper).from_cache
+    assert files.count(route) == 2 and files.sent[route] == len(b"nope") + len(make_pdf(paper))
 
 
 # ----------------------------------------------------------------------------------------------- the guard

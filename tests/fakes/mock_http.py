@@ -11,10 +11,14 @@ with the very handler classes the servers run (one behaviour, two ways to reach 
   ``ArxivSource(mock.settings(), categories, transport=mock.transport)`` and
   ``FulltextFetcher(..., mock.files_url, ..., transport=mock.transport)``; ``faults``/``set_now``/``log``/
   ``reset`` as on :class:`~tests.fakes.fake_arxiv.FakeArxivProcess`.
+* :class:`MockFiles` -- ``tests.fakes.files_server.FilesServer`` (scripted replies per path):
+  ``FulltextFetcher(settings, files.url, ..., transport=files.transport, pool=InlinePool())``.
 * :func:`handler_transport` -- any ``BaseHTTPRequestHandler`` subclass as a transport.
 
 What needs a socket stays in the integration loop: a client's read timeout on a slow answer (the mock blocks
-the caller for a stall instead), connection reuse, and ``digest`` subprocesses, which cannot see a mock.
+the caller for a stall instead), a client that stops reading early (the whole answer is written before the
+client reads: ``FilesServer.sent`` counts it all), connection reuse, and ``digest`` subprocesses, which
+cannot see a mock.
 A fault that closes the connection (``close``; a crash) raises ``httpx.RemoteProtocolError`` as httpx does
 when a server hangs up; after a ``crash`` the mock refuses connections (``httpx.ConnectError``) as the dead
 server would.
@@ -36,6 +40,7 @@ import httpx
 
 from .fake_arxiv import FakeArxiv, FakeArxivProcess, load_mailings, _parse_dt
 from .fake_openai import FakeOpenAI, _Handler as OpenAIHandler, _State as OpenAIState
+from .files_server import FilesServer
 
 
 class ConnectionDropped(Exception):
@@ -185,3 +190,25 @@ class MockArxiv(FakeArxivProcess):
 
     def stop(self) -> None:
         self.control_client.close()
+
+
+# ----------------------------------------------------------------------------------------------- files
+
+
+class MockFiles(FilesServer):
+    """The scripted file server in process (``add``, ``count``, ``requests`` as on ``FilesServer``)."""
+
+    def __init__(self, host: str = "fake-files.test") -> None:
+        self.init_state()
+        self.transport = handler_transport(self.handler())
+        self.host = host
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    def __enter__(self) -> "MockFiles":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
