@@ -1,11 +1,12 @@
 """Shared pytest fixtures, and the unit loop's guard.
 
-Two loops: ``make test`` runs everything (``pytest -n 3``); ``make test-fast`` runs ``pytest --unit``: only
-the tests not marked ``integration`` or ``jekyll``, in one process each, with no server. Under ``--unit``
-a test that starts a process (``subprocess``, ``os.fork``/``posix_spawn``/``system``, ``multiprocessing``,
-hence papermill kernels and the PDF extraction pool) or listens on a socket (the loopback fakes) fails at
-once, named: such a test belongs in the integration loop (``@pytest.mark.integration``), or should talk
-to ``tests.fakes.mock_http`` (an ``httpx.MockTransport``) and call the CLI in process.
+Two loops: ``make test`` runs everything (``pytest -n 3``); ``make test-fast`` runs ``pytest --unit`` (one
+xdist worker per core): the tests not marked ``integration`` or ``jekyll``, none of which may start a
+process or a server. Under ``--unit`` a test that starts a process (``subprocess``, ``os.fork``/
+``posix_spawn``/``system``, ``multiprocessing``, hence papermill kernels and the PDF extraction pool) or
+listens on a socket (the loopback fakes) fails at once, named, with where it asked: such a test belongs in
+the integration loop (``@pytest.mark.integration``), or should talk to ``tests.fakes.mock_http`` (an
+``httpx.MockTransport``) and call the CLI in process (``tests.fakes.cli``).
 """
 
 from __future__ import annotations
