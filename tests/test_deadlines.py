@@ -96,6 +96,7 @@ def raw_server() -> Iterator:
 # ------------------------------------------------------------------------------------- the HTTP layer
 
 @pytest.mark.parametrize("mode", ["body", "head", "hang"])
+@pytest.mark.integration
 def test_a_dripping_or_hung_answer_costs_one_deadline(raw_server, mode: str) -> None:
     server = raw_server(mode, pace=0.2)  # every read succeeds well within the 2 s timeout
     started = time.monotonic()
@@ -104,6 +105,7 @@ def test_a_dripping_or_hung_answer_costs_one_deadline(raw_server, mode: str) -> 
     assert time.monotonic() - started < 30  # before: the body alone took 100000 x 0.2 s
 
 
+@pytest.mark.integration
 def test_a_webhook_dripping_its_answer_is_bounded(raw_server) -> None:
     server = raw_server("body", pace=1.0)  # one byte a second
     settings = NotifySettings(webhook_kind="json", timeout_seconds=2.0)
@@ -231,17 +233,13 @@ def test_a_password_in_openai_base_url_is_in_no_file_under_out(day_factory, tmp_
     ("categories: cs.SD\n", r"'categories' must be a list of strings, e.g\. \[cs\.SD\].*\(in .*p\.yaml\)"),
 ])
 def test_a_bad_parameter_names_its_file_and_key_with_a_did_you_mean(tmp_path: Path, content: str,
-                                                                   expected: str) -> None:
+                                                                   expected: str, digest_cli) -> None:
     import re
-    import subprocess
-
-    from tests.test_resilience import DIGEST
 
     params = tmp_path / "p.yaml"
     params.write_text(content, encoding="utf-8")
     out = tmp_path / "out"
-    done = subprocess.run([DIGEST, "run", "--date", "2026-01-22", "--params", str(params), "--out", str(out),
-                           "--offline"], capture_output=True, text=True, timeout=120)
+    done = digest_cli(["run", "--date", "2026-01-22", "--params", str(params), "--out", str(out), "--offline"])
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert re.search(expected, done.stderr), done.stderr
     assert not out.exists()
@@ -251,21 +249,18 @@ def test_a_bad_parameter_names_its_file_and_key_with_a_did_you_mean(tmp_path: Pa
     ["review", "--date", "2026-01-22", "--port", "99999"],
     ["run", "--date", "2031-03-04", "--replay", "{snap}", "--offline"],
 ])
-def test_a_bad_port_or_a_future_replayed_date_is_exit_2_with_nothing_written(tmp_path: Path, args: list) -> None:
-    import subprocess
-
-    from tests.test_resilience import DIGEST
-
+def test_a_bad_port_or_a_future_replayed_date_is_exit_2_with_nothing_written(tmp_path: Path, args: list,
+                                                                             digest_cli) -> None:
     snap = tmp_path / "snap"
     snap.mkdir()
     out = tmp_path / "out"
-    cmd = [DIGEST, *[a.format(snap=snap) for a in args], "--out", str(out)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
-                          env={**__import__("os").environ, "DIGEST_NOW": "2026-01-22T06:00:00Z"})
+    done = digest_cli([*[a.format(snap=snap) for a in args], "--out", str(out)], clean_env=False,
+                      env={"DIGEST_NOW": "2026-01-22T06:00:00Z"})
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
     assert not out.exists()
 
 
+@pytest.mark.integration
 def test_a_dns_failure_for_arxiv_fails_fast(tmp_path: Path) -> None:
     import os
     import subprocess
@@ -302,21 +297,14 @@ def test_logging_records_are_redacted() -> None:
     assert "gw.example.com" in err and "hunter2-secret" not in err and "sk-abcdefghijklmnop" not in err, err
 
 
-def test_a_failed_snapshot_leaves_nothing_and_quiet_is_quiet(tmp_path: Path) -> None:
-    import os
-    import subprocess
-
-    from tests.test_resilience import DIGEST
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ARXIV_", "DIGEST_"))}
-    env.update(ARXIV_RSS_URL="http://127.0.0.1:9/atom", ARXIV_API_URL="http://127.0.0.1:9/api/query",
+def test_a_failed_snapshot_leaves_nothing_and_quiet_is_quiet(tmp_path: Path, digest_cli) -> None:
+    env = dict(ARXIV_RSS_URL="http://127.0.0.1:9/atom", ARXIV_API_URL="http://127.0.0.1:9/api/query",
                DIGEST_NOW="2026-01-22T06:00:00Z")  # refused connections: retried, then an error
     params = tmp_path / "p.yaml"
     params.write_text("categories: [cs.SD]\narxiv: {max_retries: 1, api_delay_seconds: 0.01}\n", encoding="utf-8")
     folder = tmp_path / "snap"
-    done = subprocess.run([DIGEST, "snapshot", "--date", "2026-01-22", str(folder), "--params", str(params),
-                           "--out", str(tmp_path / "out"), "-q"], env=env, capture_output=True, text=True,
-                          timeout=300)
+    done = digest_cli(["snapshot", "--date", "2026-01-22", str(folder), "--params", str(params),
+                       "--out", str(tmp_path / "out"), "-q"], env=env)
     assert done.returncode == 1, done.stderr
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("digest: error:"), done.stderr  # no retry lines
     assert not folder.exists()
@@ -329,14 +317,15 @@ def test_one_tag_rule_for_config_and_render(tag: str) -> None:
     from digestlib.base.models import DayDigest, Window
     from digestlib.post.render import front_matter
 
-    def day(date: dt.date, categories, tags) -> DayDigest:
-        moment = dt.datetime(2026, 1, 22, tzinfo=dt.timezone.utc)
-        return DayDigest(date, tuple(categories), Window(moment, moment, "10:00", "CST", "北京时间"), 0, (),
-                         tags=tuple(tags))
+    def post_with(date: dt.date, categories: tuple[str, ...], tags: tuple[str, ...]) -> str:
+        start = dt.datetime(2026, 1, 21, 2, tzinfo=dt.timezone.utc)
+        window = Window(start, start + dt.timedelta(days=1), "10:00", "CST", "北京时间")
+        return front_matter(DayDigest(date=date, categories=categories, window=window, fetched_count=0, entries=(),
+                                      tags=tags))
 
     with pytest.raises(ConfigError):
         build_config(date="2026-01-22", params={"tags": [tag]}, env={})
     with pytest.raises(RenderError):
-        front_matter(day(dt.date(2026, 1, 22), ["cs.SD"], [tag]))
+        post_with(dt.date(2026, 1, 22), ("cs.SD",), (tag,))
     cfg = build_config(date="2026-01-22", params={"tags": ["text_to_speech", "cs.SD"]}, env={})
-    assert "text_to_speech" in front_matter(day(cfg.date, cfg.categories, cfg.tags))  # passes both
+    assert "tags: [text_to_speech, cs.SD]" in post_with(cfg.date, tuple(cfg.categories), tuple(cfg.tags))  # passes both

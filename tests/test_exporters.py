@@ -91,6 +91,7 @@ def test_jekyll_exporter_api_equals_render_post(day, nb_file):
         assert marker not in post
 
 
+@pytest.mark.integration
 def test_jekyll_exporter_cli(day, nb_file, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run([str(JUPYTER), "nbconvert", "--to", "jekyll", str(nb_file), "--output-dir", str(out)],
@@ -102,6 +103,7 @@ def test_jekyll_exporter_cli(day, nb_file, tmp_path):
     assert "\npublished: false" in written.read_text(encoding="utf-8").split("\n---\n")[0]
 
 
+@pytest.mark.integration
 def test_jekyll_exporter_rejects_notebook_without_post(tmp_path):
     nb = executed_notebook(small_day())
     nb.cells[4].outputs = []  # not executed / display_post failed
@@ -179,6 +181,7 @@ def test_report_exporter_api(day, nb_file):
     _check_report(html, day)
 
 
+@pytest.mark.integration
 def test_report_exporter_cli(day, nb_file, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(

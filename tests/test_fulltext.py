@@ -145,6 +145,7 @@ def _clean_detail(detail: str) -> None:
 # ------------------------------------------------------------------------------------------- real PDFs
 
 @pytest.mark.parametrize("stem", sorted(REAL))
+@pytest.mark.integration
 def test_real_pdf_title_and_sections(real_texts, stem):
     ft = real_texts[stem]
     title, expected = REAL[stem]
@@ -162,6 +163,7 @@ def test_real_pdf_title_and_sections(real_texts, stem):
     assert not re.search(r"^\d{1,3}$", text, re.M)  # no bare page numbers left
 
 
+@pytest.mark.integration
 def test_real_pdf_details(real_texts):
     german = real_texts["1512.04469v1"]
     assert german.sections["abstract"].startswith("In dieser Arbeit wird der DYCOS-Algorithmus")  # "Zusammenfassung—" run-in
@@ -198,6 +200,7 @@ def test_pdfium_marks_and_control_characters_are_normalised():
     assert not _control_chars(ft.text + ft.title)
 
 
+@pytest.mark.integration
 def test_real_pdf_engines_agree(pool, pdf_dir, real_texts, real_engine):
     """PDFium and pypdf give the same titles and sections (so the 25 papers' posts differ only in words the
     engines read differently), and the words of each section mostly agree."""
@@ -213,6 +216,7 @@ def test_real_pdf_engines_agree(pool, pdf_dir, real_texts, real_engine):
             assert overlap >= 0.8, (stem, key, overlap)
 
 
+@pytest.mark.integration
 def test_real_pdf_read_past_the_references(real_texts, whole_texts):
     """Read to the page cap, the appendices are found, and what the LLM is sent is the same as by default."""
     for stem, whole in whole_texts.items():
@@ -286,6 +290,7 @@ def test_soft_deadline_keeps_the_pages_read(tmp_path, engine):
     assert "PAGE-ONE-MARKER" in ft.text and "PAGE-TWO-MARKER" not in ft.text
 
 
+@pytest.mark.integration
 def test_page_cap_and_partial_note(pool, pdf_dir, engine):
     ft = extract_pdf(pdf_dir / "2206.10883v3.pdf", max_pages=3, timeout=30, pool=pool, engine=engine)
     assert ft.status is TextStatus.OK and ft.pages == 37
@@ -337,6 +342,7 @@ def test_running_title_of_a_short_paper_is_removed():
     assert paged == [page1, ["body"], ["body"], ["body", "Smith et al."], middle]
 
 
+@pytest.mark.integration
 def test_sample_pdf_running_head_is_not_in_the_text(tmp_path, pool, engine):
     paper = next(p for p in sample_papers() if p.arxiv_id == "2602.04021")
     path = tmp_path / f"{paper.versioned_id}.pdf"
@@ -487,6 +493,7 @@ def test_count_tokens_works_offline(tmp_path):
 
 # ------------------------------------------------------------------------------------------- HTTP
 
+@pytest.mark.integration
 def test_404_is_pending_with_clean_detail(server, tmp_path, pool):
     paper = sample_papers()[0]
     with _fetcher(server, tmp_path, pool) as f:
@@ -498,6 +505,7 @@ def test_404_is_pending_with_clean_detail(server, tmp_path, pool):
     assert not any((tmp_path / "cache" / "pdf").iterdir())
 
 
+@pytest.mark.integration
 def test_404_then_pdf_then_cache(server, tmp_path, pool, sample_pdf):
     paper, data = sample_pdf
     route = f"/pdf/{paper.versioned_id}"
@@ -517,6 +525,7 @@ def test_404_then_pdf_then_cache(server, tmp_path, pool, sample_pdf):
         assert f.download(v2).from_cache is False  # a new version is fetched anew
 
 
+@pytest.mark.integration
 def test_html_fallback(server, tmp_path, pool):
     paper = sample_papers()[1]
     server.add(f"/html/{paper.versioned_id}", Reply(body=make_html(paper).encode(), content_type="text/html"))
@@ -529,6 +538,7 @@ def test_html_fallback(server, tmp_path, pool):
     assert "4.08" in ft.sections["abstract"]
 
 
+@pytest.mark.integration
 def test_html_error_page_with_200_is_pending(server, tmp_path, pool):
     paper = sample_papers()[0]
     page = b"<!DOCTYPE html><html><body><h1>Service busy</h1><p>Try later.</p></body></html>"
@@ -540,6 +550,7 @@ def test_html_error_page_with_200_is_pending(server, tmp_path, pool):
     assert not any((tmp_path / "cache" / "pdf").iterdir())
 
 
+@pytest.mark.integration
 def test_truncated_download_is_pending_and_not_cached(server, tmp_path, pool, sample_pdf):
     paper, data = sample_pdf
     route = f"/pdf/{paper.versioned_id}"
@@ -553,6 +564,7 @@ def test_truncated_download_is_pending_and_not_cached(server, tmp_path, pool, sa
         assert f.fetch(paper).status is TextStatus.OK  # a transfer cut short: the next attempt gets it
 
 
+@pytest.mark.integration
 def test_truncated_local_file(tmp_path, pool, sample_pdf, engine):
     _, data = sample_pdf
     path = tmp_path / "2602.03117v1.pdf"
@@ -569,6 +581,7 @@ def test_truncated_local_file(tmp_path, pool, sample_pdf, engine):
         _clean_detail(extract_pdf(path, pool=pool, engine=mode).detail)
 
 
+@pytest.mark.integration
 def test_a_pdf_pdfium_refuses_is_read_by_pypdf_under_auto(tmp_path, pool, sample_pdf):
     """A trailer without /Root: PDFium refuses the file, pypdf finds the catalogue by itself. ``auto`` gives
     pypdf's reading (and says so); ``pdfium`` alone gives the clean "corrupt" note."""
@@ -613,6 +626,7 @@ def _encrypted(data: bytes, user: str, owner: str) -> bytes:
 
 
 @pytest.mark.parametrize("mode", ENGINES + ("auto",))
+@pytest.mark.integration
 def test_encrypted_pdf(server, tmp_path, pool, sample_pdf, mode):
     paper, data = sample_pdf
     server.add(f"/pdf/{paper.versioned_id}", Reply(body=_encrypted(data, "secret", "owner")))
@@ -628,6 +642,7 @@ def test_encrypted_pdf(server, tmp_path, pool, sample_pdf, mode):
 
 
 @pytest.mark.parametrize("mode", ENGINES + ("auto",))
+@pytest.mark.integration
 def test_image_only_pdf(tmp_path, pool, mode):
     from fpdf import FPDF
 
@@ -641,6 +656,7 @@ def test_image_only_pdf(tmp_path, pool, mode):
     assert ft.status is TextStatus.FAILED and ft.detail == DETAIL["no_text"]
 
 
+@pytest.mark.integration
 def test_size_cap_streaming_aborts_early(server, tmp_path, pool):
     paper = sample_papers()[0]
     big = b"%PDF-1.7\n" + b"0" * (16 * 1024 * 1024)
@@ -655,6 +671,7 @@ def test_size_cap_streaming_aborts_early(server, tmp_path, pool):
     assert not list((tmp_path / "cache" / "pdf").iterdir())  # no partial file left behind
 
 
+@pytest.mark.integration
 def test_size_cap_by_content_length(server, tmp_path, pool):
     paper = sample_papers()[0]
     server.add(f"/pdf/{paper.versioned_id}", Reply(body=b"%PDF-1.7\n" + b"0" * (3 * 1024 * 1024)))
@@ -665,6 +682,7 @@ def test_size_cap_by_content_length(server, tmp_path, pool):
     assert res.bytes_read == 0  # refused from the header, before reading the body
 
 
+@pytest.mark.integration
 def test_stalled_download_times_out(server, tmp_path, pool, sample_pdf):
     paper, data = sample_pdf
     server.add(f"/pdf/{paper.versioned_id}", Reply(body=data, stall=30, stall_after=2000))
@@ -679,6 +697,7 @@ def test_stalled_download_times_out(server, tmp_path, pool, sample_pdf):
     assert not any((tmp_path / "cache" / "pdf").iterdir())
 
 
+@pytest.mark.integration
 def test_trickling_download_hits_the_deadline(server, tmp_path, pool, sample_pdf):
     paper, data = sample_pdf
     server.add(f"/pdf/{paper.versioned_id}", Reply(body=data, chunk_size=200, trickle=0.05))
@@ -690,6 +709,7 @@ def test_trickling_download_hits_the_deadline(server, tmp_path, pool, sample_pdf
     assert not any((tmp_path / "cache" / "pdf").iterdir())
 
 
+@pytest.mark.integration
 def test_timeout_then_pdf_on_a_later_attempt(server, tmp_path, pool, sample_pdf):
     paper, data = sample_pdf
     route = f"/pdf/{paper.versioned_id}"
@@ -700,6 +720,7 @@ def test_timeout_then_pdf_on_a_later_attempt(server, tmp_path, pool, sample_pdf)
     assert ft.status is TextStatus.OK and ft.title == paper.title and server.count(route) == 2
 
 
+@pytest.mark.integration
 def test_what_stays_failed_and_what_is_retried(server, tmp_path, pool, sample_pdf):
     """Oversized, corrupt, encrypted and image-only files will not fix themselves: FAILED. Server trouble is PENDING."""
     paper, data = sample_pdf
@@ -721,6 +742,7 @@ def test_what_stays_failed_and_what_is_retried(server, tmp_path, pool, sample_pd
         _clean_detail(ft.detail)
 
 
+@pytest.mark.integration
 def test_5xx_is_retried_then_succeeds(server, tmp_path, pool, sample_pdf):
     paper, data = sample_pdf
     route = f"/pdf/{paper.versioned_id}"
@@ -730,6 +752,7 @@ def test_5xx_is_retried_then_succeeds(server, tmp_path, pool, sample_pdf):
     assert ft.status is TextStatus.OK and server.count(route) == 3
 
 
+@pytest.mark.integration
 def test_5xx_for_good_is_pending(server, tmp_path, pool):
     paper = sample_papers()[0]
     route = f"/pdf/{paper.versioned_id}"
@@ -751,6 +774,7 @@ def test_connection_refused_is_pending(tmp_path, pool):
     assert ft.status is TextStatus.PENDING and ft.detail == DETAIL["network"]
 
 
+@pytest.mark.integration
 def test_rate_limit_and_user_agent(server, tmp_path, pool):
     papers = sample_papers()[:3]
     started = time.monotonic()
@@ -765,6 +789,7 @@ def test_rate_limit_and_user_agent(server, tmp_path, pool):
     assert time.monotonic() - started >= 0.38  # bursts of 4 at 10 per second: one 0.4 s sleep between them
 
 
+@pytest.mark.integration
 def test_transport_injection(tmp_path, pool, sample_pdf):
     import httpx
 
@@ -814,6 +839,7 @@ def test_unwritable_cache_raises_fulltext_error(tmp_path):
         FulltextFetcher(_settings(), "http://127.0.0.1:9", blocker / "cache", user_agent=UA)
 
 
+@pytest.mark.integration
 def test_fetch_many_extracts_in_parallel(server, tmp_path, pool):
     papers = sample_papers()
     for p in papers[:3]:
@@ -867,6 +893,7 @@ def _heavy_pdf(ops: int, pages: int) -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.integration
 def test_hung_worker_is_killed_and_pool_stays_usable(tmp_path, pool, sample_pdf, engine):
     paper, data = sample_pdf
     slow = tmp_path / "2602.00002v1.pdf"
@@ -886,6 +913,7 @@ def test_hung_worker_is_killed_and_pool_stays_usable(tmp_path, pool, sample_pdf,
     assert extract_pdf(good, pool=pool).status is TextStatus.OK
 
 
+@pytest.mark.integration
 def test_worker_crash_is_reported(pool):
     import os
 
@@ -901,6 +929,7 @@ def test_closed_pool_refuses():
         p.run(abs, [(1,)], timeout=1)
 
 
+@pytest.mark.integration
 def test_pool_serves_concurrent_callers_in_parallel_within_its_size():
     """The pipeline extracts each PDF from its own thread: calls overlap, at most ``workers`` run at once."""
     with ExtractionPool(2) as p:
@@ -930,6 +959,7 @@ def test_pool_serves_concurrent_callers_in_parallel_within_its_size():
 
 
 @pytest.mark.parametrize("mode", ENGINES)
+@pytest.mark.integration
 def test_pypdf_noise_is_silenced(capfd, caplog, tmp_path, pool, sample_pdf, mode):
     """A PDF that makes pypdf warn (bad startxref) extracts fine and prints or logs nothing (PDFium neither)."""
     import logging

@@ -329,6 +329,7 @@ def test_the_engine_that_read_each_pdf_is_stored_and_counted(tmp_path: Path, mon
         fake.stop()
 
 
+@pytest.mark.integration
 def test_a_bad_pdf_engine_is_refused_before_anything_runs(tmp_path: Path) -> None:
     params = tmp_path / "params.yaml"
     params.write_text("categories: [cs.SD, eess.AS]\nfulltext: {pdf_engine: mupdf}\n", encoding="utf-8")

@@ -91,6 +91,7 @@ def test_key_never_exposed_and_placeholder_for_local_servers():
 # ---------------------------------------------------------------------------------------------- loopback
 
 
+@pytest.mark.integration
 def test_complete_records_usage(fake_openai):
     cache = MemoryCache()
     client = make_client(fake_openai.url, cache)
@@ -101,6 +102,7 @@ def test_complete_records_usage(fake_openai):
     assert client.stats["http_calls"] == 1
 
 
+@pytest.mark.integration
 def test_429_retry_after_is_honoured(fake_openai):
     fake_openai.control({"status": 429, "headers": {"Retry-After": "1"},
                          "body": {"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}})
@@ -115,6 +117,7 @@ def test_429_retry_after_is_honoured(fake_openai):
     assert log[1]["time"] - log[0]["time"] >= 1.0
 
 
+@pytest.mark.integration
 def test_retry_after_ms_on_503(fake_openai):
     fake_openai.control({"status": 503, "headers": {"retry-after-ms": "300"}})
     client = make_client(fake_openai.url)
@@ -124,6 +127,7 @@ def test_retry_after_ms_on_503(fake_openai):
     assert [e["status"] for e in fake_openai.log()] == [503, 200]
 
 
+@pytest.mark.integration
 def test_500_then_success(fake_openai):
     fake_openai.control({"status": 500}, {"status": 502})
     cache = MemoryCache()
@@ -138,6 +142,7 @@ def test_500_then_success(fake_openai):
     assert all(f["cause"] and f["seconds"] >= 0 for f in cache.failed_calls) and len(cache.calls) == 1
 
 
+@pytest.mark.integration
 def test_5xx_exhausts_retries(fake_openai):
     fake_openai.control(*[{"status": 500}] * 5)
     client = make_client(fake_openai.url, max_retries=2)
@@ -146,6 +151,7 @@ def test_5xx_exhausts_retries(fake_openai):
     assert len(fake_openai.log()) == 3  # 1 + max_retries
 
 
+@pytest.mark.integration
 def test_hung_request_times_out_and_is_retried(fake_openai):
     fake_openai.control({"hang": 3})
     client = make_client(fake_openai.url, timeout_seconds=0.5)
@@ -168,6 +174,7 @@ def test_connection_refused_is_retried_then_raised():
     assert [f["status"] for f in cache.failed_calls] == ["unreachable", "unreachable"] and not cache.calls
 
 
+@pytest.mark.integration
 def test_refusals_after_answers_say_the_server_stopped_not_the_url():
     """The endpoint answered in this run, then went away (crashed, restarted): the URL was right."""
     server = start_fake_openai()
@@ -183,6 +190,7 @@ def test_refusals_after_answers_say_the_server_stopped_not_the_url():
     assert stopped.value.fix == SERVER_STOPPED_FIX and stopped.value.cause == "unreachable"
 
 
+@pytest.mark.integration
 def test_malformed_json_is_retried(fake_openai):
     fake_openai.control({"malformed": True})
     client = make_client(fake_openai.url)
@@ -191,6 +199,7 @@ def test_malformed_json_is_retried(fake_openai):
     assert len(fake_openai.log()) == 2
 
 
+@pytest.mark.integration
 def test_malformed_json_bounded_then_raised_with_content(fake_openai):
     fake_openai.control(*[{"malformed": True}] * 6)
     client = make_client(fake_openai.url, max_retries=5)
@@ -200,6 +209,7 @@ def test_malformed_json_bounded_then_raised_with_content(fake_openai):
     assert len(fake_openai.log()) == 3  # shape_retries = 2
 
 
+@pytest.mark.integration
 def test_unreadable_http_body_is_retried(fake_openai):
     fake_openai.control({"bad_body": True})
     client = make_client(fake_openai.url)
@@ -207,6 +217,7 @@ def test_unreadable_http_body_is_retried(fake_openai):
     assert len(fake_openai.log()) == 2
 
 
+@pytest.mark.integration
 def test_truncated_answer_is_retried_with_a_larger_budget(fake_openai):
     fake_openai.control({"truncated": True})
     client = make_client(fake_openai.url, max_output_tokens=1000)
@@ -216,6 +227,7 @@ def test_truncated_answer_is_retried_with_a_larger_budget(fake_openai):
     assert len(log) == 2 and log[1]["max_tokens"] > log[0]["max_tokens"]
 
 
+@pytest.mark.integration
 def test_reasoning_model_parameters_are_adapted_and_remembered(fake_openai):
     fake_openai.control(
         {"status": 400, "body": {"error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this "
@@ -232,6 +244,7 @@ def test_reasoning_model_parameters_are_adapted_and_remembered(fake_openai):
     assert log[-1]["max_tokens"] is None and log[-1]["max_completion_tokens"] and log[-1]["temperature"] is None
 
 
+@pytest.mark.integration
 def test_content_filter_is_a_refusal_not_retried(fake_openai):
     fake_openai.control({"finish_reason": "content_filter"})
     client = make_client(fake_openai.url)
@@ -240,6 +253,7 @@ def test_content_filter_is_a_refusal_not_retried(fake_openai):
     assert len(fake_openai.log()) == 1
 
 
+@pytest.mark.integration
 def test_client_error_is_not_retried(fake_openai):
     fake_openai.control({"status": 404, "body": {"error": {"message": "The model does not exist"}}})
     client = make_client(fake_openai.url)
@@ -248,6 +262,7 @@ def test_client_error_is_not_retried(fake_openai):
     assert len(fake_openai.log()) == 1
 
 
+@pytest.mark.integration
 def test_json_schema_refused_falls_back_and_remembers(fake_openai_no_schema):
     server = fake_openai_no_schema
     client = make_client(server.url)
@@ -261,6 +276,7 @@ def test_json_schema_refused_falls_back_and_remembers(fake_openai_no_schema):
     assert second.parsed and len(server.log()) == 3 and server.log()[2]["response_format"] == "json_object"
 
 
+@pytest.mark.integration
 def test_falls_back_to_plain_text_when_json_object_refused_too(fake_openai_no_schema):
     server = fake_openai_no_schema
     server.control({"status": 400, "match_format": "json_object",
@@ -273,6 +289,7 @@ def test_falls_back_to_plain_text_when_json_object_refused_too(fake_openai_no_sc
     assert server.log()[-1]["response_format"] is None and len(server.log()) == 4
 
 
+@pytest.mark.integration
 def test_auth_errors_trip_the_breaker_and_stop_all_calls(fake_openai):
     secret = "sk-test-WRONG-abcdef123456"
     fake_openai.control(*[{"status": 401, "body": {"error": {"message": f"Incorrect API key provided: {secret}",
@@ -288,6 +305,7 @@ def test_auth_errors_trip_the_breaker_and_stop_all_calls(fake_openai):
     assert client.fatal_error is not None
 
 
+@pytest.mark.integration
 def test_quota_exhausted_is_fatal(fake_openai):
     fake_openai.control({"quota": True}, {"quota": True})
     client = make_client(fake_openai.url)
@@ -298,6 +316,7 @@ def test_quota_exhausted_is_fatal(fake_openai):
     assert len(fake_openai.log()) == 2
 
 
+@pytest.mark.integration
 def test_key_is_sent_only_as_bearer(fake_openai):
     secret = "sk-test-RIGHT-987654321"
     fake_openai.reset(api_key=secret)
@@ -307,6 +326,7 @@ def test_key_is_sent_only_as_bearer(fake_openai):
     assert entry["auth_ok"] is True and entry["key_in_body"] is False
 
 
+@pytest.mark.integration
 def test_custom_key_variable(fake_openai):
     fake_openai.reset(api_key="sk-other-var-123")
     client = make_client(fake_openai.url, env={"MY_KEY": "sk-other-var-123"}, api_key_env="MY_KEY")
@@ -314,6 +334,7 @@ def test_custom_key_variable(fake_openai):
     assert fake_openai.log()[0]["auth_ok"] is True
 
 
+@pytest.mark.integration
 def test_cache_hit_makes_no_http_call(fake_openai):
     cache = MemoryCache()
     make_client(fake_openai.url, cache).complete("interpret", INTERPRET, schema=SCHEMA, prompt_version="v1")
@@ -327,6 +348,7 @@ def test_cache_hit_makes_no_http_call(fake_openai):
     assert len(fake_openai.log()) == 3
 
 
+@pytest.mark.integration
 def test_rejected_answers_are_not_cached(fake_openai):
     cache = MemoryCache()
     client = make_client(fake_openai.url, cache)
@@ -335,6 +357,7 @@ def test_rejected_answers_are_not_cached(fake_openai):
     assert len(fake_openai.log()) == 2 and not cache.entries
 
 
+@pytest.mark.integration
 def test_concurrency_is_bounded_and_used(fake_openai):
     fake_openai.reset(delay=0.3)
     client = make_client(fake_openai.url, concurrency=3)
@@ -350,6 +373,7 @@ def test_concurrency_is_bounded_and_used(fake_openai):
     assert 0.85 <= elapsed < 1.6  # 3 rounds of 0.3 s: never more than 3 in flight, never serial
 
 
+@pytest.mark.integration
 def test_retries_after_truncated_answers_are_bounded_in_tokens(fake_openai):
     """Issue 23: ``finish_reason: length`` on every answer must not make the retries bill several days'
     tokens: past ``truncation_retry_tokens`` a cut answer is not asked again."""

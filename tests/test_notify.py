@@ -98,6 +98,7 @@ def test_webhook_shapes(kind: str, check) -> None:
     assert check(notify.webhook_payload(kind, NEWS, telegram_chat_id="42"))
 
 
+@pytest.mark.integration
 def test_email_and_webhook_are_sent_once_each(smtp, webhook) -> None:
     inbox, port = smtp
     hook, url = webhook
@@ -111,6 +112,7 @@ def test_email_and_webhook_are_sent_once_each(smtp, webhook) -> None:
     assert len(hook.received) == 1 and "Paper A" in hook.received[0]["body"]["text"]
 
 
+@pytest.mark.integration
 def test_failures_are_one_line_each_and_never_raise(webhook) -> None:
     hook, url = webhook
     hook.status = 500
@@ -124,6 +126,7 @@ def test_failures_are_one_line_each_and_never_raise(webhook) -> None:
     assert "secret-token-123" not in " ".join(lines), "the webhook URL (a secret) never appears"
 
 
+@pytest.mark.integration
 def test_starttls_required_but_not_offered_refuses_to_send(smtp) -> None:
     inbox, port = smtp
     settings = NotifySettings(email_to=("r@example.org",), smtp_host="127.0.0.1", smtp_port=port,
@@ -133,6 +136,7 @@ def test_starttls_required_but_not_offered_refuses_to_send(smtp) -> None:
     assert inbox.messages == []
 
 
+@pytest.mark.integration
 def test_events_not_asked_for_send_nothing(smtp) -> None:
     inbox, port = smtp
     settings = NotifySettings(email_to=("r@example.org",), smtp_host="127.0.0.1", smtp_port=port)

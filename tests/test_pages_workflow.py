@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from digestlib.app.site_pages import TEMPLATE_DIR, template_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,6 +19,7 @@ PAGES_PLUGINS = {"jekyll-feed", "jekyll-seo-tag", "jekyll-sitemap", "jekyll-pagi
                  "jekyll-relative-links", "jekyll-optional-front-matter", "jekyll-default-layout"}
 
 
+@pytest.mark.integration
 def test_the_pages_workflow_passes_actionlint_and_uses_the_official_actions() -> None:
     actionlint = os.environ.get("ACTIONLINT") or str(Path(sys.executable).with_name("actionlint"))
     assert Path(actionlint).is_file(), "actionlint is missing: `make install` installs the test extras"

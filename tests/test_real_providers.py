@@ -269,6 +269,7 @@ def test_digest_check_reports_each_capability(tmp_path: Path) -> None:
     assert dead.returncode == 69 and "refused the connection" in dead.stdout and "check OPENAI_BASE_URL" in dead.stdout
 
 
+@pytest.mark.integration
 def test_a_date_years_ahead_is_a_usage_error(tmp_path: Path) -> None:
     done = subprocess.run([DIGEST, "run", "--date", "2031-03-04"], env=_env("http://127.0.0.1:9/v1"),
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)

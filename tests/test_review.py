@@ -124,6 +124,7 @@ def test_bibtex_button_shows_the_papers_entry(cfg) -> None:
     assert card.bibtex_entry.layout.display == "none" and card.bibtex.description == "BibTeX"
 
 
+@pytest.mark.integration
 def test_publish_gate(cfg, tmp_path: Path) -> None:
     with pytest.raises(ReviewPendingError, match=r"^3 papers of 2026-01-22 still await review") as info:
         publish_day(cfg)
@@ -234,6 +235,7 @@ def test_migration_from_approvals_applies_once(tmp_path: Path) -> None:
 PARAMS = str(Path(__file__).resolve().parents[1] / "parameters" / "cs.SD+eess.AS.yaml")
 
 
+@pytest.mark.integration
 def test_review_command_says_when_root_needs_the_flag_or_the_port_is_taken(cfg, capsys, monkeypatch) -> None:
     import socket
 

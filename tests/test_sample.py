@@ -73,6 +73,7 @@ def test_pdfs_are_deterministic():
     assert first.startswith(b"%PDF-") and b"%%EOF" in first[-64:]
 
 
+@pytest.mark.integration
 def test_sample_pdfs_extract_with_all_sections(extracted):
     paths, texts = extracted
     papers = {p.versioned_id: p for p in sample_papers()}
@@ -89,6 +90,7 @@ def test_sample_pdfs_extract_with_all_sections(extracted):
         assert "Sample preprint written" not in ft.sections["introduction"]
 
 
+@pytest.mark.integration
 def test_numbers_in_abstract_are_in_the_body(extracted):
     """The body text is consistent with the abstract: every number quoted there appears in the paper body."""
     paths, texts = extracted
@@ -99,6 +101,7 @@ def test_numbers_in_abstract_are_in_the_body(extracted):
             assert number in body, (path.stem, number)
 
 
+@pytest.mark.integration
 def test_results_table_is_in_experiments(extracted):
     _, texts = extracted
     first = texts[0]
@@ -124,6 +127,7 @@ def test_sample_sections_and_html():
         sample_sections("2602.99999")
 
 
+@pytest.mark.integration
 def test_sample_snapshot_replays(tmp_path):
     """``digest demo`` replays this snapshot: the feed, the metadata and the files, with no network."""
     from digestlib.source import ArxivSource, make_transport

@@ -634,6 +634,7 @@ def _bomb(path: Path, levels: int = 6) -> Path:
     return path
 
 
+@pytest.mark.integration
 def test_6_an_alias_bomb_is_refused_in_one_short_line(tmp_path: Path) -> None:
     bomb = _bomb(tmp_path / "bomb.yaml")
     limit = "import resource; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "

@@ -22,6 +22,7 @@ def _git(repo: Path, *args: str) -> str:
 
 
 @needs_git
+@pytest.mark.integration
 def test_git_push_reason_is_quoted_whole(tmp_path: Path) -> None:
     repo = _git_site(tmp_path / "site")
     with pytest.raises(errors.SiteError) as caught:
@@ -32,6 +33,7 @@ def test_git_push_reason_is_quoted_whole(tmp_path: Path) -> None:
 
 
 @needs_git
+@pytest.mark.integration
 def test_a_failed_commit_unstages_what_we_staged(tmp_path: Path) -> None:
     repo = _git_site(tmp_path / "site")
     hook = repo / ".git" / "hooks" / "pre-commit"
@@ -45,6 +47,7 @@ def test_a_failed_commit_unstages_what_we_staged(tmp_path: Path) -> None:
 
 
 @needs_git
+@pytest.mark.integration
 def test_a_detached_head_is_refused_with_a_hint(tmp_path: Path) -> None:
     repo = _git_site(tmp_path / "site")
     _git(repo, "checkout", "-q", "--detach")

@@ -98,6 +98,7 @@ def through_the_package(monkeypatch):
     return calls
 
 
+@pytest.mark.integration
 def test_503_with_retry_after_then_data(through_the_package):
     waits: list[float] = []
 
@@ -115,6 +116,7 @@ def test_503_with_retry_after_then_data(through_the_package):
     assert len(through_the_package) == 1 and through_the_package[0].max_results == 1
 
 
+@pytest.mark.integration
 def test_a_retry_after_beyond_the_cap_fails_at_once(through_the_package):
     with Scripted((503, b"maintenance", {"Retry-After": "3600"})) as server:
         with ArxivSource(server.settings(), CATS, sleep=lambda s: pytest.fail(f"slept {s}")) as src:
@@ -123,6 +125,7 @@ def test_a_retry_after_beyond_the_cap_fails_at_once(through_the_package):
     assert len(server.log) == 1
 
 
+@pytest.mark.integration
 def test_a_server_that_hangs_past_the_timeout(through_the_package):
     with Scripted(("hang", 5)) as server:
         began = time.monotonic()
@@ -134,6 +137,7 @@ def test_a_server_that_hangs_past_the_timeout(through_the_package):
     assert len(server.log) == 2 and elapsed < 2.0  # two attempts of 0.25 s, never the 5 s hang
 
 
+@pytest.mark.integration
 def test_a_hang_then_an_answer_is_a_retry(through_the_package):
     # a 2 s timeout against a 10 s hang: the retry's answer has time to arrive on a loaded machine
     with Scripted(("hang", 10), (200, one_paper_feed(), {})) as server:
@@ -142,6 +146,7 @@ def test_a_hang_then_an_answer_is_a_retry(through_the_package):
     assert len(server.log) == 2
 
 
+@pytest.mark.integration
 def test_http_400_carries_arxivs_message_and_is_not_retried(shared_data: Path, through_the_package):
     body = (shared_data / "arxiv/api/id_list-bad-id-http400.xml").read_bytes()
     with Scripted((400, body, {})) as server:
@@ -156,6 +161,7 @@ def test_http_400_carries_arxivs_message_and_is_not_retried(shared_data: Path, t
     ("id_list-legacy-format-2020.xml", 1),           # the legacy format
     ("id_list-nonexistent-empty.xml", 0),            # an empty answer
 ])
+@pytest.mark.integration
 def test_the_package_parses_the_real_answers_over_the_wire(shared_data: Path, name, count, through_the_package):
     body = (shared_data / "arxiv/api" / name).read_bytes()
     ids = [p.versioned_id for p in parse_api_feed(body).papers] or ["2601.99999"]

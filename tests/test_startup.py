@@ -14,6 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+# each test starts a fresh Python (what a new process imports) or a kernel: the integration loop
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -239,6 +239,7 @@ def test_offline_summary_skips_flattened_table_rows():
 # ---------------------------------------------------------------------------------------------- loopback
 
 
+@pytest.mark.integration
 def test_translation_done_and_cached(fake_openai):
     cache = MemoryCache()
     result = translate_abstract(PAPER, make_client(fake_openai.url, cache), GLOSSARY)
@@ -250,6 +251,7 @@ def test_translation_done_and_cached(fake_openai):
     assert again == result and len(fake_openai.log()) == 1
 
 
+@pytest.mark.integration
 def test_english_answer_is_repaired_once(fake_openai):
     fake_openai.control({"english": True, "match": "translate"})
     result = translate_abstract(PAPER, make_client(fake_openai.url), GLOSSARY)
@@ -258,6 +260,7 @@ def test_english_answer_is_repaired_once(fake_openai):
     assert len(log) == 2 and "不是简体中文" in log[1]["last_user"] and log[1]["n_messages"] == 4
 
 
+@pytest.mark.integration
 def test_english_twice_fails_cleanly(fake_openai):
     fake_openai.control({"english": True}, {"english": True})
     result = translate_abstract(PAPER, make_client(fake_openai.url), GLOSSARY)
@@ -266,12 +269,14 @@ def test_english_twice_fails_cleanly(fake_openai):
     assert len(fake_openai.log()) == 2
 
 
+@pytest.mark.integration
 def test_refusal_answer_fails_cleanly(fake_openai):
     fake_openai.control({"refusal": True}, {"refusal": True})
     result = translate_abstract(PAPER, make_client(fake_openai.url), None)
     assert result.status is ResultStatus.FAILED and "拒绝" in result.detail
 
 
+@pytest.mark.integration
 def test_interpretation_done_with_evidence(fake_openai):
     result = interpret_paper(PAPER, FULLTEXT, make_client(fake_openai.url), GLOSSARY)
     assert result.status is ResultStatus.DONE, result.detail
@@ -283,6 +288,7 @@ def test_interpretation_done_with_evidence(fake_openai):
     assert fake_openai.log()[0]["response_format"] == "json_schema"
 
 
+@pytest.mark.integration
 def test_abstract_only_interpretation_is_labelled(fake_openai):
     result = interpret_paper(PAPER, "", make_client(fake_openai.url), None)
     assert result.status is ResultStatus.DONE and result.source == "abstract"
@@ -290,6 +296,7 @@ def test_abstract_only_interpretation_is_labelled(fake_openai):
     assert ABSTRACT in fake_openai.log()[0]["first_user"]
 
 
+@pytest.mark.integration
 def test_truncated_interpretation_is_salvaged_or_repaired(fake_openai):
     fake_openai.control(*[{"truncated": True, "match": "interpret"}] * 3)
     result = interpret_paper(PAPER, FULLTEXT, make_client(fake_openai.url), None)
@@ -297,6 +304,7 @@ def test_truncated_interpretation_is_salvaged_or_repaired(fake_openai):
     assert result.interpretation.background.startswith("- ")
 
 
+@pytest.mark.integration
 def test_plain_numbered_text_is_salvaged(fake_openai):
     text = ("1)\n- **研究背景**：孟加拉音乐流派分类研究有限。\n2)\n- **方法**：双向LSTM结合MFCC特征。\n"
             "3)\n- **结果**：准确率达到78%，优于SVM的21%。")
@@ -307,6 +315,7 @@ def test_plain_numbered_text_is_salvaged(fake_openai):
     assert len(fake_openai.log()) == 3
 
 
+@pytest.mark.integration
 def test_server_without_json_schema(fake_openai_no_schema):
     client = make_client(fake_openai_no_schema.url)
     first = interpret_paper(PAPER, FULLTEXT, client, None)
@@ -321,6 +330,7 @@ INJECTED_TEXT = FULLTEXT + (
 )
 
 
+@pytest.mark.integration
 def test_injected_instruction_is_rejected_and_repaired(fake_openai):
     fake_openai.control({"injected": True, "match": "interpret"})
     result = interpret_paper(PAPER, INJECTED_TEXT, make_client(fake_openai.url), None)
@@ -334,6 +344,7 @@ def test_injected_instruction_is_rejected_and_repaired(fake_openai):
     assert prompt.count("</paper>") == 1 and prompt.count("<paper>") == 1 and "‹/paper›" in prompt
 
 
+@pytest.mark.integration
 def test_injected_instruction_obeyed_twice_fails(fake_openai):
     fake_openai.control({"injected": True}, {"injected": True})
     result = interpret_paper(PAPER, INJECTED_TEXT, make_client(fake_openai.url), None)
@@ -341,6 +352,7 @@ def test_injected_instruction_obeyed_twice_fails(fake_openai):
     assert "rejected" in result.detail
 
 
+@pytest.mark.integration
 def test_auth_errors_leave_papers_pending(fake_openai):
     fake_openai.control(*[{"auth": True}] * 4)
     client = make_client(fake_openai.url)
@@ -351,12 +363,14 @@ def test_auth_errors_leave_papers_pending(fake_openai):
     assert len(fake_openai.log()) == 2
 
 
+@pytest.mark.integration
 def test_server_error_marks_failed(fake_openai):
     fake_openai.control(*[{"status": 500}] * 4)
     result = translate_abstract(PAPER, make_client(fake_openai.url, max_retries=1), None)
     assert result.status is ResultStatus.FAILED and result.detail.startswith("translation failed: HTTP 500")
 
 
+@pytest.mark.integration
 def test_rerun_makes_no_calls_and_model_or_prompt_change_reruns(fake_openai, monkeypatch):
     cache = MemoryCache()
     papers = [PAPER, Paper(**{**PAPER.__dict__, "arxiv_id": "2601.00002", "abstract": ABSTRACT.replace("78%", "81%")})]
@@ -380,6 +394,7 @@ def test_rerun_makes_no_calls_and_model_or_prompt_change_reruns(fake_openai, mon
     assert len(fake_openai.log()) == 10  # only the interpretations re-ran
 
 
+@pytest.mark.integration
 def test_unrelated_content_is_flagged_not_rejected(fake_openai):
     answer = {"background": "- 本文讨论了海上航行的历史背景，涉及 Pirates、Treasure、Galleon、Parrot 与 Cannon 等话题。",
               "method": "- 作者采用了传统航海方法，并结合 Rum 与 Sails 进行长期观察和记录。",

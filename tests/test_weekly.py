@@ -80,6 +80,7 @@ def replayed(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         llm.stop()
 
 
+@pytest.mark.integration
 def test_daily_post_shows_venue_code_and_demo(replayed):
     post = (replayed["site"] / "_posts" / f"{DATE}-arxiv-daily.md").read_text(encoding="utf-8")
     parsed = parse_post(post)  # the seed's layout, with the new lines where they belong
@@ -99,6 +100,7 @@ def test_daily_post_shows_venue_code_and_demo(replayed):
         assert "**Venue**" not in block, arxiv_id
 
 
+@pytest.mark.integration
 def test_report_table_has_venue_and_links(replayed):
     report = (replayed["out"] / DATE / "report.html").read_text(encoding="utf-8")
     table = report[re.search(r"<table class=.digest-papers", report).start():]  # the table, not the style sheet
@@ -109,6 +111,7 @@ def test_report_table_has_venue_and_links(replayed):
 
 
 @needs_jekyll
+@pytest.mark.integration
 def test_site_builds_with_live_author_links_and_weekly_anchors_resolve(replayed):
     site = replayed["site"]
     posts = {p.name: p.read_text(encoding="utf-8") for p in (site / "_posts").glob("*.md")}
@@ -146,6 +149,7 @@ def test_site_builds_with_live_author_links_and_weekly_anchors_resolve(replayed)
     assert len(h3) == 25  # each paper once under its category (为你推荐 lists, it does not repeat blocks)
 
 
+@pytest.mark.integration
 def test_weekly_post_layout(replayed):
     text = (replayed["site"] / "_posts" / WEEKLY_NAME).read_text(encoding="utf-8")
     assert text.startswith('---\nlayout: post\ntitle: "arXiv Weekly – 2026-W04"\ntags: [arxiv, weekly, cs.SD, '
@@ -169,6 +173,7 @@ def test_weekly_post_layout(replayed):
     assert sentence.count("。") == 1  # the first sentence only
 
 
+@pytest.mark.integration
 def test_weekly_again_is_unchanged_and_bad_weeks_are_refused(replayed):
     again = replayed["digest"]("weekly", "--week", "2026-W04", "--site", str(replayed["site"]))
     assert again.returncode == 0 and again.stdout.startswith("Unchanged:"), again.stdout + again.stderr
@@ -180,6 +185,7 @@ def test_weekly_again_is_unchanged_and_bad_weeks_are_refused(replayed):
     assert not (replayed["out"] / "weekly" / "2026-03-02-arxiv-weekly-2026-W10.md").exists()
 
 
+@pytest.mark.integration
 def test_the_optional_overview_is_one_cached_call_and_its_absence_is_said(replayed):
     """weekly.overview: true asks the model once for a 本周概览 (a second run is served from the store);
     with no endpoint the post is written without it, and the command says so (exit 3)."""
@@ -234,6 +240,7 @@ def test_first_sentence():
 @pytest.mark.parametrize("permalink, baseurl", [("date", ""), ("pretty", "/blog"), ("ordinal", ""),
                                                 ("/:categories/:year/:month/:day/:title:output_ext", "/b/c"),
                                                 ("/posts/:year/:i_month/:slug/", "")])
+@pytest.mark.integration
 def test_post_urls_are_where_jekyll_puts_the_posts(tmp_path, permalink, baseurl):
     """jekyll_post_url against a real build: the page exists at the address computed (baseurl off)."""
     src, dest = tmp_path / "src", tmp_path / "dest"

@@ -1,4 +1,5 @@
-"""Fakes of outside services for tests (loopback servers, fixtures)."""
+"""Fakes of outside services for tests: loopback servers (their own processes), their in-process twins
+behind an ``httpx.MockTransport`` (``mock_http``, for the unit loop), the CLI in process (``cli``), fixtures."""
 
 import os
 import threading

@@ -454,13 +454,17 @@ class FakeArxiv:
             return factory({**paper, "version": version})
         return None
 
-    def serve(self, port: int = 0) -> ThreadingHTTPServer:
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        """The request handler serving this state (the server's, and ``tests.fakes.mock_http``'s)."""
         fake = self
 
         class Handler(_Handler):
             state = fake
 
-        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        return Handler
+
+    def serve(self, port: int = 0) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", port), self.handler())
         server.daemon_threads = True
         return server
 

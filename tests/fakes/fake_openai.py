@@ -215,6 +215,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b'{"id": "chatcmpl-crash", "object": "chat.completion", "choices": [{"mess')
         self.wfile.flush()
+        self.die()
+
+    def die(self) -> None:
+        """The server process ends at once (``tests.fakes.mock_http`` hangs up instead: no process to end)."""
         os._exit(70)
 
     def _body(self) -> bytes:

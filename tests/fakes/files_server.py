@@ -41,11 +41,21 @@ class _QuietServer(ThreadingHTTPServer):
 
 class FilesServer:
     def __init__(self) -> None:
+        self.init_state()
+        self._httpd = _QuietServer(("127.0.0.1", 0), self.handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def init_state(self) -> None:
+        """The scripted replies and what was asked and sent (``tests.fakes.mock_http.MockFiles`` shares them)."""
         self.routes: dict[str, list[Reply]] = {}
         self.requests: list[str] = []
         self.sent: dict[str, int] = defaultdict(int)
         self.stopping = threading.Event()
         self._lock = threading.Lock()
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        """The request handler answering from this server's routes."""
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -65,9 +75,7 @@ class FilesServer:
                 except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
                     pass
 
-        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        return Handler
 
     # ------------------------------------------------------------------------------------------------
     @property
