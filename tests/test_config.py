@@ -101,6 +101,7 @@ def test_parameter_keys_cover_the_default_file() -> None:
     assert set(read_params_file(PARAMS)) <= set(PARAMETER_KEYS)
 
 
+@pytest.mark.integration  # a fresh interpreter: what importing redaction alone loads
 def test_redaction_stands_alone_and_reads_the_secret_at_redaction_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """``errors`` redacts every message through ``redaction``, which the settings import too: it must import
     nothing of the project (no circle through config), and it learns a secret's value when it redacts."""

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from digestlib.base.config import build_config
-from digestlib.llm.client import LLMClient, LLMMalformedError, MemoryCache
+from digestlib.llm import LLMClient, MemoryCache
+from digestlib.base.errors import LLMMalformedError
 from digestlib.tasks.exchange import Request, exchange
 
 

@@ -16,7 +16,7 @@ from digestlib.base.errors import LLMError
 from digestlib.app.demo import make_pdf, sample_papers
 from digestlib.base.models import TextStatus
 from digestlib.fulltext.download import FulltextFetcher
-from digestlib.llm.client import LLMClient, MemoryCache
+from digestlib.llm import LLMClient, MemoryCache
 from digestlib.source import ArxivSource
 from tests.fakes.fake_arxiv import paper_from_dict
 from tests.fakes.inline_pool import InlinePool

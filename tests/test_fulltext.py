@@ -473,6 +473,7 @@ def test_budgeted_text_respects_budget_and_sentence_boundaries(budget):
         assert count_tokens(out) > budget - 40  # and uses the budget
 
 
+@pytest.mark.integration  # a fresh interpreter with the network cut
 def test_count_tokens_works_offline(tmp_path):
     """A fresh process with no network and an empty tiktoken cache counts with the shipped cl100k_base
     (2 tokens for "hello world"; the byte estimate used when no encoding loads would say 4)."""

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from digestlib.base.errors import FulltextError
-from digestlib.fulltext.pool import Outcome
+from digestlib.fulltext.pool import ExtractionResult
 
 
 class InlinePool:
@@ -28,7 +28,7 @@ class InlinePool:
     def close(self) -> None:
         self.closed = True
 
-    def run(self, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], timeout: float) -> list[Outcome]:
+    def run(self, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], timeout: float) -> list[ExtractionResult]:
         """``fn(*args)`` for each call, one after the other (``timeout`` is not enforced in process)."""
         if self.closed:
             raise FulltextError("the extraction pool is closed")
@@ -36,7 +36,7 @@ class InlinePool:
         for args in calls:
             self.calls += 1
             try:
-                outcomes.append(Outcome("ok", fn(*args)))
+                outcomes.append(ExtractionResult("ok", fn(*args)))
             except Exception as exc:  # noqa: BLE001 - the call's own error, reported as data
-                outcomes.append(Outcome("error", error=f"{type(exc).__name__}: {str(exc)[:300]}"))
+                outcomes.append(ExtractionResult("error", error=f"{type(exc).__name__}: {str(exc)[:300]}"))
         return outcomes
