@@ -26,8 +26,9 @@ import pytest
 
 from digestlib.base import calendar
 from digestlib.base.config import build_config
-from digestlib.base.models import AnnounceType, Paper
-from digestlib.day.pipeline import DayResult, run_day
+from digestlib.base.models import AnnounceType, DayDigest, Paper
+from digestlib.day.pipeline import DayResult
+from tests.day_run import run_day_digest
 from digestlib.day.selection import select_papers, stored_selection
 from tests.postparse import ParsedPost, parse_post
 from digestlib.store.store import Store
@@ -104,13 +105,14 @@ class Digest:
 
 
 def _run_in_process(monkeypatch: pytest.MonkeyPatch, fake: FakeArxivProcess, now: str, date: str, out: Path,
-                    **params) -> DayResult:
-    """``pipeline.run_day`` as the notebook calls it, without papermill: the fast way to look at a selection."""
+                    **params) -> tuple[DayResult, DayDigest]:
+    """``pipeline.run_day`` as the notebook calls it, without papermill, and the digest it shows: the fast
+    way to look at a selection."""
     for name in [k for k in os.environ if k.startswith(("OPENAI_", "ARXIV_", "DIGEST_"))]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("DIGEST_NOW", now)
     params = {"arxiv": {"api_delay_seconds": 0.02}, "fulltext": {"requests_per_second": 100}, **params}
-    return run_day(build_config(date=date, out_dir=out, env={**fake.env(), "DIGEST_NOW": now}, params=params))
+    return run_day_digest(build_config(date=date, out_dir=out, env={**fake.env(), "DIGEST_NOW": now}, params=params))
 
 
 def _post_path(out: Path, date: str) -> Path:
@@ -235,8 +237,8 @@ def test_a_replacement_of_a_posted_paper_is_an_update_not_new(shared_data: Path,
         digest.now = AFTER_23
         digest.run("2026-01-23")
         reverse = tmp_path / "reverse"
-        later = _run_in_process(monkeypatch, fake, AFTER_23, "2026-01-23", reverse, include_replacements=True)
-        backfilled = _run_in_process(monkeypatch, fake, AFTER_23, "2026-01-22", reverse, include_replacements=True)
+        _, later = _run_in_process(monkeypatch, fake, AFTER_23, "2026-01-23", reverse, include_replacements=True)
+        _, backfilled = _run_in_process(monkeypatch, fake, AFTER_23, "2026-01-22", reverse, include_replacements=True)
 
     first, second = _post(digest.out, "2026-01-22"), _post(digest.out, "2026-01-23")
     assert set(_shown(first)) == _new_ids(day1) and {x["id"], y["id"]} <= set(_shown(first))
@@ -253,10 +255,10 @@ def test_a_replacement_of_a_posted_paper_is_an_update_not_new(shared_data: Path,
     def versions(entries) -> dict[str, int]:
         return {e.paper.arxiv_id: e.paper.version for e in entries}
 
-    assert versions(later.digest.entries) == {i: 1 for i in _new_ids(day2)}
-    assert versions(later.digest.updates) == replaced
-    assert versions(backfilled.digest.entries) == {**{i: 1 for i in _new_ids(day1)}, x["id"]: 2, y["id"]: 2}
-    assert backfilled.digest.updates == ()  # the API route cannot see replacements
+    assert versions(later.entries) == {i: 1 for i in _new_ids(day2)}
+    assert versions(later.updates) == replaced
+    assert versions(backfilled.entries) == {**{i: 1 for i in _new_ids(day1)}, x["id"]: 2, y["id"]: 2}
+    assert backfilled.updates == ()  # the API route cannot see replacements
 
 
 # ------------------------------------------------------------------------------ snapshot/replay
@@ -338,8 +340,8 @@ def test_a_stuck_feed_falls_back_to_the_api_and_says_so(shared_data: Path, tmp_p
     now = "2026-01-23T09:00:00+00:00"  # the feed was due at 05:00Z (midnight ET); grace ends 08:00Z
     with start_fake_arxiv([day1, day2], now=now, rss_lag_hours=10, html_factory="tests.fakes.fake_arxiv:sample_html",
                           workdir=tmp_path / "fake") as fake:
-        result = _run_in_process(monkeypatch, fake, now, "2026-01-23", tmp_path / "out")
-    assert {e.paper.arxiv_id for e in result.digest.entries} == _new_ids(day2)
+        result, shown = _run_in_process(monkeypatch, fake, now, "2026-01-23", tmp_path / "out")
+    assert {e.paper.arxiv_id for e in shown.entries} == _new_ids(day2)
     assert any("the RSS feed showed 2026-01-22, not 2026-01-23" in note and "cannot see replacements" in note
                for note in result.notes), result.notes
 

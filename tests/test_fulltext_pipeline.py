@@ -30,6 +30,7 @@ from digestlib.post.render import pending_note
 from digestlib.app.demo import sample_papers, sample_sections
 from digestlib.store.store import Store
 from tests.fakes.fake_arxiv import start_fake_arxiv
+from tests.day_run import run_day_digest
 from tests.postparse import parse_post
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -202,8 +203,7 @@ def test_stalled_download_is_retried_by_the_next_run(tmp_path: Path, monkeypatch
         fake.faults({f"pdf:{A}v1": [{"stall": 60}]})
         monkeypatch.setenv("DIGEST_NOW", T0.isoformat())
         cfg = _config(tmp_path, fake, download_timeout_seconds=8, max_retries=0, abstract_only_after_hours=1)
-        first = pipeline.run_day(cfg)
-        entries = {e.paper.arxiv_id: e for e in first.digest.entries}
+        entries = {e.paper.arxiv_id: e for e in run_day_digest(cfg)[1].entries}
         assert entries[A].interpretation_status is ResultStatus.PENDING
         assert entries[A].details_md == pending_note("fulltext")
         assert entries[E].interpretation_status is ResultStatus.OFFLINE
@@ -213,8 +213,7 @@ def test_stalled_download_is_retried_by_the_next_run(tmp_path: Path, monkeypatch
             assert record.fulltext.detail == DETAIL["download_timeout"].format(seconds=8)
             assert [i for i, _ in store.pending_fulltexts()] == [A]
         monkeypatch.setenv("DIGEST_NOW", (T0 + dt.timedelta(minutes=5)).isoformat())
-        second = pipeline.run_day(cfg)
-        entries = {e.paper.arxiv_id: e for e in second.digest.entries}
+        entries = {e.paper.arxiv_id: e for e in run_day_digest(cfg)[1].entries}
         assert entries[A].interpretation_status is ResultStatus.OFFLINE
         assert ZH.abstract_only not in entries[A].details_md
         with Store(cfg.store_path) as store:
@@ -264,7 +263,6 @@ def test_the_run_overlaps_extraction_with_the_next_downloads(tmp_path: Path, mon
         store.save_announcement(cfg.date, papers, "rss")
     pipeline.run_day(cfg)
     events = list(_StubFetcher.events)
-    elapsed = max(e[4] for e in events) - min(e[3] for e in events)  # the stages, from first download to last extraction
     with Store(cfg.store_path) as store:
         for paper in papers:  # every text stored, every interpretation made from it
             assert store.get_fulltext(paper.arxiv_id, 1).fulltext.status is TextStatus.OK
@@ -273,8 +271,8 @@ def test_the_run_overlaps_extraction_with_the_next_downloads(tmp_path: Path, mon
     pipeline.run_day(cfg)  # stored texts: no download, no extraction
     assert _StubFetcher.events == []
 
-    # Serially: 6 x (0.1 + 0.4) = 3.0 s; pipelined on two extraction threads: about 6 x 0.4 / 2 + 0.1 = 1.3 s.
-    assert elapsed < 2.4, elapsed
+    # The overlap is read from when each stage ran (below), not from a wall-clock total that a loaded machine
+    # stretches (serially 6 x (0.1 + 0.4) = 3.0 s; pipelined about 1.3 s).
     downloads = sorted((e for e in events if e[0] == "download"), key=lambda e: e[3])
     extracts = sorted((e for e in events if e[0] == "extract"), key=lambda e: e[3])
     # one connection: downloads in listing order (newest id first), all in the one download thread, never two at once

@@ -16,7 +16,8 @@ from digestlib.base.errors import ConfigError
 from digestlib.post.foryou import for_you_markdown
 from digestlib.day.interests import by_relevance, most_relevant, score_paper
 from digestlib.base.models import Paper
-from digestlib.day.selection import build_digest, select_papers
+from digestlib.day.selection import select_papers
+from digestlib.post.digest import build_digest
 from digestlib.store.store import Store
 from digestlib.app.demo import sample_papers
 from tests import postparse

@@ -23,7 +23,7 @@ from digestlib.post import render
 from digestlib.base.config import LANGUAGES, build_config
 from digestlib.post.labels import LABELS, labels_for
 from digestlib.base.models import Paper, ResultStatus
-from digestlib.day.pipeline import run_day
+from tests.day_run import run_day_digest
 from digestlib.tasks import (PROMPT_VERSION, PROMPTS, interpretation_messages, interpretation_schema, language_share,
                              language_values, offline_translation, render_prompt, translate_abstract,
                              translation_messages)
@@ -134,7 +134,7 @@ def _day(fake_arxiv: FakeArxivProcess, out: Path, monkeypatch: pytest.MonkeyPatc
               "glossary_file": str(ROOT / "parameters" / "glossary.yaml"), **params}
     monkeypatch.setenv("DIGEST_NOW", NOW)
     cfg = build_config(date=DATE, out_dir=out, env=env, params=params)
-    return run_day(cfg)
+    return run_day_digest(cfg)[1]
 
 
 def _header(post: str) -> str:
@@ -145,7 +145,7 @@ def _header(post: str) -> str:
 def test_an_english_day_keeps_the_abstracts_and_makes_no_translate_call(
         fake_arxiv: FakeArxivProcess, fake_openai: FakeOpenAI, tmp_path: Path, monkeypatch) -> None:
     day = _day(fake_arxiv, tmp_path / "out", monkeypatch, "en", fake_openai)
-    post = render.render_post(day.digest)
+    post = render.render_post(day)
     log = fake_openai.log()
     assert log and {e["kind"] for e in log} == {"interpret"}  # no translate call at all
     assert {e["language"] for e in log} == {"en"}
@@ -154,7 +154,7 @@ def test_an_english_day_keeps_the_abstracts_and_makes_no_translate_call(
     assert "- Fetched: 4 papers \\| Shown: 4 papers" in header and "- BibTeX: [" in header
     assert post.count("<summary>Detailed reading</summary>") == 4
     assert "详细解读" not in post and "中文" not in post and "译" not in post
-    for entry in day.digest.entries:
+    for entry in day.entries:
         assert entry.translation_status is ResultStatus.DONE
         assert language_share(entry.details_md, "en") > 0.8
         assert entry.details_md.startswith("1)  \n- **Background**")
@@ -164,14 +164,14 @@ def test_an_english_day_keeps_the_abstracts_and_makes_no_translate_call(
 def test_a_japanese_day_translates_and_interprets_in_japanese(
         fake_arxiv: FakeArxivProcess, fake_openai: FakeOpenAI, tmp_path: Path, monkeypatch) -> None:
     day = _day(fake_arxiv, tmp_path / "out", monkeypatch, "ja", fake_openai, glossary_file=None)
-    post = render.render_post(day.digest)
+    post = render.render_post(day)
     log = fake_openai.log()
     assert sorted(e["kind"] for e in log) == ["interpret"] * 4 + ["translate"] * 4
     assert {e["language"] for e in log} == {"ja"}
     assert _header(post).startswith(f"以下は {DATE}（CST、北京時間）のウィンドウ内で更新された論文と要旨の日本語訳です：")
     assert "- 取得総数：4 件 \\| 本ページ表示：4 件" in post
     assert post.count("<summary>詳細解説</summary>") == 4 and "详细解读" not in post
-    for entry in day.digest.entries:
+    for entry in day.entries:
         assert entry.abstract_zh.startswith("【訳】") and language_share(entry.abstract_zh, "ja") > 0.75
         assert language_share(entry.details_md, "ja") > 0.5
 
@@ -186,10 +186,10 @@ def test_the_offline_summariser_works_in_every_language(fake_arxiv: FakeArxivPro
                                                         language: str, abstract_label: str | None,
                                                         details_summary: str) -> None:
     day = _day(fake_arxiv, tmp_path / "out", monkeypatch, language)
-    post = render.render_post(day.digest)
+    post = render.render_post(day)
     words = labels_for(language)
     assert post.count(f"<summary>{details_summary}</summary>") == 4
-    for entry in day.digest.entries:
+    for entry in day.entries:
         assert entry.details_md.startswith(words.extractive)
         if abstract_label:
             assert entry.abstract_zh.startswith(abstract_label)

@@ -153,12 +153,12 @@ def test_5xx_exhausts_retries(fake_openai):
 
 @pytest.mark.integration
 def test_hung_request_times_out_and_is_retried(fake_openai):
-    fake_openai.control({"hang": 3})
-    client = make_client(fake_openai.url, timeout_seconds=0.5)
+    fake_openai.control({"hang": 60})
+    client = make_client(fake_openai.url, timeout_seconds=2)  # the good answer's slack on a loaded machine
     started = time.monotonic()
     c = client.complete("translate", TRANSLATE)
     assert "测试译文" in c.content
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 30  # the 60 s hang was not waited out (a loaded machine's slack)
     assert len(fake_openai.log()) == 2
 
 
@@ -365,12 +365,11 @@ def test_concurrency_is_bounded_and_used(fake_openai):
     def one(i: int) -> str:
         return client.complete("translate", [{"role": "user", "content": f"<abstract>Paper {i} has 42.</abstract>"}]).content
 
-    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=9) as pool:
         results = list(pool.map(one, range(9)))
-    elapsed = time.monotonic() - started
     assert len(results) == 9 and all("42" in r for r in results)
-    assert 0.85 <= elapsed < 1.6  # 3 rounds of 0.3 s: never more than 3 in flight, never serial
+    # what the server saw, not a wall clock: never more than 3 requests in flight, and 3 at once (not serial)
+    assert max(entry["in_flight"] for entry in fake_openai.log()) == 3
 
 
 @pytest.mark.integration

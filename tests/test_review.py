@@ -201,7 +201,8 @@ def test_failed_llm_calls_are_in_the_usage_table_and_the_report(cfg, tmp_path: P
 
 
 def test_run_post_respects_rejections(cfg) -> None:
-    from digestlib.day.selection import build_digest, stored_selection
+    from digestlib.day.selection import stored_selection
+    from digestlib.post.digest import build_digest
 
     with Store(cfg.store_path) as store:
         store.set_review(DATE, IDS[1], 1, ReviewStatus.REJECTED)

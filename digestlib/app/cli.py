@@ -29,7 +29,7 @@ import lazy_loader as lazy
 from ..base import calendar, errors
 from ..base.config import DEFAULT_PARAMS_FILE, Config, default_out_dir, read_now
 from ..base.errors import DigestError, UsageError
-from ..fulltext.record import record_day
+from ..fulltext.recording import record_day
 from ..store.store import Store
 from .daily import catch_up
 from .demo import SAMPLE_DATE, write_sample_snapshot

@@ -40,7 +40,8 @@ from ..base.http import enforce_deadline
 from ..base.models import DayDigest, ResultStatus
 from ..base.redaction import register_secret_env
 from ..day import interests
-from ..day.selection import build_digest, stored_selection
+from ..day.selection import stored_selection
+from ..post.digest import build_digest
 from ..store.store import Store
 
 report = lazy.load("digestlib.post.report", suppress_warning=True)  # pandas, for the day's cost only

@@ -12,7 +12,8 @@ from dataclasses import replace
 from ..base.config import Config
 from ..base.errors import DigestError, ReviewPendingError
 from ..base.models import DayDigest, ReviewStatus
-from ..day.selection import build_digest, stored_selection
+from ..day.selection import stored_selection
+from ..post.digest import build_digest
 from ..store.store import Store
 
 

@@ -42,7 +42,8 @@ from ..post.labels import labels_for, weekly_labels_for
 from ..post.markup import escape_markdown, escape_text, restrict_links
 from ..base.models import PaperEntry
 from ..base.safe_yaml import YAMLRefused, load_yaml_file
-from ..day.selection import build_digest, stored_selection
+from ..day.selection import stored_selection
+from ..post.digest import build_digest
 from ..source.ids import paper_anchor
 from ..store.store import Store
 from .site import write_post

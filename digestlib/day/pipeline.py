@@ -1,4 +1,4 @@
-"""One announcement day end to end, resumable: fetch -> select -> full text + LLM tasks -> DayDigest.
+"""One announcement day end to end, resumable: fetch -> select -> full text + LLM tasks -> the store.
 
 The store sits between every stage, so a run killed at any moment resumes where it stopped: the
 announcement is fetched once and stored whole, each paper's full text and each task result is stored
@@ -42,10 +42,10 @@ from ..base.redaction import install_log_redaction
 from ..base.errors import LLMRateLimitedError, LLMUnavailableError, UsageError
 from ..fulltext import DownloadResult, FulltextFetcher, count_tokens
 from ..llm.intents import interrupted_note
-from ..base.models import INTERPRET, TRANSLATE, DayDigest, FullText, Paper, PendingReason, ResultStatus, TextStatus
+from ..base.models import INTERPRET, TRANSLATE, FullText, Paper, PendingReason, ResultStatus, TextStatus
 from .outcome import RunOutcome, compute_outcome, run_started
 from ..source import ArxivSource, intake, make_transport
-from .selection import build_digest, select_papers
+from .selection import Selection, interpretations_pending, select_papers
 from ..store.store import Store
 from ..tasks import DayTasks, open_tasks, translation_needed
 from .records import (interpretation_record, over_budget_record, paper_text, save_record, stored_text,
@@ -384,7 +384,9 @@ def _replay_transport(cfg: Config):
 
 @dataclass(frozen=True)
 class DayResult:
-    digest: DayDigest
+    """What the run did: the papers it shows (``post.digest.build_digest`` makes the post of them), its notes."""
+
+    selection: Selection
     notes: tuple[str, ...]
     budget_stopped: str | None = None  # why the run stopped calling the LLM (the day's budget); None if it did not
     outcome: RunOutcome | None = None  # the counts and the one-line summary (outcome.py)
@@ -432,13 +434,12 @@ def run_day(cfg: Config, *, llm_http_client: httpx.Client | None = None) -> DayR
                                           base_url=fatal.base_url, fix=fatal.fix)
             raise LLMUnavailableError(f"{fatal}; nothing was published{fix}", cause=fatal.cause,
                                       base_url=fatal.base_url, fix=fatal.fix)
-        digest = build_digest(cfg, store, selection)
+        pending = interpretations_pending(cfg, store, selection)
         budget_stop = worker.budget.stopped_reason if worker.budget is not None else None
         outcome = compute_outcome(store, cfg.date, since=since, prices=cfg.llm.prices,
                                   seconds=time.monotonic() - started, cut_answers=tasks.cut_answers())
     for note in tasks.closing_notes():  # answers cut at the token limit: the retries' tokens were capped
         notes.add(note)
-    pending = sum(1 for e in digest.entries if e.interpretation_status is ResultStatus.PENDING)
     if pending:
         notes.add(f"{pending} interpretation(s) pending (full text not there yet); run the date again later")
-    return DayResult(digest, tuple(notes.messages), budget_stopped=budget_stop, outcome=outcome)
+    return DayResult(selection, tuple(notes.messages), budget_stopped=budget_stop, outcome=outcome)

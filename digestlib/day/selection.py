@@ -5,8 +5,8 @@ publish, notify, daily) does not import the LLM client, the arXiv source and the
 was most of a run's fixed start-up time outside the kernel.
 
 Owns: the choice of new papers (dedup, filters, the ledger's claim), replacements for 更新, the post's
-order (listing or relevance) and the interest marks, and :func:`build_digest` (review edits win, rejected
-papers left out). Must not: fetch, call the LLM, or format text (render.py).
+order (listing or relevance) and the interest marks, and how many of a day's papers still wait for their
+interpretation. Must not: fetch, call the LLM, or format text (the post's entries are built in ``post.digest``).
 """
 
 from __future__ import annotations
@@ -15,16 +15,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass, replace
 
-from ..base import calendar
-from ..post import render
 from ..base.config import Config
 from ..base.errors import DigestError
 from .interests import by_relevance, score_paper
-from ..base.models import INTERPRET, TRANSLATE, DayDigest, Paper, PaperEntry, ReviewStatus, TextStatus
+from ..base.models import INTERPRET, Paper, PaperEntry, ResultStatus, ReviewStatus, TextStatus
 from ..store.store import Store
 
-__all__ = ["Selection", "arxiv_id_key", "bib_name", "build_digest", "first_page", "first_page_text", "in_post_order",
-           "select_papers", "stored_selection", "with_interests"]
+__all__ = ["Selection", "arxiv_id_key", "bib_name", "first_page", "first_page_text", "in_post_order",
+           "interpretations_pending", "rejected_ids", "select_papers", "stored_selection", "with_interests"]
 
 # The first page of a full text: the abstract and the start of the introduction (footnotes with links land there).
 FIRST_PAGE_CHARS = 6000
@@ -113,36 +111,6 @@ def stored_selection(cfg: Config, store: Store) -> Selection:
     return Selection(fetched, tuple(new), _updates(cfg, announced))
 
 
-def build_digest(cfg: Config, store: Store, selection: Selection) -> DayDigest:
-    """The post's content from what the store holds now (review edits win over generated text; papers a
-    reviewer rejected are left out, the fetched count still counts them)."""
-    rejected = {k for k, r in store.reviews(cfg.date).items() if r.status is ReviewStatus.REJECTED}
-
-    def entry(paper: Paper) -> PaperEntry:
-        return with_interests(cfg, render.entry_from_results(
-            paper,
-            translation=store.get_result(paper.arxiv_id, paper.version, TRANSLATE),
-            interpretation=store.get_result(paper.arxiv_id, paper.version, INTERPRET),
-            edits=store.edits(paper.arxiv_id, paper.version),
-            language=cfg.language,
-            first_page=first_page(store, paper),
-        ))
-
-    window = calendar.window_for(cfg.date, cfg.window_anchor, cfg.window_timezone)
-    return DayDigest(
-        date=cfg.date,
-        categories=cfg.categories,
-        window=window,
-        fetched_count=selection.fetched_count,
-        entries=tuple(entry(p) for p in in_post_order(cfg, selection.new) if p.arxiv_id not in rejected),
-        updates=tuple(entry(p) for p in selection.updates),
-        title=cfg.title,
-        tags=cfg.tags,
-        bib_href=bib_name(cfg.date) if any(p.arxiv_id not in rejected for p in selection.new) else None,
-        language=cfg.language,
-    )
-
-
 def bib_name(date: dt.date) -> str:
     """``2026-01-22.bib``: the file next to the post, linked from its header and the report (here, below
     its users: the digest's ``bib_href`` and ``post/bibtex``)."""
@@ -165,6 +133,19 @@ def first_page(store: Store, paper: Paper) -> str:
     if record is None or record.fulltext.status is not TextStatus.OK:
         return ""
     return first_page_text(record.fulltext.sections)
+
+
+def interpretations_pending(cfg: Config, store: Store, selection: Selection) -> int:
+    """The day's shown papers (a reviewer's rejects left out) whose interpretation is not stored yet or
+    waits (a full text not there yet, the budget): the post says "pending" for each of them."""
+    rejected = rejected_ids(cfg, store)
+    records = (store.get_result(p.arxiv_id, p.version, INTERPRET) for p in selection.new if p.arxiv_id not in rejected)
+    return sum(1 for r in records if r is None or r.status is ResultStatus.PENDING)
+
+
+def rejected_ids(cfg: Config, store: Store) -> set[str]:
+    """The papers a reviewer rejected for the day: left out of the post (the fetched count still counts them)."""
+    return {k for k, r in store.reviews(cfg.date).items() if r.status is ReviewStatus.REJECTED}
 
 
 def in_post_order(cfg: Config, papers: tuple[Paper, ...]) -> tuple[Paper, ...]:

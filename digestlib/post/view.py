@@ -21,9 +21,10 @@ from ..base.atomic import atomic_write_text
 from ..base.config import Config
 from ..base.models import INTERPRET, TRANSLATE, DayDigest, Paper, ResultStatus, TextStatus
 from ..day.outcome import RunOutcome
-from ..day.selection import Selection, build_digest, first_page, stored_selection
+from ..day.selection import Selection, first_page, stored_selection
 from ..day.spend import Budget, Spend
 from ..store.store import ResultRecord, ReviewRecord, Store
+from .digest import build_digest
 from .tables import CostSummary, Row, as_number, cost_summary, with_failed_calls
 
 __all__ = ["DayNumbers", "DayView", "OUTCOME_FILE", "PaperView", "day_numbers", "failures", "keep_outcome", "kept_outcome", "pdf_engine_counts",
@@ -63,10 +64,11 @@ class DayView:
     spent: Spend | None
 
 
-def read_day(cfg: Config, store: Store, *, day: DayDigest | None = None) -> DayView:
-    """The day's view, from the store the caller opened. ``day``: the digest the caller already built from
-    this store (the run's), else it is rebuilt from the stored selection."""
-    selection = stored_selection(cfg, store)
+def read_day(cfg: Config, store: Store, *, selection: Selection | None = None) -> DayView:
+    """The day's view, from the store the caller opened. ``selection``: the papers the run chose (the
+    notebook's), else the selection rebuilt from the store (review, publish, a report written later)."""
+    if selection is None:
+        selection = stored_selection(cfg, store)
     reviews = store.reviews(cfg.date)
     papers = tuple(
         PaperView(paper, store.get_result(paper.arxiv_id, paper.version, TRANSLATE),
@@ -78,7 +80,7 @@ def read_day(cfg: Config, store: Store, *, day: DayDigest | None = None) -> DayV
     llm = cfg.llm
     spent = Budget(llm, store, date).spent() if llm.max_cost_per_day or llm.max_tokens_per_day else None
     return DayView(
-        cfg=cfg, selection=selection, day=day if day is not None else build_digest(cfg, store, selection),
+        cfg=cfg, selection=selection, day=build_digest(cfg, store, selection),
         papers=papers, usage=tuple(with_failed_calls(store.usage_rows(date), failed)), failed_calls=failed,
         pdf_engines=pdf_engine_counts(store, selection.new, auto=cfg.fulltext.pdf_engine == "auto"),
         outcome=kept_outcome(cfg), spent=spent)

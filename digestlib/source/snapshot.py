@@ -2,7 +2,7 @@
 
 Owns the snapshot folder format, the httpx transports that record and replay it (usable by any module
 through :func:`make_transport`; ``source/api.py`` bridges the arXiv package's ``requests`` session onto
-them); ``digest snapshot`` (``fulltext.record.record_day``) records through them, and ``digest run
+them); ``digest snapshot`` (``fulltext.recording.record_day``) records through them, and ``digest run
 --replay DIR``, ``digest demo`` and the tests' record/replay all go through here. Must not: parse what it stores, retry, or decide what a
 response means (that is the caller's job); in replay, never touch the network.
 

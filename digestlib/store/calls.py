@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from ..base.errors import redact
 from .connection import SqlValue, StoreConnection
-from .records import timestamp
+from .rows import timestamp
 
 
 class CallQueries(StoreConnection):

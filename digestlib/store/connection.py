@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, Self
 
 from ..base.errors import StoreError
-from .records import timestamp
+from .rows import timestamp
 from .schema import MIGRATIONS, OUR_TABLES, SCHEMA, SCHEMA_VERSION
 
 SqlValue = str | int | float | bytes | None  # what SQLite stores and returns in a column

@@ -9,7 +9,7 @@ from typing import Mapping
 from ..base.errors import StaleReviewError, StoreError
 from ..base.models import ReviewStatus
 from .connection import StoreConnection
-from .records import EditRecord, EditVersion, ReviewRecord, StaleSave, timestamp
+from .rows import EditRecord, EditVersion, ReviewRecord, StaleSave, timestamp
 
 
 class EditQueries(StoreConnection):

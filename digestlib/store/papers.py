@@ -8,7 +8,7 @@ import sqlite3
 
 from ..base.models import AnnounceType, Paper
 from .connection import StoreConnection
-from .records import iso_or_none, parse_or_none, timestamp
+from .rows import iso_or_none, parse_or_none, timestamp
 
 
 class PaperQueries(StoreConnection):

@@ -16,7 +16,7 @@ from .calls import CallQueries
 from .connection import StoreConnection, check_store_file
 from .edits import EditQueries
 from .papers import PaperQueries
-from .records import EditRecord, EditVersion, FulltextRecord, ResultRecord, ReviewRecord, StaleSave, timestamp
+from .rows import EditRecord, EditVersion, FulltextRecord, ResultRecord, ReviewRecord, StaleSave, timestamp
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .texts import TextQueries
 

@@ -9,7 +9,7 @@ from typing import Any, Iterable
 from ..base.errors import redact
 from ..base.models import FullText, ResultStatus, TextStatus
 from .connection import StoreConnection
-from .records import FulltextRecord, ResultRecord, parse_or_none, timestamp
+from .rows import FulltextRecord, ResultRecord, parse_or_none, timestamp
 
 
 class TextQueries(StoreConnection):

@@ -167,6 +167,7 @@ class _State:
         self.queue: list[dict] = []
         self.log: list[dict] = []
         self.every: dict | None = None  # the fault of every request no queued fault matched
+        self.in_flight = 0  # chat requests being answered now (each log entry says how many, itself included)
 
     def take_fault(self, kind: str, response_format: str | None, text: str = "") -> dict | None:
         with self.lock:
@@ -239,7 +240,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/_control":
             self._control(json.loads(raw or b"{}"))
         elif self.path.rstrip("/") == "/v1/chat/completions":
-            self._chat(raw)
+            with self.state.lock:
+                self.state.in_flight += 1
+                self._in_flight = self.state.in_flight
+            try:
+                self._chat(raw)
+            finally:
+                with self.state.lock:
+                    self.state.in_flight -= 1
         else:
             self._send(404, {"error": {"message": "not found"}})
 
@@ -285,6 +293,7 @@ class _Handler(BaseHTTPRequestHandler):
             "last_user": users[-1][:2000] if users else "",
             "first_user": users[0][:4000] if users else "",
             "status": 200, "fault": None, "language": language,
+            "in_flight": getattr(self, "_in_flight", 1),
         }
         fault = st.take_fault(kind, rf, text) or {}
         entry["fault"] = {k: v for k, v in fault.items() if k != "body"} or None
