@@ -21,6 +21,7 @@ import pytest
 from digestlib.base.config import build_config
 from digestlib.base.models import AnnounceType, Paper, ResultStatus
 from digestlib.store.store import Store
+from tests.test_resilience import kill_tree
 
 pytestmark = [pytest.mark.integration]
 
@@ -34,6 +35,24 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _command_line(process: psutil.Process) -> str:
+    """A process's command line; empty for one that ended (or became a zombie) while the tree was listed."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
+
+
+def _still_running(pids: list[int]) -> list[psutil.Process]:
+    running = []
+    for pid in pids:
+        try:
+            running.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            pass
+    return running
 
 
 def _port_free(port: int) -> bool:
@@ -96,26 +115,25 @@ def test_stop_signal_frees_the_port_and_ends_the_kernel(tmp_path: Path, stop: si
         kernel = json.loads(urllib.request.urlopen(request, timeout=60).read())
         assert kernel["id"]
         lab_processes = psutil.Process(proc.pid).children(recursive=True)
-        kernel_pids = [p.pid for p in lab_processes if "ipykernel" in " ".join(p.cmdline())]
-        assert kernel_pids, [p.cmdline() for p in lab_processes]
+        kernel_pids = [p.pid for p in lab_processes if "ipykernel" in _command_line(p)]
+        assert kernel_pids, [_command_line(p) for p in lab_processes]
         assert not _port_free(port)
 
         stopped_at = time.monotonic()
         proc.send_signal(stop)
         proc.wait(60)
-        while not _port_free(port) and time.monotonic() - stopped_at < 30:
+        while not _port_free(port) and time.monotonic() - stopped_at < 90:  # a loaded machine's slack
             time.sleep(0.2)
-        assert _port_free(port), "JupyterLab still holds the port"
-        assert time.monotonic() - stopped_at < 30
-        _gone, alive = psutil.wait_procs([psutil.Process(pid) for pid in kernel_pids if psutil.pid_exists(pid)],
-                                         timeout=10)
+        assert _port_free(port), "JupyterLab still holds the port 90 s after the signal"
+        _gone, alive = psutil.wait_procs(_still_running(kernel_pids), timeout=30)
         assert not alive, "a kernel outlived digest review"
         assert proc.returncode == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        for pid in kernel_pids:
-            if psutil.pid_exists(pid):
-                os.kill(pid, signal.SIGKILL)
+        kill_tree(proc)  # a failed assertion leaves no JupyterLab or kernel behind
+        for leftover in _still_running(kernel_pids):
+            try:
+                leftover.kill()
+            except psutil.NoSuchProcess:
+                pass
     assert (out / ".jupyterlab" / "workspaces").is_dir()
     assert not (home / ".jupyter" / "lab" / "workspaces").exists()

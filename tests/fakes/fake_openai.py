@@ -190,6 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None,
               *, drip: float = 0.0, content_type: str = "application/json") -> None:
         body = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._answered()
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -206,6 +207,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def _answered(self) -> None:
+        """This request no longer counts as in flight: called before its answer is sent (the client can
+        send its next request only after it has the answer, so the count never exceeds the client's own)."""
+        if getattr(self, "_answering", False):
+            self._answering = False
+            with self.state.lock:
+                self.state.in_flight -= 1
 
     def _crash(self) -> None:
         """Promise a whole answer, send its first bytes, and die: the kernel closes this connection (the
@@ -242,12 +251,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path.rstrip("/") == "/v1/chat/completions":
             with self.state.lock:
                 self.state.in_flight += 1
-                self._in_flight = self.state.in_flight
+                self._in_flight, self._answering = self.state.in_flight, True
             try:
                 self._chat(raw)
             finally:
-                with self.state.lock:
-                    self.state.in_flight -= 1
+                self._answered()
         else:
             self._send(404, {"error": {"message": "not found"}})
 
