@@ -51,7 +51,7 @@ ACTIVE_MIMETYPES = (
 )
 
 
-_NUMBERED_PARAGRAPH = re.compile(r"^(\d{1,2})\)(?=[ \t]|$)", re.MULTILINE)
+NUMBERED_PARAGRAPH = re.compile(r"^(\d{1,2})\)(?=[ \t]|$)", re.MULTILINE)
 
 
 def _text(value: object) -> str:
@@ -216,7 +216,7 @@ class DigestReportPreprocessor(Preprocessor):
             data = output.get("data") or {}
             if _post_meta(output) is not None and "text/markdown" in data:
                 # kramdown reads the seed's "1)  " as text; CommonMark (the report) as an empty list item
-                data["text/markdown"] = _NUMBERED_PARAGRAPH.sub(r"\1\\)", _text(data["text/markdown"]))
+                data["text/markdown"] = NUMBERED_PARAGRAPH.sub(r"\1\\)", _text(data["text/markdown"]))
             for mime in ACTIVE_MIMETYPES:
                 data.pop(mime, None)
             if not data:

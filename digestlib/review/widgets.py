@@ -25,7 +25,7 @@ from ..base.models import ReviewStatus, VenueStatus
 from ..base.models import INTERPRET, TRANSLATE
 from ..base.errors import StaleReviewError
 from ..post.bibtex import entry_for
-from ..post.exporters import _NUMBERED_PARAGRAPH, clean_report_html
+from ..post.exporters import NUMBERED_PARAGRAPH, clean_report_html
 from ..post.markup import escape_markdown
 from .editor import FieldEditor, FieldHistory
 from ..store.store import Store
@@ -46,7 +46,7 @@ def css_id(arxiv_id: str) -> str:
 def markdown_preview(text: str) -> str:
     """The field as the post will render it (sanitised like the post, then like the report)."""
     # "1)  " is text in kramdown (the post), an empty list item in CommonMark (this preview): escape it
-    return clean_report_html(markdown2html(_NUMBERED_PARAGRAPH.sub(r"\1\\)", escape_markdown(text))))
+    return clean_report_html(markdown2html(NUMBERED_PARAGRAPH.sub(r"\1\\)", escape_markdown(text))))
 
 
 VENUE_WORDS = {VenueStatus.ACCEPTED: "accepted", VenueStatus.SUBMITTED: "submitted", VenueStatus.NAMED: "named"}

@@ -44,6 +44,7 @@ from __future__ import annotations
 from tests.fakes import serve_on_loopback
 
 import argparse
+import collections
 import json
 import os
 import re
@@ -167,7 +168,10 @@ class _State:
         self.queue: list[dict] = []
         self.log: list[dict] = []
         self.every: dict | None = None  # the fault of every request no queued fault matched
-        self.in_flight = 0  # chat requests being answered now (each log entry says how many, itself included)
+        # chat requests being answered now, per log (a reset starts a new one: a request still hanging from
+        # before it is not this test's); each log entry says how many, itself included
+        self.generation = 0
+        self.in_flight: collections.Counter[int] = collections.Counter()
 
     def take_fault(self, kind: str, response_format: str | None, text: str = "") -> dict | None:
         with self.lock:
@@ -214,7 +218,7 @@ class _Handler(BaseHTTPRequestHandler):
         if getattr(self, "_answering", False):
             self._answering = False
             with self.state.lock:
-                self.state.in_flight -= 1
+                self.state.in_flight[self._generation] -= 1
 
     def _crash(self) -> None:
         """Promise a whole answer, send its first bytes, and die: the kernel closes this connection (the
@@ -250,8 +254,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._control(json.loads(raw or b"{}"))
         elif self.path.rstrip("/") == "/v1/chat/completions":
             with self.state.lock:
-                self.state.in_flight += 1
-                self._in_flight, self._answering = self.state.in_flight, True
+                self._generation = self.state.generation
+                self.state.in_flight[self._generation] += 1
+                self._in_flight, self._answering = self.state.in_flight[self._generation], True
             try:
                 self._chat(raw)
             finally:
@@ -265,6 +270,7 @@ class _Handler(BaseHTTPRequestHandler):
             if cmd.get("reset"):
                 st.queue.clear()
                 st.log.clear()
+                st.generation += 1
             if "delay" in cmd:
                 st.delay = float(cmd["delay"])
             if "no_json_schema" in cmd:
