@@ -278,6 +278,8 @@ def test_review_session_asks_no_news_question_and_names_the_installed_kernel(cfg
 
     overrides = json.loads((write_lab_settings(cfg) / "overrides.json").read_text(encoding="utf-8"))
     assert overrides["@jupyterlab/apputils-extension:notification"] == {"fetchNews": "false", "checkForUpdates": False}
+    # autosave every few seconds: the saved outputs name the live kernel's widgets, for a page reload
+    assert overrides["@jupyterlab/docmanager-extension:plugin"] == {"autosave": True, "autosaveInterval": 5}
     notebook = cfg.day_dir / "review.ipynb"
     notebook.parent.mkdir(parents=True, exist_ok=True)
     notebook.write_text(REVIEW_NOTEBOOK.read_text(encoding="utf-8"), encoding="utf-8")

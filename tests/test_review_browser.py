@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+import nbformat
 import pytest
 
 from digestlib.base.models import ReviewStatus
@@ -37,6 +38,7 @@ KEY = "sk-browser-test-5b1e0c7d9a"
 DATE = SAMPLE_DATE.isoformat()
 EDIT = "审稿人在浏览器里改过的译文。"
 INSTRUCTION = "请更简洁"
+LOADED_MS = 180_000  # a wait for JupyterLab or a kernel: generous, for a 2-core machine with another job on it
 
 
 def _free_port() -> int:
@@ -223,15 +225,28 @@ def test_review_in_jupyterlab_then_publish(day: dict, lab: str, chromium) -> Non
 def _open_review(page, lab: str) -> None:
     """Open the printed URL, run all cells, wait for the cards."""
     page.goto(lab, wait_until="domcontentloaded")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-    page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=60_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=LOADED_MS)
+    page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=LOADED_MS)
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
     try:
-        page.wait_for_selector(".digest-card .digest-abstract textarea", timeout=120_000)
+        page.wait_for_selector(".digest-card .digest-abstract textarea", timeout=LOADED_MS)
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "review-undo-failed.png"), full_page=True)
         raise
+
+
+def _saved_widget_view(notebook: Path, *, since: int) -> bool:
+    """Whether the notebook was saved after ``since`` (ns) with an executed cell whose output is a widget
+    view (the cards; papermill's run at launch left one too, of a kernel that is gone)."""
+    try:
+        if notebook.stat().st_mtime_ns < since:
+            return False
+        nb = nbformat.read(notebook, as_version=4)
+    except (OSError, ValueError):  # not there yet, or being written
+        return False
+    return any(c.cell_type == "code" and c.execution_count and any(
+        "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in c.outputs) for c in nb.cells)
 
 
 def _stored(day: dict, paper, field: str = "abstract_zh") -> str | None:
@@ -239,11 +254,11 @@ def _stored(day: dict, paper, field: str = "abstract_zh") -> str | None:
         return store.edits(paper.arxiv_id, paper.version).get(field)
 
 
-def _until(check, timeout: float = 30.0) -> None:
+def _until(check, timeout: float = 30.0, what: str = "the store never reached the expected text") -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError("the store never reached the expected text")
+            raise AssertionError(what)
         time.sleep(0.2)
 
 
@@ -295,8 +310,6 @@ def test_ctrl_z_stays_in_its_own_field(day: dict, lab: str, chromium) -> None:
     assert "第二张卡 第二次" in kept and "第二张卡 第一次" in kept  # every stored text is a version
 
     # the notebook holds one parameters cell, the day's (no stale `date = "2026-01-22"` above it)
-    import nbformat
-
     nb = nbformat.read(day["out"] / DATE / "review.ipynb", as_version=4)
     parameters = [c for c in nb.cells if "parameters" in (c.metadata.get("tags") or [])]
     assert len(parameters) == 1 and f'date = "{DATE}"' in parameters[0].source
@@ -304,12 +317,21 @@ def test_ctrl_z_stays_in_its_own_field(day: dict, lab: str, chromium) -> None:
     button = page.locator("button.digest-approve-all").first
     assert button.evaluate("b => b.scrollWidth <= b.clientWidth"), "the label is cut by its button"
 
-    # a page reload: the cards come back without running a cell (autosaved outputs + the live kernel)
+    # a page reload: the cards come back without running a cell (saved outputs + the live kernel). JupyterLab
+    # clears a document's dirty flag when a save completes (docregistry's `Context._save`), so an output that
+    # arrives while an autosave is in flight is never autosaved: on a loaded machine the Run All's last
+    # output can be that one (the file then holds the cell as "[*]", empty). Save as a reviewer would before
+    # reloading, and reload only once the file holds the cards' output.
+    asked = time.time_ns()
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^File$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Save Notebook$")).click()
+    _until(lambda: _saved_widget_view(day["out"] / DATE / "review.ipynb", since=asked), timeout=120,
+           what="the review notebook was never saved with the cards' output")
     page.wait_for_function("!document.querySelector('.jp-mod-dirty')", timeout=60_000)
     page.reload(wait_until="domcontentloaded")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=LOADED_MS)
     try:
-        page.wait_for_selector(f".digest-card-{second} .digest-abstract textarea", timeout=90_000)
+        page.wait_for_selector(f".digest-card-{second} .digest-abstract textarea", timeout=LOADED_MS)
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "review-reload-failed.png"), full_page=True)
         raise
