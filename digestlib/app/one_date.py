@@ -118,6 +118,9 @@ def digest_date(cfg: Config, params: dict, params_dir: Path, *, wait_seconds: fl
             say(f"Up to date: {cfg.day_dir / cfg.post_name}, {cfg.day_dir / 'report.html'} and "
                 f"{cfg.day_dir / 'digest.ipynb'} (nothing changed since they were written)")
             return _summary(cfg, store, since, started, say).exit_code
+        # report.html's charts are drawn in this process after the notebook: their imports load meanwhile,
+        # while papermill only waits on the kernel (the kernel draws its own for the notebook's display)
+        report.load_charts_in_background()
         try:
             day_dir, notes = execute_day(cfg, store, params, params_dir, quiet=quiet)
         except errors.LLMFatalError:
