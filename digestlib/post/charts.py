@@ -2,8 +2,9 @@
 
 matplotlib is loaded on first use by :func:`matplotlib_module`, this module's one lazy load (a module-level
 ``lazy_loader.load`` of ``matplotlib.figure`` would import matplotlib itself at once, to find the
-submodule): a notebook starts :func:`load_charts_in_background` before the day's run, and a process that
-only reads a finished day never loads it. pyplot is never used (no global state, no GUI backend).
+submodule): the notebook and `digest run` start :func:`load_charts_in_background` before the day's run,
+and a process that only reads a finished day never loads it. pyplot is never used (no global state, no GUI
+backend).
 """
 
 from __future__ import annotations
@@ -111,8 +112,9 @@ def _use_cjk_font() -> None:
 def load_charts_in_background() -> threading.Thread:
     """Import matplotlib's figure and Agg canvas and read its font list in a background thread.
 
-    Called by the notebook before the day's run: the run mostly waits on the network, so this costs it
-    nothing, and the report's first chart (about 0.3 s of imports) no longer adds to the end of the run.
+    Called by the notebook before the day's run, and by `digest run` before papermill (which then only waits
+    on the kernel): both mostly wait, so this costs them nothing, and the report's first chart (about 0.3 s
+    of imports) no longer adds to the end of the run.
     Joining is optional: an import another thread has begun is simply waited for."""
 
     def load() -> None:
